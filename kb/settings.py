@@ -1,0 +1,73 @@
+"""One Settings object, read from the environment with defaults that run on a fresh clone."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where data lives and how the app behaves.
+
+    Attributes:
+        data_dir: holds the SQLite database and the converted model cache (KB_DATA_DIR).
+        corpus_dir: the shipped documents to index (KB_CORPUS_DIR).
+        quiz_dir: the quiz bank files (KB_QUIZ_DIR).
+        embed_model: ``builtin``, a local folder, a model name, or ``none`` (KB_EMBED_MODEL).
+        host, port: where ``make run`` serves the app (KB_HOST, KB_PORT).
+        max_upload_mb: largest document accepted by ingestion (KB_MAX_UPLOAD_MB).
+        session_idle_minutes: an idle login ends after this long (KB_SESSION_IDLE_MINUTES).
+    """
+
+    data_dir: Path
+    corpus_dir: Path
+    quiz_dir: Path
+    embed_model: str = "builtin"
+    host: str = "127.0.0.1"
+    port: int = 8501
+    max_upload_mb: int = 20
+    session_idle_minutes: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default: ``os.environ``)."""
+        env = os.environ if env is None else env
+        return cls(
+            data_dir=Path(env.get("KB_DATA_DIR") or PROJECT_ROOT / "data"),
+            corpus_dir=Path(env.get("KB_CORPUS_DIR") or PROJECT_ROOT / "corpus"),
+            quiz_dir=Path(env.get("KB_QUIZ_DIR") or PROJECT_ROOT / "quizzes" / "bank"),
+            embed_model=(env.get("KB_EMBED_MODEL") or "builtin").strip(),
+            host=env.get("KB_HOST") or "127.0.0.1",
+            port=_int(env, "KB_PORT", 8501),
+            max_upload_mb=_int(env, "KB_MAX_UPLOAD_MB", 20),
+            session_idle_minutes=_int(env, "KB_SESSION_IDLE_MINUTES", 30),
+        )
+
+    @property
+    def db_path(self) -> Path:
+        """The one SQLite file that holds documents, vectors, people and attempts."""
+        return self.data_dir / "app.sqlite3"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where the builtin model is converted to, once."""
+        return self.data_dir / "models"
