@@ -1,0 +1,3 @@
+from quizzes.cli import cli
+
+cli()
