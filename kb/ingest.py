@@ -1,0 +1,332 @@
+"""Bring the index in line with the documents: add, replace, remove; never half-write.
+
+Parsing and embedding happen before the write transaction, so a file that fails leaves
+the index as it was, and a changed file has its blocks, passages, lexical rows and
+vectors replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from kb.chunking import ChunkedDocument, chunk_lines
+from kb.embedding import Embedder
+from kb.errors import DocumentError
+from kb.lexical import index_text
+from kb.readers import SUPPORTED_SUFFIXES, read_document
+from kb.schema import bump_generation
+from kb.store import write
+
+EMBED_BATCH = 64
+
+
+@dataclass
+class IngestReport:
+    """What a sync did. Paths are relative to the corpus folder."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    passages_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line in Chinese for the CLI and the admin page."""
+        return (
+            f"新增 {len(self.added)}，更新 {len(self.updated)}，未变 {len(self.unchanged)}，"
+            f"移除 {len(self.removed)}，失败 {len(self.errors)}；"
+            f"计算向量 {self.passages_embedded} 段，用时 {self.seconds:.1f} 秒"
+        )
+
+
+def list_corpus(corpus_dir: Path) -> list[Path]:
+    """The supported documents under ``corpus_dir``, hidden files and folders skipped."""
+    found = []
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+            found.append(path)
+    return found
+
+
+def document_key(path: Path, corpus_dir: Path) -> str:
+    """How a document is named in the index and in quiz sources: its path in the corpus."""
+    try:
+        return path.resolve().relative_to(corpus_dir.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def sync_corpus(
+    db: sqlite_utils.Database,
+    corpus_dir: Path,
+    embedder: Embedder | None,
+    paths: Sequence[Path] | None = None,
+) -> IngestReport:
+    """Index the corpus folder (or just ``paths``) and return what changed.
+
+    With no ``paths``, documents that are no longer in the folder leave the index.
+    An unreadable file is reported by name and reason; its previous version, if any,
+    stays indexed; everything else is still indexed.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    files = list(paths) if paths is not None else list_corpus(corpus_dir)
+    keys = set()
+    for path in files:
+        key = document_key(path, corpus_dir)
+        keys.add(key)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.errors.append(f"{key}: 无法读取文件：{exc.strerror or exc}")
+            continue
+        _ingest_bytes(db, key, data, embedder, report)
+    if paths is None:
+        _remove_missing(db, keys, report)
+    if report.updated or report.removed:
+        with write(db):
+            _drop_orphan_vectors(db)
+    if embedder is not None:
+        report.passages_embedded += embed_missing(db, embedder)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def ingest_upload(
+    db: sqlite_utils.Database,
+    corpus_dir: Path,
+    name: str,
+    data: bytes,
+    embedder: Embedder | None,
+    max_bytes: int,
+) -> IngestReport:
+    """Validate an uploaded document, then store it in the corpus folder and index it.
+
+    Nothing is written, to the folder or the index, unless the document reads and
+    chunks cleanly.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    safe_name = Path(name).name
+    if not safe_name or safe_name.startswith("."):
+        report.errors.append(f"{name}: 文件名无效")
+        return report
+    if len(data) > max_bytes:
+        report.errors.append(
+            f"{safe_name}: 文件大小 {len(data) / 1048576:.1f} MB 超过上限 {max_bytes / 1048576:.0f} MB"
+        )
+        return report
+    try:
+        parsed = _parse(safe_name, data)
+    except DocumentError as exc:
+        report.errors.append(str(exc))
+        return report
+    target = corpus_dir / safe_name
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{safe_name}.uploading")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    _store(db, safe_name, data, parsed, embedder, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    doc: ChunkedDocument
+    format: str
+    encoding: str | None
+
+
+def _parse(key: str, data: bytes) -> _Parsed:
+    read = read_document(Path(key), data, name=key)
+    doc = chunk_lines(read.lines, markdown=read.markdown)
+    if not doc.chunks:
+        raise DocumentError(key, "文件中没有可检索的正文段落")
+    return _Parsed(doc, read.format, read.encoding)
+
+
+def _ingest_bytes(
+    db: sqlite_utils.Database,
+    key: str,
+    data: bytes,
+    embedder: Embedder | None,
+    report: IngestReport,
+) -> None:
+    content_hash = hashlib.sha256(data).hexdigest()
+    row = db.execute("SELECT content_hash FROM documents WHERE path = ?", [key]).fetchone()
+    if row and row[0] == content_hash:
+        report.unchanged.append(key)
+        return
+    try:
+        parsed = _parse(key, data)
+    except DocumentError as exc:
+        report.errors.append(str(exc))
+        return
+    _store(db, key, data, parsed, embedder, report)
+
+
+def embed_input(title: str, heading_path: str, text: str) -> str:
+    """What the embedder is given for a passage: where it stands, then the passage."""
+    context = " › ".join(part for part in (title, heading_path) if part)
+    return f"{context}\n{text}" if context else text
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _store(
+    db: sqlite_utils.Database,
+    key: str,
+    data: bytes,
+    parsed: _Parsed,
+    embedder: Embedder | None,
+    report: IngestReport,
+) -> None:
+    doc = parsed.doc
+    title = doc.title or Path(key).stem
+    inputs = [embed_input(title, c.heading_path, c.text) for c in doc.chunks]
+    hashes = [_hash(text) for text in inputs]
+    vectors: dict[str, np.ndarray] = {}
+    if embedder is not None:
+        missing = _hashes_without_vectors(db, hashes, embedder.model_id)
+        todo = [(h, t) for h, t in dict(zip(hashes, inputs, strict=True)).items() if h in missing]
+        vectors = _embed(embedder, todo)
+        report.passages_embedded += len(vectors)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with write(db):
+        old = db.execute("SELECT id FROM documents WHERE path = ?", [key]).fetchone()
+        if old:
+            _delete_document(db, old[0])
+        cursor = db.execute(
+            "INSERT INTO documents (path, title, format, encoding, content_hash, chars, ingested_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                key,
+                title,
+                parsed.format,
+                parsed.encoding,
+                hashlib.sha256(data).hexdigest(),
+                sum(len(b.text) for b in doc.blocks),
+                now,
+            ],
+        )
+        doc_id = cursor.lastrowid
+        db.conn.executemany(
+            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text) VALUES (?,?,?,?,?,?)",
+            [(doc_id, b.seq, b.kind, b.level, b.heading_path, b.text) for b in doc.blocks],
+        )
+        for chunk, embed_hash in zip(doc.chunks, hashes, strict=True):
+            chunk_id = db.execute(
+                "INSERT INTO chunks (doc_id, seq, block_seq, heading_path, text, embed_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [doc_id, chunk.seq, chunk.block_seq, chunk.heading_path, chunk.text, embed_hash],
+            ).lastrowid
+            db.execute(
+                "INSERT INTO chunks_fts (rowid, body, path) VALUES (?, ?, ?)",
+                [chunk_id, index_text(chunk.text), index_text(f"{title} {chunk.heading_path}")],
+            )
+        if embedder is not None:
+            _insert_vectors(db, vectors, embedder)
+        bump_generation(db)
+    (report.updated if old else report.added).append(key)
+
+
+def _delete_document(db: sqlite_utils.Database, doc_id: int) -> None:
+    db.execute(
+        "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id]
+    )
+    db.execute("DELETE FROM documents WHERE id = ?", [doc_id])
+
+
+def _remove_missing(db: sqlite_utils.Database, keep: Iterable[str], report: IngestReport) -> None:
+    keep = set(keep)
+    gone = [(i, p) for i, p in db.execute("SELECT id, path FROM documents") if p not in keep]
+    if not gone:
+        return
+    with write(db):
+        for doc_id, path in gone:
+            _delete_document(db, doc_id)
+            report.removed.append(path)
+        bump_generation(db)
+
+
+def _drop_orphan_vectors(db: sqlite_utils.Database) -> None:
+    db.execute("DELETE FROM vectors WHERE embed_hash NOT IN (SELECT embed_hash FROM chunks)")
+
+
+def _hashes_without_vectors(
+    db: sqlite_utils.Database, hashes: Sequence[str], model_id: str
+) -> set[str]:
+    have = set()
+    unique = list(dict.fromkeys(hashes))
+    for start in range(0, len(unique), 500):
+        batch = unique[start : start + 500]
+        marks = ",".join("?" * len(batch))
+        have.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT embed_hash FROM vectors WHERE model = ? AND embed_hash IN ({marks})",
+                [model_id, *batch],
+            )
+        )
+    return set(unique) - have
+
+
+def _embed(embedder: Embedder, todo: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(todo), EMBED_BATCH):
+        batch = todo[start : start + EMBED_BATCH]
+        matrix = embedder.embed_passages([text for _, text in batch])
+        for (embed_hash, _), vector in zip(batch, matrix, strict=True):
+            vectors[embed_hash] = vector
+    return vectors
+
+
+def _insert_vectors(
+    db: sqlite_utils.Database, vectors: dict[str, np.ndarray], embedder: Embedder
+) -> None:
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO vectors (embed_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
+        [
+            (h, embedder.model_id, embedder.dimension, np.asarray(v, "<f4").tobytes())
+            for h, v in vectors.items()
+        ],
+    )
+
+
+def embed_missing(db: sqlite_utils.Database, embedder: Embedder) -> int:
+    """Embed every passage that has no vector from this embedder's model yet.
+
+    This is what makes a change of model re-embed on the next ingest: vectors are keyed
+    by (passage hash, model id) and search reads only the current model's.
+    """
+    rows = db.execute(
+        "SELECT DISTINCT c.embed_hash, d.title, c.heading_path, c.text FROM chunks c"
+        " JOIN documents d ON d.id = c.doc_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM vectors v"
+        "   WHERE v.embed_hash = c.embed_hash AND v.model = ?)",
+        [embedder.model_id],
+    ).fetchall()
+    if not rows:
+        return 0
+    todo = list({h: embed_input(t, p, x) for h, t, p, x in rows}.items())
+    vectors = _embed(embedder, todo)
+    with write(db):
+        _insert_vectors(db, vectors, embedder)
+        bump_generation(db)
+    return len(vectors)

@@ -1,0 +1,62 @@
+"""The lexical side of search: Chinese text as characters and character bigrams.
+
+SQLite's FTS5 with its default tokenizer over a column of space-separated characters and
+bigrams gives BM25 through ``bm25()`` (DESIGN.md: 0.96 R@5 literal, 0.89 paraphrased),
+and it works for a query of any length, one character included, where the trigram
+tokenizer does not.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# CJK ideographs (with extensions) and the iteration mark; everything else that is a
+# letter or digit forms words.
+_CJK = r"\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_TOKEN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
+
+
+def normalize(text: str) -> str:
+    """Fold full-width forms to half-width (NFKC) and case, so ７０％ finds 70%."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into index terms: each CJK character, each CJK bigram, each word.
+
+    >>> tokenize("满意率70%")
+    ['满', '满意', '意', '意率', '率', '70']
+    """
+    terms: list[str] = []
+    for m in _TOKEN.finditer(normalize(text)):
+        run, word = m.group(1), m.group(2)
+        if run:
+            for i, ch in enumerate(run):
+                terms.append(ch)
+                if i + 1 < len(run):
+                    terms.append(run[i : i + 2])
+        else:
+            terms.append(word)
+    return terms
+
+
+def index_text(text: str) -> str:
+    """The text as FTS5 stores it: terms separated by spaces."""
+    return " ".join(tokenize(text))
+
+
+def match_expression(query: str, max_terms: int = 200) -> str | None:
+    """An FTS5 MATCH expression that ORs the query's distinct terms, or None if it has none.
+
+    Every term is quoted as an FTS5 string, so nothing a user types (``"``, ``*``,
+    ``NEAR(``, ``OR``, ``--``) is read as query syntax.
+    """
+    seen: dict[str, None] = {}
+    for term in tokenize(query):
+        seen.setdefault(term, None)
+        if len(seen) >= max_terms:
+            break
+    if not seen:
+        return None
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in seen)

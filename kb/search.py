@@ -1,0 +1,249 @@
+"""Hybrid search: BM25 over characters and bigrams, dense vectors, and their fusion.
+
+The lexical ranker is SQLite FTS5 (see kb.lexical); the dense ranker is a dot product
+against the current model's normalised vectors held in memory by a :class:`VectorIndex`;
+the two lists are fused by weighted reciprocal rank (weights chosen on the benchmark in
+bench/, see README). Without an embedder search is lexical-only and says so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from kb.embedding import Embedder
+from kb.errors import QueryError
+from kb.lexical import match_expression
+from kb.schema import generation
+
+MAX_QUERY_CHARS = 300
+CANDIDATES = 50
+RRF_K = 60
+LEXICAL_WEIGHT = 1.0
+DENSE_WEIGHT = 1.0
+METHODS = ("hybrid", "lexical", "dense")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One passage found by search, with where it stands.
+
+    Attributes:
+        chunk_id: the passage's id; the reader opens at it.
+        doc_path: the document's name in the corpus (the reader's key).
+        doc_title: the document's title.
+        heading_path: the headings it stands under.
+        text: the passage, verbatim.
+        score: the ranker's score (fused, BM25 or cosine); higher is better.
+        block_seq: the paragraph it comes from, for the reader.
+    """
+
+    chunk_id: int
+    doc_path: str
+    doc_title: str
+    heading_path: str
+    text: str
+    score: float
+    block_seq: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits, how they were found, and anything the user should be told."""
+
+    hits: tuple[Hit, ...]
+    method: str
+    notices: tuple[str, ...] = ()
+
+
+class VectorIndex:
+    """The current model's vectors, in memory, reloaded when the index changes.
+
+    Shared by all sessions of a process: it holds arrays, never a connection, and is
+    safe to use from several threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[str, int] | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def arrays(self, db: sqlite_utils.Database, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and their vectors (rows) for ``model_id``, current as of ``db``."""
+        key = (model_id, generation(db))
+        with self._lock:
+            if key != self._key:
+                self._ids, self._matrix = load_vectors(db, model_id)
+                self._key = key
+            return self._ids, self._matrix
+
+
+def load_vectors(db: sqlite_utils.Database, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read every passage's vector for ``model_id`` (passages without one are left out)."""
+    rows = db.execute(
+        "SELECT c.id, v.vector FROM chunks c JOIN vectors v"
+        " ON v.embed_hash = c.embed_hash AND v.model = ? ORDER BY c.id",
+        [model_id],
+    ).fetchall()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    return ids, matrix
+
+
+def check_query(query: str) -> tuple[str, list[str]]:
+    """Clean a query; return it and notices, or raise QueryError saying what is wrong."""
+    notices: list[str] = []
+    cleaned = " ".join(query.split())
+    if not cleaned:
+        raise QueryError("请输入要查找的内容。")
+    if len(cleaned) > MAX_QUERY_CHARS:
+        cleaned = cleaned[:MAX_QUERY_CHARS]
+        notices.append(f"查询过长，只按前 {MAX_QUERY_CHARS} 个字检索。")
+    if match_expression(cleaned) is None:
+        raise QueryError("查询中没有可检索的文字（只有标点或符号），请换个说法。")
+    return cleaned, notices
+
+
+def search(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    embedder: Embedder | None = None,
+    index: VectorIndex | None = None,
+    k: int = 10,
+    documents: Sequence[str] | None = None,
+    method: str = "hybrid",
+) -> SearchResult:
+    """Find the passages that answer ``query``.
+
+    Args:
+        db: the knowledge-base database.
+        query: what the person typed, in any wording.
+        embedder: the dense model; without it search is lexical-only.
+        index: the in-memory vectors (shared across calls); built for this call if None.
+        k: how many hits to return.
+        documents: only search these documents (corpus paths); None for all.
+        method: ``hybrid`` (default), ``lexical`` or ``dense``.
+
+    Raises:
+        QueryError: the query is empty or holds nothing searchable.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    cleaned, notices = check_query(query)
+    k = max(1, min(int(k), 100))
+    allowed = _allowed_chunks(db, documents)
+    depth = max(CANDIDATES, k)
+    if embedder is None and method != "lexical":
+        method = "lexical"
+    lexical = _lexical(db, cleaned, depth, allowed) if method != "dense" else []
+    dense: list[tuple[int, float]] = []
+    if method != "lexical" and embedder is not None:
+        dense = _dense(db, cleaned, embedder, index or VectorIndex(), depth, allowed)
+    if method == "lexical":
+        ranked = lexical
+    elif method == "dense":
+        ranked = dense
+    else:
+        ranked = fuse(lexical, dense)
+    hits = _hits(db, ranked[:k])
+    return SearchResult(tuple(hits), method, tuple(notices))
+
+
+def fuse(
+    lexical: Sequence[tuple[int, float]],
+    dense: Sequence[tuple[int, float]],
+    lexical_weight: float = LEXICAL_WEIGHT,
+    dense_weight: float = DENSE_WEIGHT,
+    rrf_k: int = RRF_K,
+) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion of two ranked lists of (chunk id, score)."""
+    scores: dict[int, float] = {}
+    for weight, ranked in ((lexical_weight, lexical), (dense_weight, dense)):
+        for rank, (chunk_id, _) in enumerate(ranked, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _allowed_chunks(db: sqlite_utils.Database, documents: Sequence[str] | None) -> set[int] | None:
+    if documents is None:
+        return None
+    paths = list(documents)
+    if not paths:
+        return set()
+    marks = ",".join("?" * len(paths))
+    return {
+        row[0]
+        for row in db.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE d.path IN ({marks})",
+            paths,
+        )
+    }
+
+
+def _lexical(
+    db: sqlite_utils.Database, query: str, depth: int, allowed: set[int] | None
+) -> list[tuple[int, float]]:
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    # bm25() is lower-is-better; the heading path counts for less than the passage.
+    limit = depth if allowed is None else -1
+    rows = db.execute(
+        "SELECT rowid, -bm25(chunks_fts, 1.0, 0.3) AS score FROM chunks_fts"
+        " WHERE chunks_fts MATCH ? ORDER BY score DESC, rowid LIMIT ?",
+        [expression, limit],
+    ).fetchall()
+    if allowed is not None:
+        rows = [r for r in rows if r[0] in allowed][:depth]
+    return [(int(r[0]), float(r[1])) for r in rows]
+
+
+def _dense(
+    db: sqlite_utils.Database,
+    query: str,
+    embedder: Embedder,
+    index: VectorIndex,
+    depth: int,
+    allowed: set[int] | None,
+) -> list[tuple[int, float]]:
+    ids, matrix = index.arrays(db, embedder.model_id)
+    if len(ids) == 0:
+        return []
+    vector = embedder.embed_queries([query])[0]
+    scores = matrix @ vector
+    if allowed is not None:
+        mask = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        scores = np.where(mask, scores, -np.inf)
+    top = min(depth, len(ids))
+    best = np.argpartition(-scores, top - 1)[:top]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(ids[i]), float(scores[i])) for i in best if np.isfinite(scores[i])]
+
+
+def _hits(db: sqlite_utils.Database, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
+    if not ranked:
+        return []
+    ids = [chunk_id for chunk_id, _ in ranked]
+    marks = ",".join("?" * len(ids))
+    rows = {
+        row[0]: row
+        for row in db.execute(
+            "SELECT c.id, d.path, d.title, c.heading_path, c.text, c.block_seq FROM chunks c"
+            f" JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+            ids,
+        )
+    }
+    hits = []
+    for chunk_id, score in ranked:
+        row = rows.get(chunk_id)
+        if row is not None:
+            hits.append(Hit(row[0], row[1], row[2], row[3], row[4], score, row[5]))
+    return hits

@@ -1,0 +1,40 @@
+"""Opening the knowledge base as the app and the command line use it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from kb.schema import ensure_schema
+from kb.settings import Settings
+from kb.store import open_db
+
+
+def open_kb(settings: Settings) -> sqlite_utils.Database:
+    """Open the app's database with the knowledge-base schema in place."""
+    db = open_db(settings.db_path)
+    ensure_schema(db)
+    return db
+
+
+def backup_database(db: sqlite_utils.Database, target: Path) -> Path:
+    """Copy the live database to ``target`` with SQLite's online backup API.
+
+    The copy is consistent even while other connections write: it is a snapshot of one
+    moment. It is written to a temporary file and renamed, so ``target`` is never a
+    half-copied database.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    tmp.unlink(missing_ok=True)
+    destination = sqlite3.connect(str(tmp))
+    try:
+        db.conn.backup(destination, pages=1024)
+        destination.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        destination.close()
+    tmp.replace(target)
+    return target
