@@ -503,7 +503,11 @@ def convert_builtin_model(sources: BuiltinSources, dest: Path) -> dict[str, Any]
         "label": BUILTIN_LABEL,
         "converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "conversion_id": uuid.uuid4().hex,
-        "files": {p.name: p.stat().st_size for p in sorted(dest.iterdir()) if p.is_file()},
+        "files": {
+            p.relative_to(dest).as_posix(): p.stat().st_size
+            for p in sorted(dest.rglob("*"))
+            if p.is_file()
+        },
     }
     _fsync_tree(dest)
     _write_json(dest / COMPLETE_MARKER, marker)
