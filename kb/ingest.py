@@ -126,7 +126,7 @@ def ingest_upload(
         return report
     if len(data) > max_bytes:
         report.errors.append(
-            f"{safe_name}: 文件大小 {len(data) / 1048576:.1f} MB 超过上限 {max_bytes / 1048576:.0f} MB"
+            f"{safe_name}: 文件大小 {format_size(len(data))} 超过上限 {format_size(max_bytes)}"
         )
         return report
     try:
@@ -149,6 +149,15 @@ class _Parsed:
     doc: ChunkedDocument
     format: str
     encoding: str | None
+
+
+def format_size(n: int) -> str:
+    """A byte count as a person reads it: ``812 B``, ``14.6 KB``, ``20.0 MB``."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1048576:.1f} MB"
 
 
 def _parse(key: str, data: bytes) -> _Parsed:

@@ -171,9 +171,13 @@ def _check_zip(data: bytes, label: str) -> None:
 
 
 def _read_pdf(data: bytes, label: str) -> list[str]:
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    # pypdf logs every repair it attempts; the outcome is reported as an error instead.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -183,11 +187,32 @@ def _read_pdf(data: bytes, label: str) -> list[str]:
             raise UnreadableDocument(label, f"PDF 超过 {MAX_PDF_PAGES} 页，过大")
         lines: list[str] = []
         for page in pages:
-            lines.extend(split_lines(page.extract_text() or ""))
+            # Some CJK fonts' maps come out with NULs between characters; they carry nothing.
+            lines.extend(split_lines((page.extract_text() or "").replace("\x00", "")))
     except UnreadableDocument:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
-        raise UnreadableDocument(label, f"PDF 文件已损坏或无法解析：{type(exc).__name__}") from exc
+        raise UnreadableDocument(label, "PDF 文件已损坏或无法解析") from exc
     if not lines:
         raise NeedsOCR(label, "PDF 没有文字层（可能是扫描件），需要先做文字识别（OCR）")
-    return lines
+    return join_wrapped_lines(lines)
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """Rejoin a PDF's paragraphs that the page layout wrapped over several lines.
+
+    A line continues the previous one unless the previous ended a sentence or was a
+    heading, or the line itself opens with a structural number.
+    """
+    from kb.chunking import match_heading
+
+    joined: list[str] = []
+    for line in lines:
+        if joined:
+            previous = joined[-1]
+            ends = previous[-1] in "。！？!?；;：:" or match_heading(previous) is not None
+            if not ends and match_heading(line) is None and len(previous) >= 20:
+                joined[-1] = previous + line
+                continue
+        joined.append(line)
+    return joined

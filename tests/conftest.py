@@ -1,0 +1,93 @@
+"""Shared fixtures: a temporary database, a tiny corpus, settings that point at them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kb.schema import ensure_schema
+from kb.settings import PROJECT_ROOT, Settings
+from kb.store import open_db
+
+DATA = Path(__file__).parent / "data"
+PUBLIC_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus-public"
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh database with the knowledge-base schema."""
+    database = open_db(tmp_path / "test.sqlite3")
+    ensure_schema(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path) -> Path:
+    """A corpus folder holding a copy of tests/data/corpus."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(DATA / "corpus", folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path, tiny_corpus) -> Settings:
+    """Settings pointing at a temporary data folder and the tiny corpus, lexical-only."""
+    return Settings.from_env(
+        {
+            "KB_DATA_DIR": str(tmp_path / "data"),
+            "KB_CORPUS_DIR": str(tiny_corpus),
+            "KB_EMBED_MODEL": "none",
+        }
+    )
+
+
+@pytest.fixture
+def public_corpus() -> Path:
+    """The six official legal texts in ../shared/corpus-public (skipped where absent)."""
+    if not PUBLIC_CORPUS.is_dir():
+        pytest.skip("../shared/corpus-public is not present")
+    return PUBLIC_CORPUS
+
+
+class CountingEmbedder:
+    """A small deterministic embedder for tests of the store: hashed character bigrams.
+
+    Not a model of meaning; it lets tests see which passages were embedded, by which
+    model id, and how often.
+    """
+
+    def __init__(self, model_id: str = "test:bigrams", dimension: int = 64) -> None:
+        self.model_id = model_id
+        self.label = model_id
+        self.dimension = dimension
+        self.passages_seen: list[str] = []
+
+    def _vector(self, text: str):
+        import zlib
+
+        import numpy as np
+
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for i in range(len(text) - 1):
+            vector[zlib.crc32(text[i : i + 2].encode()) % self.dimension] += 1.0
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return vector / norm
+
+    def embed_queries(self, texts):
+        import numpy as np
+
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_passages(self, texts):
+        import numpy as np
+
+        self.passages_seen.extend(texts)
+        return np.stack([self._vector(t) for t in texts])
+
+
+@pytest.fixture
+def embedder() -> CountingEmbedder:
+    return CountingEmbedder()
