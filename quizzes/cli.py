@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
+from quizzes.cli_accounts import account_cli, roster_cli
+
 
 @click.group()
 def cli() -> None:
-    """Quiz bank, roster and reports of the study platform."""
+    """Quiz bank, roster, accounts and reports of the study platform."""
+
+
+cli.add_command(roster_cli)
+cli.add_command(account_cli)

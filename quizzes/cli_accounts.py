@@ -1,0 +1,224 @@
+"""`roster` and `account` commands: a thin layer over quizzes.roster and quizzes.accounts.
+
+Attach them to the `quizzes` group with ``cli.add_command(roster_cli)`` and
+``cli.add_command(account_cli)``. The database is ``Settings.from_env().db_path``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import sqlite_utils
+
+from kb.settings import Settings
+from kb.store import open_db
+from quizzes.accounts import (
+    AccountError,
+    Person,
+    create_account,
+    deactivate_account,
+    ensure_schema,
+    list_people,
+    reactivate_account,
+    reset_password,
+    unlock_account,
+)
+from quizzes.roster import ImportReport, RosterError, import_roster, passwords_table, read_roster
+
+
+@contextmanager
+def _database() -> Iterator[sqlite_utils.Database]:
+    db = open_db(Settings.from_env().db_path)
+    try:
+        ensure_schema(db)
+        yield db
+    finally:
+        db.close()
+
+
+def _now() -> datetime:
+    # Local time with its offset: messages show local clock times, storage converts to UTC.
+    return datetime.now().astimezone()
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    raise SystemExit(1)
+
+
+def _describe(person: Person) -> str:
+    return f"{person.employee_no}  {person.name}  {person.department}  {person.role.label}"
+
+
+# -- roster ---------------------------------------------------------------------------------
+
+
+@click.group("roster")
+def roster_cli() -> None:
+    """职工名册：导入 .csv 或 .xlsx 名册（列：工号、姓名、部门、角色，可选 初始密码）。"""
+
+
+@roster_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--passwords-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="把新账号的初始密码写入这个 CSV 文件（不在屏幕上显示）；文件不能已存在。",
+)
+def import_command(file: Path, passwords_out: Path | None) -> None:
+    """导入名册 FILE：新增的人建账号，已有的人更新姓名、部门、角色，不删除任何人。
+
+    整个文件先检查一遍，有任何问题就逐条列出（带行号）并退出，数据库不做任何改动。
+    """
+    try:
+        rows = read_roster(file)
+    except RosterError as error:
+        click.echo(f"名册有 {len(error.errors)} 处问题，未导入任何内容：", err=True)
+        for line in error.errors:
+            click.echo(f"  {line}", err=True)
+        raise SystemExit(1) from None
+
+    out = None
+    if passwords_out is not None:
+        # Opened before importing, and never over an existing file: a failure after the
+        # import would leave new accounts whose passwords nobody has.
+        try:
+            fd = os.open(passwords_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            _fail(f"{passwords_out} 已存在：为免覆盖之前发出的初始密码，请换一个文件名或先删除它")
+        except OSError as error:
+            _fail(f"无法创建 {passwords_out}：{error.strerror}")
+        # utf-8-sig: Excel on Chinese Windows shows UTF-8 without a BOM as mojibake.
+        out = open(fd, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+
+    try:
+        with _database() as db:
+            report = import_roster(db, rows, _now())
+    except BaseException:
+        if out is not None:
+            out.close()
+            assert passwords_out is not None
+            passwords_out.unlink()
+        raise
+    if out is not None:
+        with out:
+            csv.writer(out).writerows(passwords_table(report.created))
+    _print_report(file.name, report, passwords_out)
+
+
+def _print_report(name: str, report: ImportReport, passwords_out: Path | None) -> None:
+    click.echo(f"名册 {name} 已导入：{report.summary()}。")
+    if passwords_out is not None and not report.created:
+        click.echo(f"没有新增账号，{passwords_out} 中只有表头。")
+    if report.created:
+        if passwords_out is not None:
+            click.echo(f"\n新增账号（初始密码已写入 {passwords_out}，首次登录须修改）：")
+            for account in report.created:
+                click.echo(f"  {_describe(account.person)}")
+        else:
+            click.echo("\n新增账号及初始密码（请妥善分发，首次登录须修改）：")
+            for account in report.created:
+                click.echo(f"  {_describe(account.person)}  初始密码 {account.initial_password}")
+    if report.updated:
+        click.echo("\n已更新：")
+        for person in report.updated:
+            changes = "；".join(str(change) for change in person.changes)
+            click.echo(f"  {person.employee_no}  {person.name}：{changes}")
+    if report.missing:
+        click.echo("\n系统中有、但不在本名册中（如已调离，可用 `account deactivate 工号` 停用）：")
+        for person in report.missing:
+            click.echo(f"  {_describe(person)}")
+
+
+# -- account --------------------------------------------------------------------------------
+
+
+@click.group("account")
+def account_cli() -> None:
+    """账号管理：新建、重置密码、解锁、停用、启用、列出。"""
+
+
+@account_cli.command("create")
+@click.argument("employee_no")
+@click.option("--name", required=True, help="姓名")
+@click.option("--department", required=True, help="部门（科室/站/队）")
+@click.option("--role", default="职工", show_default=True, help="角色：职工、负责人 或 创建办")
+def create_command(employee_no: str, name: str, department: str, role: str) -> None:
+    """新建账号 EMPLOYEE_NO，并显示初始密码（首次登录须修改）。"""
+    with _database() as db:
+        try:
+            password = create_account(db, employee_no, name, department, role, _now())
+        except AccountError as error:
+            _fail(str(error))
+    click.echo(f"已新建账号 {employee_no.strip()}（{name.strip()}），初始密码：{password}")
+    click.echo("首次登录时须修改密码。")
+
+
+@account_cli.command("reset")
+@click.argument("employee_no")
+def reset_command(employee_no: str) -> None:
+    """重置 EMPLOYEE_NO 的密码（同时解锁），并显示新密码；下次登录须修改。"""
+    with _database() as db:
+        try:
+            password = reset_password(db, employee_no, _now())
+        except AccountError as error:
+            _fail(str(error))
+    click.echo(f"已重置 {employee_no.strip()} 的密码，新密码：{password}")
+    click.echo("下次登录时须修改密码。")
+
+
+@account_cli.command("unlock")
+@click.argument("employee_no")
+def unlock_command(employee_no: str) -> None:
+    """解除 EMPLOYEE_NO 因密码错误次数过多而加的锁定。"""
+    with _database() as db:
+        try:
+            unlock_account(db, employee_no)
+        except AccountError as error:
+            _fail(str(error))
+    click.echo(f"已解锁 {employee_no.strip()}。")
+
+
+@account_cli.command("deactivate")
+@click.argument("employee_no")
+def deactivate_command(employee_no: str) -> None:
+    """停用 EMPLOYEE_NO（不能再登录；学习记录保留）。"""
+    with _database() as db:
+        try:
+            deactivate_account(db, employee_no, _now())
+        except AccountError as error:
+            _fail(str(error))
+    click.echo(f"已停用 {employee_no.strip()}。")
+
+
+@account_cli.command("activate")
+@click.argument("employee_no")
+def activate_command(employee_no: str) -> None:
+    """重新启用已停用的 EMPLOYEE_NO。"""
+    with _database() as db:
+        try:
+            reactivate_account(db, employee_no, _now())
+        except AccountError as error:
+            _fail(str(error))
+    click.echo(f"已启用 {employee_no.strip()}。")
+
+
+@account_cli.command("list")
+@click.option("--department", help="只列出这个部门")
+def list_command(department: str | None) -> None:
+    """列出账号（工号、姓名、部门、角色、状态）。"""
+    with _database() as db:
+        people = list_people(db, department)
+    for person in people:
+        status = "在用" if person.active else "停用"
+        if person.active and person.must_change_password:
+            status += "（待改初始密码）"
+        click.echo(f"{_describe(person)}  {status}")
+    click.echo(f"共 {len(people)} 人。")

@@ -1,0 +1,541 @@
+"""Accounts: logging in, throttling and locking, passwords, and the admin's tools."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from argon2 import PasswordHasher, Type
+from click.testing import CliRunner
+
+from kb.store import open_db, write
+from quizzes import accounts
+from quizzes.accounts import (
+    HASHER,
+    AccountError,
+    AccountExists,
+    InvalidAccount,
+    LoginRefused,
+    LoginResult,
+    LoginStatus,
+    PasswordRejected,
+    Person,
+    Role,
+    UnknownAccount,
+    authenticate,
+    change_password,
+    create_account,
+    deactivate_account,
+    ensure_first_admin,
+    ensure_schema,
+    generate_password,
+    get_person,
+    list_people,
+    locked_until,
+    password_problems,
+    reactivate_account,
+    reset_password,
+    session_expired,
+    unlock_account,
+)
+from quizzes.cli_accounts import account_cli
+
+BEIJING = timezone(timedelta(hours=8))
+NOW = datetime(2025, 3, 3, 9, 0, tzinfo=BEIJING)
+PASSWORD = "Wenming2025"
+WRONG = "Cuowu12345"
+
+
+def seconds(n: float) -> timedelta:
+    return timedelta(seconds=n)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh database with the accounts schema only."""
+    database = open_db(tmp_path / "t.sqlite3")
+    ensure_schema(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def zhang(db) -> Person:
+    """张伟 of 办公室, past his first login: his password is PASSWORD."""
+    create_account(db, "1001", "张伟", "办公室", "职工", NOW, initial_password="Chushi2025")
+    return change_password(db, "1001", "Chushi2025", PASSWORD, NOW)
+
+
+def lock_out(db, employee_no: str, start: datetime) -> datetime:
+    """Five wrong passwords, each as soon as allowed; returns when the lock ends."""
+    t = start
+    for wait in (0, 0, 0, 15, 30):
+        t += seconds(wait)
+        authenticate(db, employee_no, WRONG, t)
+    return t + timedelta(minutes=15)
+
+
+def failures_of(db, login: str) -> int | None:
+    row = db.execute("SELECT failures FROM login_throttle WHERE login = ?", [login]).fetchone()
+    return row[0] if row else None
+
+
+# -- hashing --------------------------------------------------------------------------------
+
+
+def test_passwords_are_stored_as_argon2id_at_owasp_minimum(db, zhang):
+    (stored,) = db.execute("SELECT password_hash FROM people WHERE employee_no = '1001'").fetchone()
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PASSWORD not in stored
+
+
+def test_the_stand_in_hash_for_unknown_logins_costs_the_same_as_a_real_one():
+    assert accounts._DUMMY_HASH.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert not HASHER.check_needs_rehash(accounts._DUMMY_HASH)
+
+
+def test_a_hash_made_with_older_parameters_is_upgraded_at_login(db, zhang):
+    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Type.ID)
+    with write(db):
+        db.execute(
+            "UPDATE people SET password_hash = ? WHERE employee_no = '1001'", [old.hash(PASSWORD)]
+        )
+
+    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
+
+    (stored,) = db.execute("SELECT password_hash FROM people WHERE employee_no = '1001'").fetchone()
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
+
+
+# -- logging in -----------------------------------------------------------------------------
+
+
+def test_login_with_the_right_password(db, zhang):
+    result = authenticate(db, " 1001 ", PASSWORD, NOW)
+    assert result == LoginResult(
+        status=LoginStatus.OK,
+        message="登录成功",
+        person=Person(
+            "1001", "张伟", "办公室", Role.STAFF, must_change_password=False, last_login_at=NOW
+        ),
+    )
+    assert result.authenticated
+
+
+def test_wrong_password_and_unknown_employee_no_get_the_same_answer(db, zhang):
+    wrong_password = authenticate(db, "1001", WRONG, NOW)
+    unknown = authenticate(db, "9999", WRONG, NOW)
+    assert (
+        wrong_password
+        == unknown
+        == LoginResult(
+            status=LoginStatus.WRONG_CREDENTIALS, message="工号或密码错误", failed_attempts=1
+        )
+    )
+    assert not wrong_password.authenticated
+
+
+def test_empty_input_is_not_counted(db, zhang):
+    assert authenticate(db, "1001", "", NOW) == LoginResult(
+        status=LoginStatus.WRONG_CREDENTIALS, message="请输入工号和密码"
+    )
+    assert authenticate(db, "  ", PASSWORD, NOW).status is LoginStatus.WRONG_CREDENTIALS
+    assert failures_of(db, "1001") is None
+
+
+def test_employee_no_is_matched_in_any_letter_case(db):
+    create_account(db, "HB-7", "王芳", "监测站", "负责人", NOW, initial_password=PASSWORD)
+    result = authenticate(db, "hb-7", PASSWORD, NOW)
+    assert (result.status, result.person.employee_no) == (
+        LoginStatus.MUST_CHANGE_PASSWORD,
+        "HB-7",
+    )
+
+
+def test_first_login_requires_a_new_password(db):
+    initial = create_account(db, "1002", "王芳", "监测站", Role.HEAD, NOW)
+
+    first = authenticate(db, "1002", initial, NOW)
+    assert first == LoginResult(
+        status=LoginStatus.MUST_CHANGE_PASSWORD,
+        message="这是初始密码（或已被重置），请先修改密码",
+        person=Person("1002", "王芳", "监测站", Role.HEAD, last_login_at=NOW),
+    )
+    assert first.authenticated
+
+    person = change_password(db, "1002", initial, PASSWORD, NOW)
+    assert person == Person(
+        "1002", "王芳", "监测站", Role.HEAD, must_change_password=False, last_login_at=NOW
+    )
+    assert authenticate(db, "1002", PASSWORD, NOW).status is LoginStatus.OK
+    assert authenticate(db, "1002", initial, NOW).status is LoginStatus.WRONG_CREDENTIALS
+
+
+def test_a_deactivated_account_cannot_log_in(db, zhang):
+    deactivate_account(db, "1001", NOW)
+    assert authenticate(db, "1001", PASSWORD, NOW) == LoginResult(
+        status=LoginStatus.INACTIVE, message="账号已停用，请联系创建办"
+    )
+    # Only the right password learns that the account exists.
+    assert authenticate(db, "1001", WRONG, NOW).message == "工号或密码错误"
+
+    reactivate_account(db, "1001", NOW)
+    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
+
+
+# -- slowing down and locking ---------------------------------------------------------------
+
+
+def test_repeated_failures_slow_down_then_lock_for_15_minutes(db, zhang):
+    t = NOW
+    assert authenticate(db, "1001", WRONG, t).message == "工号或密码错误"
+    assert authenticate(db, "1001", WRONG, t).message == "工号或密码错误"
+    assert authenticate(db, "1001", WRONG, t) == LoginResult(
+        status=LoginStatus.WRONG_CREDENTIALS,
+        message="工号或密码错误。请 15 秒后再试；再错 2 次，账号将锁定 15 分钟",
+        retry_after=15,
+        failed_attempts=3,
+    )
+    # Too soon: refused without checking the password, even the right one, and not counted.
+    assert authenticate(db, "1001", PASSWORD, t + seconds(5)) == LoginResult(
+        status=LoginStatus.MUST_WAIT, message="尝试过于频繁，请 10 秒后再试", retry_after=10
+    )
+    assert failures_of(db, "1001") == 3
+
+    t += seconds(15)
+    assert authenticate(db, "1001", WRONG, t) == LoginResult(
+        status=LoginStatus.WRONG_CREDENTIALS,
+        message="工号或密码错误。请 30 秒后再试；再错 1 次，账号将锁定 15 分钟",
+        retry_after=30,
+        failed_attempts=4,
+    )
+    assert authenticate(db, "1001", WRONG, t + seconds(29.5)).retry_after == 1
+
+    t += seconds(30)
+    until = t + timedelta(minutes=15)
+    assert authenticate(db, "1001", WRONG, t) == LoginResult(
+        status=LoginStatus.LOCKED,
+        message="密码错误次数过多，账号已锁定至 09:15，请届时再试，或联系创建办解锁",
+        locked_until=until,
+        failed_attempts=5,
+    )
+    assert authenticate(db, "1001", PASSWORD, until - seconds(1)) == LoginResult(
+        status=LoginStatus.LOCKED,
+        message="密码错误次数过多，账号已锁定至 09:15，请届时再试，或联系创建办解锁",
+        locked_until=until,
+    )
+    assert locked_until(db, "1001", until - seconds(1)) == until
+
+    assert locked_until(db, "1001", until) is None
+    assert authenticate(db, "1001", PASSWORD, until).status is LoginStatus.OK
+    assert failures_of(db, "1001") is None
+
+
+def test_after_a_lock_ends_the_count_starts_again(db, zhang):
+    until = lock_out(db, "1001", NOW)
+    assert authenticate(db, "1001", WRONG, until) == LoginResult(
+        status=LoginStatus.WRONG_CREDENTIALS, message="工号或密码错误", failed_attempts=1
+    )
+
+
+def test_unknown_employee_nos_are_slowed_down_and_locked_the_same_way(db, zhang):
+    def story(employee_no: str) -> list[LoginResult]:
+        t, results = NOW, []
+        for step in (0, 0, 0, 5, 10, 30, 60):
+            t += seconds(step)
+            results.append(authenticate(db, employee_no, WRONG, t))
+        return results
+
+    assert story("1001") == story("9999")
+
+
+def test_a_success_clears_the_count(db, zhang):
+    authenticate(db, "1001", WRONG, NOW)
+    authenticate(db, "1001", WRONG, NOW)
+    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
+    assert authenticate(db, "1001", WRONG, NOW).failed_attempts == 1
+
+
+def test_failures_a_day_apart_do_not_add_up(db, zhang):
+    authenticate(db, "1001", WRONG, NOW)
+    authenticate(db, "1001", WRONG, NOW)
+    assert authenticate(db, "1001", WRONG, NOW + timedelta(hours=24)).failed_attempts == 1
+
+
+def test_unlock_lifts_the_lock_at_once(db, zhang):
+    until = lock_out(db, "1001", NOW)
+    t = until - timedelta(minutes=10)
+    assert authenticate(db, "1001", PASSWORD, t).status is LoginStatus.LOCKED
+
+    unlock_account(db, "1001")
+
+    assert authenticate(db, "1001", PASSWORD, t).status is LoginStatus.OK
+    with pytest.raises(UnknownAccount, match="没有工号为 “9999” 的账号"):
+        unlock_account(db, "9999")
+
+
+def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang):
+    path = tmp_path / "t.sqlite3"
+    attempts = 20
+    # Hold every attempt at the password check until all twenty are there, so all of them
+    # pass the throttle check and record their failure at the same moment.
+    arrived = threading.Barrier(attempts, timeout=30)
+    real_verify = accounts._verify
+
+    def verify_together(password_hash: str, password: str) -> bool:
+        arrived.wait()
+        return real_verify(password_hash, password)
+
+    results: list[LoginResult] = []
+
+    def attempt(i: int) -> None:
+        connection = open_db(path)
+        try:
+            results.append(authenticate(connection, "1001", f"{WRONG}{i}", NOW))
+        finally:
+            connection.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_verify", verify_together)
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert sorted(r.failed_attempts for r in results) == list(range(1, attempts + 1))
+    assert failures_of(db, "1001") == attempts
+    by_count = sorted(results, key=lambda r: r.failed_attempts)
+    assert [r.status for r in by_count] == (
+        [LoginStatus.WRONG_CREDENTIALS] * 4 + [LoginStatus.LOCKED] * 16
+    )
+    assert locked_until(db, "1001", NOW) == NOW + timedelta(minutes=15)
+
+
+# -- changing and resetting passwords -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "problems"),
+    [
+        ("Wenming2025", []),
+        ("abc12345", []),
+        ("k7mp-x3fq-9hta", []),
+        ("密码是Ab123456", []),
+        ("Ab1", ["至少 8 个字符"]),
+        ("abcdefghij", ["须包含数字"]),
+        ("1234567890", ["须包含英文字母"]),
+        ("", ["至少 8 个字符", "须包含英文字母", "须包含数字"]),
+        ("hb100001", ["不能与工号相同"]),
+        ("Chushi2025", ["不能与原密码相同"]),
+        ("a1" * 65, ["不能超过 128 个字符"]),
+    ],
+)
+def test_password_policy(password, problems):
+    assert password_problems(password, "HB100001", old="Chushi2025") == problems
+
+
+def test_change_password_lists_every_rule_broken_and_counts_nothing(db, zhang):
+    with pytest.raises(PasswordRejected) as caught:
+        change_password(db, "1001", PASSWORD, "1001", NOW)
+    assert str(caught.value) == "新密码不符合要求：至少 8 个字符；须包含英文字母；不能与工号相同"
+    assert caught.value.problems == ["至少 8 个字符", "须包含英文字母", "不能与工号相同"]
+    assert failures_of(db, "1001") is None
+    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
+
+
+def test_change_password_with_a_wrong_old_password_is_counted_like_a_login(db, zhang):
+    for expected in (1, 2):
+        with pytest.raises(LoginRefused) as caught:
+            change_password(db, "1001", WRONG, "Xinmima2025", NOW)
+        assert caught.value.result == LoginResult(
+            status=LoginStatus.WRONG_CREDENTIALS, message="原密码不正确", failed_attempts=expected
+        )
+    with pytest.raises(LoginRefused) as caught:
+        change_password(db, "1001", WRONG, "Xinmima2025", NOW)
+    assert str(caught.value) == "原密码不正确。请 15 秒后再试；再错 2 次，账号将锁定 15 分钟"
+    with pytest.raises(LoginRefused, match="尝试过于频繁，请 15 秒后再试"):
+        change_password(db, "1001", PASSWORD, "Xinmima2025", NOW)
+    assert authenticate(db, "1001", PASSWORD, NOW + seconds(15)).status is LoginStatus.OK
+
+
+def test_reset_gives_a_new_password_that_must_be_changed_and_unlocks(db, zhang):
+    assert locked_until(db, "1001", NOW) is None
+    lock_out(db, "1001", NOW)
+    assert locked_until(db, "1001", NOW + seconds(45)) is not None
+
+    new = reset_password(db, "1001", NOW)
+
+    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.WRONG_CREDENTIALS
+    assert authenticate(db, "1001", new, NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+    with pytest.raises(UnknownAccount):
+        reset_password(db, "9999", NOW)
+
+
+def test_generated_passwords_are_readable_random_and_within_the_policy():
+    drawn = {generate_password() for _ in range(200)}
+    assert len(drawn) == 200
+    for password in drawn:
+        assert len(password) == 14
+        assert password[4] == password[9] == "-"
+        assert set(password.replace("-", "")) <= set("abcdefghjkmnpqrstuvwxyz23456789")
+        assert password_problems(password, "1001") == []
+
+
+# -- creating accounts ----------------------------------------------------------------------
+
+
+def test_create_account_checks_its_fields(db, zhang):
+    with pytest.raises(AccountExists, match="工号 “1001” 已有账号"):
+        create_account(db, "1001", "李娜", "办公室", "职工", NOW)
+    with pytest.raises(InvalidAccount) as caught:
+        create_account(db, "张 三", "", "办公室", "经理", NOW)
+    assert caught.value.problems == [
+        "工号 “张 三” 只能包含英文字母、数字和 . _ -",
+        "姓名 为空",
+        "角色 “经理” 无法识别（可用：职工、负责人、创建办）",
+    ]
+    with pytest.raises(PasswordRejected):
+        create_account(db, "1003", "李娜", "办公室", "职工", NOW, initial_password="123456")
+    assert [p.employee_no for p in list_people(db)] == ["1001"]
+
+
+def test_roles_are_read_as_the_office_writes_them():
+    assert {text: Role.parse(text) for text in ["职工", "员工", "干部", " Staff "]} == {
+        "职工": Role.STAFF,
+        "员工": Role.STAFF,
+        "干部": Role.STAFF,
+        " Staff ": Role.STAFF,
+    }
+    assert [Role.parse(t) for t in ["负责人", "HEAD", "创建办", "管理员", "admin", "经理"]] == [
+        Role.HEAD,
+        Role.HEAD,
+        Role.ADMIN,
+        Role.ADMIN,
+        Role.ADMIN,
+        None,
+    ]
+
+
+def test_list_people_by_department(db, zhang):
+    create_account(db, "1002", "王芳", "监测站", "负责人", NOW)
+    create_account(db, "1003", "李娜", "监测站", "职工", NOW)
+    deactivate_account(db, "1003", NOW)
+    assert [p.employee_no for p in list_people(db, "监测站")] == ["1002", "1003"]
+    assert [p.employee_no for p in list_people(db, "监测站", active_only=True)] == ["1002"]
+
+
+# -- the first admin ------------------------------------------------------------------------
+
+
+def test_first_admin_is_created_once_with_a_password_to_change(db):
+    password = ensure_first_admin(db, NOW)
+
+    assert password is not None
+    assert get_person(db, "admin") == Person("admin", "创建办管理员", "创建办", Role.ADMIN)
+    assert authenticate(db, "admin", password, NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+    assert ensure_first_admin(db, NOW) is None
+    change_password(db, "admin", password, PASSWORD, NOW)
+    assert ensure_first_admin(db, NOW + timedelta(days=1)) is None
+    assert [p.employee_no for p in list_people(db)] == ["admin"]
+
+
+def test_no_first_admin_when_the_roster_brought_one(db):
+    create_account(db, "A-07", "刘洋", "创建办", "创建办", NOW)
+    assert ensure_first_admin(db, NOW) is None
+    assert get_person(db, "admin") is None
+
+
+def test_the_last_active_admin_cannot_be_deactivated(db):
+    ensure_first_admin(db, NOW)
+    with pytest.raises(AccountError, match="这是最后一个在用的创建办账号，不能停用"):
+        deactivate_account(db, "admin", NOW)
+    create_account(db, "A-07", "刘洋", "创建办", "创建办", NOW)
+    deactivate_account(db, "admin", NOW)
+    # An admin exists, though deactivated: no second built-in admin appears.
+    assert ensure_first_admin(db, NOW) is None
+
+
+# -- sessions and time ----------------------------------------------------------------------
+
+
+def test_a_session_expires_after_the_idle_limit():
+    assert not session_expired(NOW, NOW + timedelta(minutes=29, seconds=59), 30)
+    assert session_expired(NOW, NOW + timedelta(minutes=30), 30)
+
+
+def test_naive_datetimes_are_refused(db, zhang):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        authenticate(db, "1001", WRONG, datetime(2025, 3, 3, 9, 0))
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_db(tmp_path):
+    """The database the CLI uses (KB_DATA_DIR points into tmp_path), with 张伟 in it."""
+    database = open_db(tmp_path / "data" / "app.sqlite3")
+    ensure_schema(database)
+    create_account(database, "1001", "张伟", "办公室", "职工", NOW, initial_password="Chushi2025")
+    change_password(database, "1001", "Chushi2025", PASSWORD, NOW)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def runner(tmp_path):
+    return CliRunner(env={"KB_DATA_DIR": str(tmp_path / "data")})
+
+
+def test_cli_reset_prints_a_password_that_works_once(runner, cli_db):
+    result = runner.invoke(account_cli, ["reset", "1001"])
+    assert result.exit_code == 0, result.output
+    first, second = result.output.splitlines()
+    assert second == "下次登录时须修改密码。"
+    new = first.removeprefix("已重置 1001 的密码，新密码：")
+    assert authenticate(cli_db, "1001", new, NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+
+
+def test_cli_unlock(runner, cli_db):
+    lock_out(cli_db, "1001", datetime.now(BEIJING) - seconds(45))
+    assert locked_until(cli_db, "1001", datetime.now(BEIJING)) is not None
+    result = runner.invoke(account_cli, ["unlock", "1001"])
+    assert (result.exit_code, result.output) == (0, "已解锁 1001。\n")
+    assert authenticate(cli_db, "1001", PASSWORD, datetime.now(BEIJING)).status is (LoginStatus.OK)
+
+
+def test_cli_create_and_list(runner, cli_db):
+    result = runner.invoke(
+        account_cli,
+        ["create", "1002", "--name", "王芳", "--department", "监测站", "--role", "负责人"],
+    )
+    assert result.exit_code == 0, result.output
+    first, second = result.output.splitlines()
+    password = first.removeprefix("已新建账号 1002（王芳），初始密码：")
+    assert second == "首次登录时须修改密码。"
+    assert authenticate(cli_db, "1002", password, NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+
+    result = runner.invoke(account_cli, ["list"])
+    assert result.output == (
+        "1001  张伟  办公室  职工  在用\n1002  王芳  监测站  负责人  在用（待改初始密码）\n共 2 人。\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["reset", "9999"], "没有工号为 “9999” 的账号\n"),
+        (["unlock", "9999"], "没有工号为 “9999” 的账号\n"),
+        (["create", "1001", "--name", "李娜", "--department", "办公室"], "工号 “1001” 已有账号\n"),
+        (
+            ["create", "1003", "--name", "李娜", "--department", "办公室", "--role", "经理"],
+            "角色 “经理” 无法识别（可用：职工、负责人、创建办）\n",
+        ),
+    ],
+)
+def test_cli_refusals_exit_1_with_the_reason(runner, cli_db, args, message):
+    result = runner.invoke(account_cli, args)
+    assert (result.exit_code, result.output) == (1, message)

@@ -1,0 +1,539 @@
+"""The staff roster: reading the office's files, and importing them into accounts."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from kb.store import open_db
+from quizzes.accounts import (
+    LoginStatus,
+    Person,
+    Role,
+    authenticate,
+    deactivate_account,
+    department_at,
+    department_history,
+    ensure_first_admin,
+    ensure_schema,
+    get_person,
+    list_people,
+)
+from quizzes.cli_accounts import roster_cli
+from quizzes.roster import (
+    Change,
+    ImportReport,
+    NewAccount,
+    RosterError,
+    RosterRow,
+    UpdatedPerson,
+    import_roster,
+    read_roster,
+)
+
+ROSTERS = Path(__file__).parent / "data" / "roster"
+BEIJING = timezone(timedelta(hours=8))
+NOW = datetime(2025, 3, 3, 9, 0, tzinfo=BEIJING)
+LATER = NOW + timedelta(days=30)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh database with the accounts schema only."""
+    database = open_db(tmp_path / "t.sqlite3")
+    ensure_schema(database)
+    yield database
+    database.close()
+
+
+def passwords(prefix: str = "pw"):
+    """A password factory that hands out pw-1, pw-2, ... so results can be compared whole."""
+    counter = itertools.count(1)
+    return lambda: f"{prefix}-{next(counter)}"
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    with open(path, "w", encoding=encoding, newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def snapshot(db) -> dict[str, list[dict]]:
+    """Every row of every table, to show that nothing changed."""
+    return {name: list(db[name].rows) for name in sorted(db.table_names())}
+
+
+def rows_of(db, sql: str) -> list[tuple]:
+    return [tuple(row) for row in db.execute(sql).fetchall()]
+
+
+HEADER = ["工号", "姓名", "部门", "角色"]
+
+
+# -- reading good files ---------------------------------------------------------------------
+
+
+def test_reads_excel_csv_utf8_with_bom_and_initial_passwords():
+    assert read_roster(ROSTERS / "staff-utf8-bom.csv") == [
+        RosterRow(2, "1001", "张伟", "办公室", Role.STAFF),
+        RosterRow(3, "1002", "王芳", "监测站", Role.HEAD),
+        RosterRow(4, "1003", "李娜", "监察支队", Role.STAFF, "Jiancha2024"),
+        RosterRow(5, "A-07", "刘洋", "创建办", Role.ADMIN),
+    ]
+
+
+def test_reads_gb18030_csv_including_characters_outside_gbk():
+    assert read_roster(ROSTERS / "staff-gb18030.csv") == [
+        RosterRow(2, "2001", "陈𠮷", "监测站", Role.STAFF),
+        RosterRow(3, "2002", "赵敏", "监察支队", Role.STAFF),
+    ]
+
+
+def test_reads_xlsx_numbers_extra_columns_blank_rows_and_english_roles():
+    # 3002 is stored as the number 3002.0; 序号 and 备注 are not roster columns; row 4 is blank.
+    assert read_roster(ROSTERS / "staff.xlsx") == [
+        RosterRow(2, "3001", "孙丽", "办公室", Role.STAFF),
+        RosterRow(3, "3002", "周强", "监测站", Role.HEAD),
+        RosterRow(5, "3003", "吴敏", "监察支队", Role.ADMIN),
+    ]
+
+
+def test_plain_utf8_csv_with_quoted_values_and_blank_lines(tmp_path):
+    path = tmp_path / "名册.csv"
+    path.write_text(
+        '工号,姓名,部门,角色\n\n" 1001 ",张伟,"办公室",职工\n,,,\n1002,王芳,监测站,负责人\n',
+        encoding="utf-8",
+    )
+    assert read_roster(path) == [
+        RosterRow(3, "1001", "张伟", "办公室", Role.STAFF),
+        RosterRow(5, "1002", "王芳", "监测站", Role.HEAD),
+    ]
+
+
+def test_gbk_csv_written_by_a_chinese_excel(tmp_path):
+    path = write_csv(tmp_path / "r.csv", [HEADER, ["1001", "张伟", "办公室", "干部"]], "gbk")
+    assert read_roster(path) == [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)]
+
+
+# -- reading bad files ----------------------------------------------------------------------
+
+
+def test_every_problem_is_reported_with_the_row_number_the_spreadsheet_shows(tmp_path):
+    path = write_xlsx(
+        tmp_path / "roster.xlsx",
+        [
+            [*HEADER, "初始密码"],
+            ["1001", "张伟", "办公室", "职工", None],
+            ["1002", None, "监测站", "负责人", None],
+            ["1003", "李娜", "监察支队", "经理", None],
+            [None, "刘洋", " ", None, None],
+            ["1001", "王芳", "办公室", "职工", None],
+            ["10 05", "赵敏", "办公室", "职工", "123456"],
+            [None, None, None, None, None],
+            ["hb-9", "钱进", "监测站", "职工", "hb-9"],
+            ["HB-9", "孙丽", "监测站", "职工", None],
+        ],
+    )
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == [
+        "roster.xlsx:第3行: 姓名 为空",
+        "roster.xlsx:第4行: 角色 “经理” 无法识别（可用：职工、负责人、创建办）",
+        "roster.xlsx:第5行: 工号 为空",
+        "roster.xlsx:第5行: 部门 为空",
+        "roster.xlsx:第5行: 角色 为空",
+        "roster.xlsx:第6行: 工号 “1001” 与第2行重复",
+        "roster.xlsx:第7行: 工号 “10 05” 只能包含英文字母、数字和 . _ -",
+        "roster.xlsx:第7行: 初始密码 不符合要求：至少 8 个字符；须包含英文字母",
+        "roster.xlsx:第9行: 初始密码 不符合要求：至少 8 个字符；不能与工号相同",
+        "roster.xlsx:第10行: 工号 “HB-9” 与第9行重复",
+    ]
+    assert str(caught.value) == "\n".join(caught.value.errors)
+
+
+def test_missing_columns_are_named(tmp_path):
+    path = write_csv(tmp_path / "r.csv", [["工号", "名字", "部门"], ["1001", "张伟", "办公室"]])
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == [
+        "r.csv:第1行: 缺少列：姓名、角色（表头应为：工号、姓名、部门、角色，可选 初始密码）"
+    ]
+
+
+def test_header_row_number_counts_blank_rows_above_it(tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [[None], ["工号", "姓名"], ["1001", "张伟"]])
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == [
+        "r.xlsx:第2行: 缺少列：部门、角色（表头应为：工号、姓名、部门、角色，可选 初始密码）"
+    ]
+
+
+def test_a_column_given_twice(tmp_path):
+    path = write_csv(
+        tmp_path / "r.csv", [[*HEADER, "部门"], ["1001", "张伟", "办公室", "职工", "x"]]
+    )
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == ["r.csv:第1行: 列“部门”出现了不止一次"]
+
+
+def test_a_comma_inside_a_value_shows_as_values_without_a_column(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("工号,姓名,部门,角色\n1001,张伟,办公室,职工\n1002,王,芳,监测站,负责人\n")
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == [
+        "r.csv:第3行: 角色 “监测站” 无法识别（可用：职工、负责人、创建办）",
+        "r.csv:第3行: 有 1 个值不在任何表头之下（某个值里是否有逗号？）",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b"", "r.csv: 文件是空的"),
+        (b"\r\n,,,\r\n", "r.csv: 文件是空的"),
+        ("工号,姓名,部门,角色\n\n".encode(), "r.csv:第1行: 表头之后没有人员"),
+        (
+            "工号,姓名,部门,角色\n".encode("utf-16"),
+            "r.csv: 文件是 UTF-16 编码（Excel 的“Unicode 文本”），请另存为“CSV UTF-8（逗号分隔）”",
+        ),
+        (
+            b"\x81\x30\xff\xfe\x00\x01binary",
+            "r.csv: 无法识别文件编码，请保存为 UTF-8 或 GB18030（GBK）编码的 CSV 文件",
+        ),
+    ],
+    ids=["empty", "only-blank-rows", "header-only", "utf-16", "undecodable"],
+)
+def test_unreadable_or_empty_csv(tmp_path, content, error):
+    path = tmp_path / "r.csv"
+    path.write_bytes(content)
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == [error]
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (
+            "名册.xls",
+            "名册.xls: 这是旧版表格格式，无法读取；请在 Excel 或 WPS 中另存为 .xlsx 或 .csv",
+        ),
+        ("名册.txt", "名册.txt: 不支持的文件类型“.txt”；请使用 .csv 或 .xlsx"),
+        ("名册", "名册: 不支持的文件类型“（无扩展名）”；请使用 .csv 或 .xlsx"),
+        ("坏.xlsx", "坏.xlsx: 无法作为 Excel（.xlsx）文件打开，文件可能已损坏"),
+    ],
+)
+def test_files_that_are_not_a_csv_or_xlsx(tmp_path, name, error):
+    path = tmp_path / name
+    path.write_text("工号,姓名,部门,角色\n1001,张伟,办公室,职工\n", encoding="utf-8")
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    assert caught.value.errors == [error]
+
+
+def test_a_file_that_does_not_exist(tmp_path):
+    with pytest.raises(RosterError) as caught:
+        read_roster(tmp_path / "无.csv")
+    assert caught.value.errors == ["无.csv: 文件不存在"]
+
+
+# -- importing ------------------------------------------------------------------------------
+
+
+def test_import_creates_accounts_that_must_change_their_initial_password(db):
+    report = import_roster(db, read_roster(ROSTERS / "staff-utf8-bom.csv"), NOW, passwords())
+    assert report == ImportReport(
+        created=(
+            NewAccount(Person("1001", "张伟", "办公室", Role.STAFF), "pw-1"),
+            NewAccount(Person("1002", "王芳", "监测站", Role.HEAD), "pw-2"),
+            NewAccount(Person("1003", "李娜", "监察支队", Role.STAFF), "Jiancha2024"),
+            NewAccount(Person("A-07", "刘洋", "创建办", Role.ADMIN), "pw-3"),
+        ),
+    )
+    assert report.summary() == "新增 4 人，更新 0 人，未变 0 人，不在本名册中 0 人"
+    # By department (in code point order), then 工号.
+    assert list_people(db) == [
+        Person("A-07", "刘洋", "创建办", Role.ADMIN),
+        Person("1001", "张伟", "办公室", Role.STAFF),
+        Person("1003", "李娜", "监察支队", Role.STAFF),
+        Person("1002", "王芳", "监测站", Role.HEAD),
+    ]
+    assert rows_of(db, "SELECT employee_no, department, since FROM department_history") == [
+        ("1001", "办公室", "2025-03-03T01:00:00.000000+00:00"),
+        ("1002", "监测站", "2025-03-03T01:00:00.000000+00:00"),
+        ("1003", "监察支队", "2025-03-03T01:00:00.000000+00:00"),
+        ("A-07", "创建办", "2025-03-03T01:00:00.000000+00:00"),
+    ]
+    assert authenticate(db, "1003", "Jiancha2024", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+    assert authenticate(db, "a-07", "pw-3", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+
+
+def test_reimport_updates_people_and_never_duplicates_them(db, tmp_path):
+    first = write_csv(
+        tmp_path / "一月.csv",
+        [
+            HEADER,
+            ["1001", "张伟", "办公室", "职工"],
+            ["1002", "王芳", "监测站", "职工"],
+            ["1003", "李娜", "监察支队", "职工"],
+            ["1004", "刘洋", "监测站", "职工"],
+        ],
+    )
+    import_roster(db, read_roster(first), NOW, passwords("jan"))
+    hashes_before = rows_of(db, "SELECT employee_no, password_hash FROM people")
+    second = write_xlsx(
+        tmp_path / "三月.xlsx",
+        [
+            HEADER,
+            ["1001", "张伟", "办公室", "职工"],
+            ["1002", "王芳", "监察支队", "负责人"],
+            ["1003", "李 娜", "监察支队", "职工"],
+            ["1005", "赵敏", "办公室", "职工"],
+        ],
+    )
+
+    report = import_roster(db, read_roster(second), LATER, passwords("mar"))
+
+    assert report == ImportReport(
+        created=(NewAccount(Person("1005", "赵敏", "办公室", Role.STAFF), "mar-1"),),
+        updated=(
+            UpdatedPerson(
+                "1002",
+                "王芳",
+                (Change("department", "监测站", "监察支队"), Change("role", "职工", "负责人")),
+            ),
+            UpdatedPerson("1003", "李 娜", (Change("name", "李娜", "李 娜"),)),
+        ),
+        unchanged=("1001",),
+        missing=(Person("1004", "刘洋", "监测站", Role.STAFF),),
+    )
+    assert [str(change) for change in report.updated[0].changes] == [
+        "部门 监测站 → 监察支队",
+        "角色 职工 → 负责人",
+    ]
+    assert rows_of(db, "SELECT employee_no, name, department, role FROM people") == [
+        ("1001", "张伟", "办公室", "staff"),
+        ("1002", "王芳", "监察支队", "head"),
+        ("1003", "李 娜", "监察支队", "staff"),
+        ("1004", "刘洋", "监测站", "staff"),
+        ("1005", "赵敏", "办公室", "staff"),
+    ]
+    # Existing people keep their passwords; the roster only adds new ones.
+    assert rows_of(db, "SELECT employee_no, password_hash FROM people")[:4] == hashes_before
+
+
+def test_department_moves_are_kept_so_figures_can_use_where_people_were(db, tmp_path):
+    import_roster(db, [RosterRow(2, "1002", "王芳", "监测站", Role.STAFF)], NOW, passwords())
+    moved = [RosterRow(2, "1002", "王芳", "监察支队", Role.STAFF)]
+    import_roster(db, moved, LATER, passwords())
+    import_roster(db, moved, LATER + timedelta(days=1), passwords())  # no move, no entry
+
+    assert [(s.department, s.since) for s in department_history(db, "1002")] == [
+        ("监测站", NOW),
+        ("监察支队", LATER),
+    ]
+    assert department_at(db, "1002", NOW - timedelta(seconds=1)) is None
+    assert department_at(db, "1002", NOW) == "监测站"
+    assert department_at(db, "1002", LATER - timedelta(seconds=1)) == "监测站"
+    assert department_at(db, "1002", LATER + timedelta(days=9)) == "监察支队"
+
+
+def test_same_roster_twice_changes_nothing(db):
+    rows = read_roster(ROSTERS / "staff.xlsx")
+    import_roster(db, rows, NOW, passwords())
+    before = snapshot(db)
+
+    report = import_roster(db, rows, LATER, passwords())
+
+    assert report == ImportReport(unchanged=("3001", "3002", "3003"))
+    assert snapshot(db) == before
+
+
+def test_matching_is_by_employee_no_in_any_letter_case(db):
+    import_roster(db, [RosterRow(2, "HB-1", "张伟", "办公室", Role.STAFF)], NOW, passwords())
+    report = import_roster(
+        db, [RosterRow(2, "hb-1", "张伟", "监测站", Role.STAFF)], LATER, passwords()
+    )
+    assert report == ImportReport(
+        updated=(UpdatedPerson("HB-1", "张伟", (Change("department", "办公室", "监测站"),)),)
+    )
+    assert [p.employee_no for p in list_people(db)] == ["HB-1"]
+
+
+def test_a_deactivated_person_listed_again_is_reactivated(db):
+    rows = [
+        RosterRow(2, "1001", "张伟", "办公室", Role.STAFF),
+        RosterRow(3, "1002", "王芳", "办公室", Role.STAFF),
+    ]
+    import_roster(db, rows, NOW, passwords())
+    deactivate_account(db, "1002", NOW)
+    report = import_roster(db, rows[:1], LATER, passwords())
+    # A deactivated person is not "missing": the office has dealt with them already.
+    assert report == ImportReport(unchanged=("1001",))
+
+    report = import_roster(db, rows, LATER, passwords())
+    assert report == ImportReport(
+        updated=(UpdatedPerson("1002", "王芳", (Change("active", "停用", "在用"),)),),
+        unchanged=("1001",),
+    )
+    assert get_person(db, "1002").active is True
+
+
+def test_the_built_in_admin_is_not_reported_missing(db):
+    ensure_first_admin(db, NOW)
+    report = import_roster(
+        db, [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)], NOW, passwords()
+    )
+    assert report.missing == ()
+
+
+def test_an_import_that_fails_part_way_leaves_the_database_as_it_was(db):
+    import_roster(db, [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)], NOW, passwords())
+    before = snapshot(db)
+    rows = [
+        RosterRow(2, "1001", "张伟", "监测站", Role.HEAD),
+        RosterRow(3, "1002", "王芳", "办公室", Role.STAFF),
+        # Not from read_roster: an empty department, which the table itself refuses.
+        RosterRow(4, "1003", "李娜", "", Role.STAFF),
+    ]
+    with pytest.raises(Exception, match="CHECK constraint failed"):
+        import_roster(db, rows, LATER, passwords())
+    assert snapshot(db) == before
+
+
+def test_rows_sharing_an_employee_no_are_refused(db):
+    rows = [
+        RosterRow(2, "hb-1", "张伟", "办公室", Role.STAFF),
+        RosterRow(3, "HB-1", "王芳", "办公室", Role.STAFF),
+    ]
+    with pytest.raises(ValueError, match="share an employee_no"):
+        import_roster(db, rows, NOW, passwords())
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runner(tmp_path):
+    return CliRunner(env={"KB_DATA_DIR": str(tmp_path / "data")})
+
+
+def app_db(tmp_path):
+    database = open_db(tmp_path / "data" / "app.sqlite3")
+    ensure_schema(database)
+    return database
+
+
+def test_cli_import_writes_initial_passwords_to_a_csv_for_handing_out(runner, tmp_path):
+    out = tmp_path / "初始密码.csv"
+    result = runner.invoke(
+        roster_cli, ["import", str(ROSTERS / "staff-gb18030.csv"), "--passwords-out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "名册 staff-gb18030.csv 已导入：新增 2 人，更新 0 人，未变 0 人，不在本名册中 0 人。\n"
+        f"\n新增账号（初始密码已写入 {out}，首次登录须修改）：\n"
+        "  2001  陈𠮷  监测站  职工\n"
+        "  2002  赵敏  监察支队  职工\n"
+    )
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # so Excel shows the Chinese
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        sheet = list(csv.reader(f))
+    assert [row[:4] for row in sheet] == [
+        ["工号", "姓名", "部门", "角色"],
+        ["2001", "陈𠮷", "监测站", "职工"],
+        ["2002", "赵敏", "监察支队", "职工"],
+    ]
+    assert sheet[0][4] == "初始密码"
+    assert out.stat().st_mode & 0o777 == 0o600
+    db = app_db(tmp_path)
+    for employee_no, _, _, _, password in sheet[1:]:
+        assert authenticate(db, employee_no, password, NOW).status is (
+            LoginStatus.MUST_CHANGE_PASSWORD
+        )
+
+
+def test_cli_import_prints_passwords_updates_and_missing_people(runner, tmp_path):
+    first = write_csv(
+        tmp_path / "a.csv",
+        [HEADER, ["1001", "张伟", "办公室", "职工"], ["1003", "李娜", "办公室", "职工"]],
+    )
+    second = write_csv(
+        tmp_path / "b.csv",
+        [HEADER, ["1002", "王芳", "监测站", "职工"], ["1003", "李娜", "监测站", "负责人"]],
+    )
+    assert runner.invoke(roster_cli, ["import", str(first)]).exit_code == 0
+    result = runner.invoke(roster_cli, ["import", str(second)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        "名册 b.csv 已导入：新增 1 人，更新 1 人，未变 0 人，不在本名册中 1 人。",
+        "",
+        "新增账号及初始密码（请妥善分发，首次登录须修改）：",
+    ]
+    password = lines[3].removeprefix("  1002  王芳  监测站  职工  初始密码 ")
+    assert authenticate(app_db(tmp_path), "1002", password, NOW).status is (
+        LoginStatus.MUST_CHANGE_PASSWORD
+    )
+    assert lines[4:] == [
+        "",
+        "已更新：",
+        "  1003  李娜：部门 办公室 → 监测站；角色 职工 → 负责人",
+        "",
+        "系统中有、但不在本名册中（如已调离，可用 `account deactivate 工号` 停用）：",
+        "  1001  张伟  办公室  职工",
+    ]
+
+
+def test_cli_bad_file_exits_1_with_every_error_and_changes_nothing(runner, tmp_path):
+    good = write_csv(tmp_path / "good.csv", [HEADER, ["1001", "张伟", "办公室", "职工"]])
+    assert runner.invoke(roster_cli, ["import", str(good)]).exit_code == 0
+    before = snapshot(app_db(tmp_path))
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        [HEADER, ["1001", "张伟", "监测站", "职工"], ["1002", "", "监测站", "经理"]],
+    )
+    out = tmp_path / "pw.csv"
+
+    result = runner.invoke(roster_cli, ["import", str(bad), "--passwords-out", str(out)])
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "名册有 2 处问题，未导入任何内容：\n"
+        "  bad.csv:第3行: 姓名 为空\n"
+        "  bad.csv:第3行: 角色 “经理” 无法识别（可用：职工、负责人、创建办）\n"
+    )
+    assert snapshot(app_db(tmp_path)) == before
+    assert not out.exists()
+
+
+def test_cli_never_overwrites_an_earlier_passwords_file(runner, tmp_path):
+    out = tmp_path / "pw.csv"
+    out.write_text("工号,初始密码\n1001,earlier-secret\n", encoding="utf-8")
+    roster = write_csv(tmp_path / "r.csv", [HEADER, ["1001", "张伟", "办公室", "职工"]])
+
+    result = runner.invoke(roster_cli, ["import", str(roster), "--passwords-out", str(out)])
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"{out} 已存在：为免覆盖之前发出的初始密码，请换一个文件名或先删除它\n"
+    )
+    assert out.read_text(encoding="utf-8") == "工号,初始密码\n1001,earlier-secret\n"
+    assert list_people(app_db(tmp_path)) == []
