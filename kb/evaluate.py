@@ -78,6 +78,15 @@ def _flat(text: str) -> str:
     return "".join(text.split())
 
 
+def answer_text(heading_path: str, text: str) -> str:
+    """What a hit shows as its answer: its own heading, then the passage.
+
+    An answer that is a heading (``l、全面学习``) is found when search returns a passage
+    standing directly under it.
+    """
+    return f"{heading_path.split(' › ')[-1]}\n{text}"
+
+
 def _rank_of(texts: list[str], expected: str) -> int | None:
     needle = _flat(expected)
     for rank, text in enumerate(texts, start=1):
@@ -104,17 +113,17 @@ def evaluate(
             result = search(
                 db, question.text, embedder=embedder, index=index, k=max(k, 10), method=method
             )
-            texts = [hit.text for hit in result.hits]
+            texts = [answer_text(hit.heading_path, hit.text) for hit in result.hits]
             rank = _rank_of(texts, question.expected)
             ranks[method].append(rank)
             if method == "hybrid":
-                passage_chars.extend(len(t) for t in texts[:k])
+                passage_chars.extend(len(hit.text) for hit in result.hits[:k])
                 if rank is None or rank > k:
                     misses.append(
                         {
                             "question": question.text,
                             "expected": question.expected,
-                            "top": texts[0] if texts else "",
+                            "top": result.hits[0].text if result.hits else "",
                         }
                     )
 

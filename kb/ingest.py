@@ -188,12 +188,6 @@ def _ingest_bytes(
     _store(db, key, data, parsed, embedder, report)
 
 
-def embed_input(title: str, heading_path: str, text: str) -> str:
-    """What the embedder is given for a passage: where it stands, then the passage."""
-    context = " › ".join(part for part in (title, heading_path) if part)
-    return f"{context}\n{text}" if context else text
-
-
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -208,7 +202,11 @@ def _store(
 ) -> None:
     doc = parsed.doc
     title = doc.title or Path(key).stem
-    inputs = [embed_input(title, c.heading_path, c.text) for c in doc.chunks]
+    # The embedder sees the passage alone: prefixing the heading path or the title pulls
+    # every passage of a section towards one vector and cost the dense ranker 0.09-0.26
+    # of Recall@5 on paraphrased questions (bench/bench_quality.py). The heading path
+    # still counts in the lexical index.
+    inputs = [c.text for c in doc.chunks]
     hashes = [_hash(text) for text in inputs]
     vectors: dict[str, np.ndarray] = {}
     if embedder is not None:
@@ -325,15 +323,14 @@ def embed_missing(db: sqlite_utils.Database, embedder: Embedder) -> int:
     by (passage hash, model id) and search reads only the current model's.
     """
     rows = db.execute(
-        "SELECT DISTINCT c.embed_hash, d.title, c.heading_path, c.text FROM chunks c"
-        " JOIN documents d ON d.id = c.doc_id"
+        "SELECT DISTINCT c.embed_hash, c.text FROM chunks c"
         " WHERE NOT EXISTS (SELECT 1 FROM vectors v"
         "   WHERE v.embed_hash = c.embed_hash AND v.model = ?)",
         [embedder.model_id],
     ).fetchall()
     if not rows:
         return 0
-    todo = list({h: embed_input(t, p, x) for h, t, p, x in rows}.items())
+    todo = [(h, text) for h, text in rows]
     vectors = _embed(embedder, todo)
     with write(db):
         _insert_vectors(db, vectors, embedder)

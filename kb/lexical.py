@@ -46,17 +46,67 @@ def index_text(text: str) -> str:
     return " ".join(tokenize(text))
 
 
+# Words that shape a question but are not what it asks about. They match everywhere and
+# pull up passages that merely sound like questions; dropped from queries only.
+QUESTION_TERMS = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "么",
+        "啥",
+        "哪",
+        "怎",
+        "是",
+        "么",
+        "请",
+        "问",
+        "些",
+        "什么",
+        "怎么",
+        "怎样",
+        "如何",
+        "哪些",
+        "哪个",
+        "哪项",
+        "哪里",
+        "哪一",
+        "多少",
+        "几个",
+        "是否",
+        "为什",
+        "请问",
+        "我们",
+        "咱们",
+        "应该",
+        "需要",
+        "一下",
+        "有没",
+        "没有",
+        "有哪",
+        "是什",
+        "要怎",
+        "么样",
+        "怎么样",
+    ]
+)
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's distinct terms without question words (unless nothing else is left)."""
+    terms = list(dict.fromkeys(tokenize(query)))
+    content = [t for t in terms if t not in QUESTION_TERMS]
+    return content or terms
+
+
 def match_expression(query: str, max_terms: int = 200) -> str | None:
     """An FTS5 MATCH expression that ORs the query's distinct terms, or None if it has none.
 
     Every term is quoted as an FTS5 string, so nothing a user types (``"``, ``*``,
     ``NEAR(``, ``OR``, ``--``) is read as query syntax.
     """
-    seen: dict[str, None] = {}
-    for term in tokenize(query):
-        seen.setdefault(term, None)
-        if len(seen) >= max_terms:
-            break
-    if not seen:
+    terms = query_terms(query)[:max_terms]
+    if not terms:
         return None
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in seen)
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)

@@ -36,6 +36,7 @@ class Settings:
         host, port: where ``make run`` serves the app (KB_HOST, KB_PORT).
         max_upload_mb: largest document accepted by ingestion (KB_MAX_UPLOAD_MB).
         session_idle_minutes: an idle login ends after this long (KB_SESSION_IDLE_MINUTES).
+        torch_threads: CPU threads the model may use while serving (KB_TORCH_THREADS).
     """
 
     data_dir: Path
@@ -46,6 +47,7 @@ class Settings:
     port: int = 8501
     max_upload_mb: int = 20
     session_idle_minutes: int = 30
+    torch_threads: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +62,7 @@ class Settings:
             port=_int(env, "KB_PORT", 8501),
             max_upload_mb=_int(env, "KB_MAX_UPLOAD_MB", 20),
             session_idle_minutes=_int(env, "KB_SESSION_IDLE_MINUTES", 30),
+            torch_threads=_int(env, "KB_TORCH_THREADS", 1),
         )
 
     @property

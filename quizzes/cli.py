@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from quizzes.cli_accounts import account_cli, roster_cli
+from quizzes.cli_bank import bank, validate
 
 
 @click.group()
@@ -14,3 +15,5 @@ def cli() -> None:
 
 cli.add_command(roster_cli)
 cli.add_command(account_cli)
+cli.add_command(validate)
+cli.add_command(bank)

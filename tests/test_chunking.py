@@ -117,7 +117,12 @@ def test_articles_of_a_law_and_their_paragraphs():
 
 
 def test_markdown_headings_lists_and_emphasis():
-    lines = ["# 学习材料", "## 一、核心价值观", "### （一）国家层面", "- **富强**、民主、文明、和谐。"]
+    lines = [
+        "# 学习材料",
+        "## 一、核心价值观",
+        "### （一）国家层面",
+        "- **富强**、民主、文明、和谐。",
+    ]
     doc = chunk_lines(lines, markdown=True)
     assert doc.title == "学习材料"
     assert [(c.heading_path, c.text) for c in doc.chunks] == [

@@ -91,7 +91,7 @@ def test_pdf_without_text_layer_needs_ocr(tmp_path):
     pdf.rect(20, 20, 100, 50, style="F")
     path = tmp_path / "scan.pdf"
     pdf.output(str(path))
-    with pytest.raises(NeedsOCR, match="scan.pdf: PDF 没有文字层"):
+    with pytest.raises(NeedsOCR, match=r"scan\.pdf: PDF 没有文字层"):
         read_document(path)
 
 

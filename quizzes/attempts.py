@@ -1,0 +1,816 @@
+"""Quiz attempts in SQLite: start or resume, save answers, submit exactly once, results.
+
+Every write goes through :func:`kb.store.write` (``BEGIN IMMEDIATE`` under the process's
+writer lock). Concurrency is settled by constraints and conditional statements, never by
+reading a value and writing it back later:
+
+* at most one in-progress attempt per person and quiz: a partial UNIQUE index;
+* ``attempts_allowed``: the next attempt number is computed inside the INSERT, which only
+  inserts while the number stays within the limit, and (quiz, person, number) is UNIQUE;
+* one graded result per attempt: grading and ``status = 'submitted'`` are written in one
+  transaction guarded by ``UPDATE ... WHERE id = ? AND status = 'in_progress'``.
+
+Times are stored as UTC ISO-8601 text with a fixed width (microseconds, ``+00:00``), so
+text order is time order in SQL. ``now`` and ``rng`` are arguments so tests are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import sqlite_utils
+
+from kb.store import migrate, write
+from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
+from quizzes.grading import grade_question
+
+GRACE_SECONDS = 10
+"""Saves and submissions arriving this long after the deadline still count (network lag)."""
+
+MAX_FILL_CHARS = 200
+
+AttemptStatus = Literal["in_progress", "submitted", "expired"]
+QuizState = Literal["not_started", "in_progress", "passed", "failed"]
+
+_GRACE = timedelta(seconds=GRACE_SECONDS)
+
+
+class AttemptError(Exception):
+    """Base of the refusals below; ``str(error)`` is a message for the person, in Chinese."""
+
+
+class AccessDenied(AttemptError, PermissionError):
+    """The attempt does not exist or belongs to someone else (the two are not told apart)."""
+
+    def __init__(self) -> None:
+        super().__init__("无权访问这次作答")
+
+
+class AttemptClosed(AttemptError):
+    """The attempt was submitted, or its time (plus grace) is over: answers are frozen."""
+
+
+class NoAttemptsLeft(AttemptError):
+    """Every allowed attempt of the quiz has been used."""
+
+
+class QuizUnavailable(AttemptError):
+    """The quiz is not in the bank now (its file failed to load) or has no usable question."""
+
+
+class InvalidAnswer(AttemptError, ValueError):
+    """The answer does not fit the question (unknown question, option or form)."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One person's attempt at a quiz, with the answers saved so far.
+
+    Attributes:
+        attempt_no: 1 for the person's first attempt at this quiz, 2 for the second, ...
+        question_ids: the drawn questions in the order they are shown.
+        option_orders: for each choice question, its original option keys in the order
+            they are shown. The UI maps a displayed position back to a key with it.
+        answers: question id -> saved answer (in original option keys); unanswered
+            questions are absent.
+        submit_token: a random per-attempt nonce from ``rng`` (not a secret, not an id):
+            the UI may use it in widget and form keys so a stale tab's state never
+            mixes with a newer attempt's.
+    """
+
+    id: int
+    quiz_id: str
+    employee_no: str
+    attempt_no: int
+    status: AttemptStatus
+    started_at: datetime
+    expires_at: datetime | None
+    submitted_at: datetime | None
+    question_ids: tuple[str, ...]
+    option_orders: dict[str, tuple[str, ...]]
+    answers: dict[str, Any]
+    submit_token: str
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether answers may still be saved at ``now`` (in progress, within time + grace)."""
+        return self.status == "in_progress" and not _overdue(self.expires_at, now)
+
+    def seconds_left(self, now: datetime) -> float | None:
+        """Seconds until the time limit (not counting grace), 0 when over; ``None`` if untimed."""
+        if self.expires_at is None:
+            return None
+        return max(0.0, (self.expires_at - now).total_seconds())
+
+    def displayed_options(self, question: Question) -> tuple[tuple[str, str], ...]:
+        """The ``(key, text)`` options of ``question`` in the order this attempt shows them."""
+        texts = dict(question.options)
+        order = self.option_orders.get(question.id, question.option_keys)
+        return tuple((key, texts[key]) for key in order if key in texts)
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """How one drawn question was graded.
+
+    ``points``, ``max_points`` and ``correct`` are ``None`` for a question that was no
+    longer in the bank at grading time: it is void and left out of the score.
+    """
+
+    question_id: str
+    answer: Any
+    points: float | None
+    max_points: float | None
+    correct: bool | None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The stored, graded outcome of an attempt.
+
+    Attributes:
+        status: ``submitted``, or ``expired`` when graded after the time limit and grace.
+        submitted_at: when it was submitted; for an expired attempt, its deadline.
+        questions: per drawn question, in the order shown.
+    """
+
+    attempt_id: int
+    quiz_id: str
+    employee_no: str
+    attempt_no: int
+    status: AttemptStatus
+    started_at: datetime
+    submitted_at: datetime
+    score: float
+    max_score: float
+    passed: bool
+    questions: tuple[QuestionResult, ...]
+
+    @property
+    def percent(self) -> float:
+        """The score as a percentage of the maximum (0 when nothing could be scored)."""
+        return 100 * self.score / self.max_score if self.max_score else 0.0
+
+
+@dataclass(frozen=True)
+class QuizStatus:
+    """Where a person stands with one quiz.
+
+    Attributes:
+        state: ``in_progress`` while an attempt is open, else ``passed`` if any attempt
+            passed, else ``failed`` if any was graded, else ``not_started``.
+        passed: whether any attempt passed (also true while retrying after a pass).
+        best_score, best_max_score: the graded attempt with the best percentage.
+        open_attempt_id: the attempt to resume, if any.
+    """
+
+    quiz_id: str
+    title: str
+    state: QuizState
+    passed: bool
+    attempts_used: int
+    attempts_left: int
+    best_score: float | None
+    best_max_score: float | None
+    open_attempt_id: int | None
+
+
+@dataclass(frozen=True)
+class WrongQuestion:
+    """A question of the 错题本: answered wrong (or left blank) in a graded attempt.
+
+    Attributes:
+        question: the question as it is in the bank now (explanation and source included).
+        times_wrong: in how many graded attempts it was not correct.
+        last_wrong_answer: the most recent wrong answer (``None`` if left blank).
+        last_wrong_at: when that attempt was submitted.
+        answered_right_later: whether a later graded attempt got it right.
+    """
+
+    quiz_id: str
+    quiz_title: str
+    question: Question
+    times_wrong: int
+    last_wrong_answer: Any
+    last_wrong_at: datetime
+    answered_right_later: bool
+
+
+@dataclass(frozen=True)
+class PracticeFeedback:
+    """The outcome of a practice answer (never stored)."""
+
+    question_id: str
+    points: float
+    max_points: float
+    correct: bool
+    partial: bool
+    correct_answer: AnswerKey
+    explanation: str
+    source: Source
+
+
+def _schema_v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            quiz_id TEXT NOT NULL,
+            employee_no TEXT NOT NULL,
+            attempt_no INTEGER NOT NULL CHECK (attempt_no >= 1),
+            started_at TEXT NOT NULL,
+            expires_at TEXT,
+            submitted_at TEXT,
+            status TEXT NOT NULL DEFAULT 'in_progress'
+                CHECK (status IN ('in_progress', 'submitted', 'expired')),
+            score REAL,
+            max_score REAL,
+            passed INTEGER CHECK (passed IN (0, 1)),
+            question_ids TEXT NOT NULL,
+            option_orders TEXT NOT NULL,
+            submit_token TEXT NOT NULL,
+            UNIQUE (quiz_id, employee_no, attempt_no)
+        )
+        """
+    )
+    # Two tabs (or two processes) starting the same quiz must end up in one attempt.
+    db.execute(
+        "CREATE UNIQUE INDEX attempts_one_open ON attempts (quiz_id, employee_no) "
+        "WHERE status = 'in_progress'"
+    )
+    db.execute("CREATE INDEX attempts_by_person ON attempts (employee_no, quiz_id)")
+    db.execute("CREATE INDEX attempts_deadline ON attempts (status, expires_at)")
+    # max_points keeps a stored result exact even after the bank changes a question's points.
+    db.execute(
+        """
+        CREATE TABLE answers (
+            attempt_id INTEGER NOT NULL REFERENCES attempts (id),
+            question_id TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            saved_at TEXT,
+            points REAL,
+            max_points REAL,
+            correct INTEGER CHECK (correct IN (0, 1)),
+            PRIMARY KEY (attempt_id, question_id)
+        )
+        """
+    )
+
+
+_MIGRATIONS = (_schema_v1,)
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create or upgrade the attempts tables (component ``attempts``)."""
+    migrate(db, "attempts", _MIGRATIONS)
+
+
+def start_attempt(
+    db: sqlite_utils.Database,
+    quiz: Quiz,
+    employee_no: str,
+    now: datetime,
+    rng: random.Random,
+) -> Attempt:
+    """Start an attempt at ``quiz``, or resume the person's open one.
+
+    An open attempt whose time (plus grace) is over is graded as expired first; it counts
+    as used. A new attempt draws ``quiz.draw`` of the unflagged questions at random (all
+    when ``draw`` is all), shuffles them and each question's options when the quiz says
+    so, and stores the order. Passing does not stop a person from retrying while attempts
+    remain.
+
+    Args:
+        db: the database (schema from :func:`ensure_schema`).
+        quiz: the quiz, as in the bank now.
+        employee_no: who is taking it.
+        now: the current time (aware).
+        rng: the source of the draw, the shuffles and the token.
+
+    Returns:
+        The attempt, with the answers saved so far when resumed.
+
+    Raises:
+        NoAttemptsLeft: every allowed attempt has been used.
+        QuizUnavailable: the quiz has no unflagged question.
+    """
+    now = _utc(now)
+    attempt_id: int | None = None
+    with write(db):
+        row = _one(
+            db,
+            "SELECT * FROM attempts WHERE quiz_id = ? AND employee_no = ? "
+            "AND status = 'in_progress'",
+            [quiz.id, employee_no],
+        )
+        if row is not None and not _overdue(_time(row["expires_at"]), now):
+            attempt_id = row["id"]
+        else:
+            if row is not None:
+                _finalize(db, row, quiz, now)
+            if quiz.active_questions:
+                attempt_id = _insert_attempt(db, quiz, employee_no, now, rng)
+    # Raised after the transaction: grading an overdue attempt above must still commit.
+    if not quiz.active_questions and attempt_id is None:
+        raise QuizUnavailable(f"测验《{quiz.title}》暂无可用题目，请联系创建办")
+    if attempt_id is None:
+        raise NoAttemptsLeft(f"测验《{quiz.title}》的 {quiz.attempts_allowed} 次作答机会已用完")
+    return get_attempt(db, attempt_id, employee_no)
+
+
+def _insert_attempt(
+    db: sqlite_utils.Database, quiz: Quiz, employee_no: str, now: datetime, rng: random.Random
+) -> int | None:
+    active = list(quiz.active_questions)
+    drawn = rng.sample(active, quiz.draw_count)
+    if not quiz.shuffle_questions:
+        position = {q.id: i for i, q in enumerate(active)}
+        drawn.sort(key=lambda q: position[q.id])
+    orders: dict[str, list[str]] = {}
+    for question in drawn:
+        if question.type in CHOICE_TYPES:
+            keys = list(question.option_keys)
+            if quiz.shuffle_options:
+                rng.shuffle(keys)
+            orders[question.id] = keys
+    expires_at = (
+        None
+        if quiz.time_limit_minutes is None
+        else now + timedelta(minutes=quiz.time_limit_minutes)
+    )
+    # The attempt number is computed and bounded inside the INSERT itself: HAVING drops
+    # the row when the limit is reached. The open-attempt index turns a racing twin into
+    # no row; any other constraint violation is a bug and raises.
+    cursor = db.execute(
+        """
+        INSERT INTO attempts (quiz_id, employee_no, attempt_no, started_at, expires_at,
+                              status, question_ids, option_orders, submit_token)
+        SELECT :quiz_id, :employee_no, COALESCE(MAX(attempt_no), 0) + 1, :started_at,
+               :expires_at, 'in_progress', :question_ids, :option_orders, :token
+        FROM attempts WHERE quiz_id = :quiz_id AND employee_no = :employee_no
+        HAVING COALESCE(MAX(attempt_no), 0) < :allowed
+        ON CONFLICT (quiz_id, employee_no) WHERE status = 'in_progress' DO NOTHING
+        RETURNING id
+        """,
+        {
+            "quiz_id": quiz.id,
+            "employee_no": employee_no,
+            "started_at": _iso(now),
+            "expires_at": None if expires_at is None else _iso(expires_at),
+            "question_ids": _dumps([q.id for q in drawn]),
+            "option_orders": _dumps(orders),
+            "token": f"{rng.getrandbits(128):032x}",
+            "allowed": quiz.attempts_allowed,
+        },
+    )
+    row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def save_answer(
+    db: sqlite_utils.Database,
+    attempt_id: int,
+    employee_no: str,
+    question_id: str,
+    answer: Any,
+    now: datetime,
+) -> None:
+    """Save (or replace) the answer to one question of an open attempt.
+
+    Args:
+        answer: in original option keys: a key, a list of keys, a bool or the text typed;
+            ``None`` clears it.
+        now: the current time (aware).
+
+    Raises:
+        AccessDenied: not this person's attempt.
+        AttemptClosed: already submitted, or past the time limit plus GRACE_SECONDS.
+        InvalidAnswer: the question is not in the attempt, or the answer does not fit it.
+    """
+    now = _utc(now)
+    with write(db):
+        row = _owned(db, attempt_id, employee_no)
+        if row["status"] != "in_progress":
+            raise AttemptClosed("这次作答已经提交，答案不能再修改")
+        if _overdue(_time(row["expires_at"]), now):
+            raise AttemptClosed("作答时间已到，答案未能保存")
+        if question_id not in json.loads(row["question_ids"]):
+            raise InvalidAnswer(f"题目 “{question_id}” 不在这次作答中")
+        keys = json.loads(row["option_orders"]).get(question_id)
+        value = _clean_answer(answer, None if keys is None else tuple(keys))
+        db.execute(
+            "INSERT INTO answers (attempt_id, question_id, answer, saved_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (attempt_id, question_id) "
+            "DO UPDATE SET answer = excluded.answer, saved_at = excluded.saved_at",
+            [attempt_id, question_id, _dumps(value), _iso(now)],
+        )
+
+
+def _clean_answer(answer: Any, keys: tuple[str, ...] | None) -> Any:
+    if answer is None:
+        return None
+    if keys is not None:
+        if isinstance(answer, str):
+            if answer not in keys:
+                raise InvalidAnswer(f"选项 “{answer}” 不存在")
+            return answer
+        if isinstance(answer, list | tuple | set | frozenset):
+            for key in answer:
+                if not isinstance(key, str) or key not in keys:
+                    raise InvalidAnswer(f"选项 “{key}” 不存在")
+            return sorted(set(answer))
+        raise InvalidAnswer("选择题的答案应为选项")
+    if isinstance(answer, bool):
+        return answer
+    if isinstance(answer, str):
+        if len(answer) > MAX_FILL_CHARS:
+            raise InvalidAnswer(f"答案不能超过 {MAX_FILL_CHARS} 个字")
+        return answer
+    raise InvalidAnswer("答案的形式与题目不符")
+
+
+def submit_attempt(
+    db: sqlite_utils.Database,
+    attempt_id: int,
+    employee_no: str,
+    now: datetime,
+    bank: Bank,
+) -> AttemptResult:
+    """Grade and close an attempt; idempotent.
+
+    Grading and the change of status happen in one write transaction guarded by
+    ``status = 'in_progress'``: a double click, two tabs or many threads at once produce
+    one graded result, and every caller gets that stored result back. Submitted within
+    the time limit plus GRACE_SECONDS the attempt is ``submitted``; later, what was
+    saved is graded and the attempt is ``expired``.
+
+    Args:
+        now: the current time (aware).
+        bank: the bank the attempt's quiz is graded against.
+
+    Raises:
+        AccessDenied: not this person's attempt.
+        QuizUnavailable: the attempt is still open and its quiz is not in the bank (the
+            answers stay saved; submitting works again once the quiz loads).
+    """
+    now = _utc(now)
+    missing_quiz = None
+    with write(db):
+        row = _owned(db, attempt_id, employee_no)
+        if row["status"] == "in_progress":
+            quiz = bank.quizzes.get(row["quiz_id"])
+            if quiz is None:
+                missing_quiz = row["quiz_id"]
+            else:
+                _finalize(db, row, quiz, now)
+    if missing_quiz is not None:
+        raise QuizUnavailable(f"测验 “{missing_quiz}” 暂不可用，答案已保存，请稍后再提交")
+    result = get_result(db, attempt_id, employee_no)
+    assert result is not None
+    return result
+
+
+def _finalize(db: sqlite_utils.Database, row: dict[str, Any], quiz: Quiz, now: datetime) -> bool:
+    # Runs inside a write transaction. Returns whether this call did the grading.
+    expires_at = _time(row["expires_at"])
+    overdue = _overdue(expires_at, now)
+    status = "expired" if overdue else "submitted"
+    submitted_at = expires_at if overdue and expires_at is not None else now
+    saved = {
+        r["question_id"]: json.loads(r["answer"])
+        for r in db.query(
+            "SELECT question_id, answer FROM answers WHERE attempt_id = ?", [row["id"]]
+        )
+    }
+    grades: list[tuple[str, float | None, float | None, bool | None]] = []
+    score = 0.0
+    max_score = 0.0
+    for question_id in json.loads(row["question_ids"]):
+        try:
+            question = quiz.question(question_id)
+        except KeyError:
+            grades.append((question_id, None, None, None))
+            continue
+        points, correct = grade_question(question, saved.get(question_id))
+        grades.append((question_id, points, question.points, correct))
+        score += points
+        max_score += question.points
+    passed = max_score > 0 and score * 100 >= quiz.pass_mark * max_score
+    cursor = db.execute(
+        "UPDATE attempts SET status = ?, submitted_at = ?, score = ?, max_score = ?, passed = ? "
+        "WHERE id = ? AND status = 'in_progress'",
+        [status, _iso(submitted_at), score, max_score, int(passed), row["id"]],
+    )
+    if cursor.rowcount != 1:
+        return False
+    # Unanswered questions get a row too, so per-question statistics count them as wrong.
+    for question_id, points, max_points, correct in grades:
+        db.execute(
+            "INSERT INTO answers (attempt_id, question_id, answer, saved_at, points, "
+            "max_points, correct) VALUES (?, ?, 'null', NULL, ?, ?, ?) "
+            "ON CONFLICT (attempt_id, question_id) DO UPDATE SET points = excluded.points, "
+            "max_points = excluded.max_points, correct = excluded.correct",
+            [row["id"], question_id, points, max_points, None if correct is None else int(correct)],
+        )
+    return True
+
+
+def expire_overdue_attempts(
+    db: sqlite_utils.Database, now: datetime, bank: Bank
+) -> tuple[int, ...]:
+    """Grade, as expired, every open attempt whose time limit plus grace is over.
+
+    Attempts of quizzes missing from the bank are left open (they cannot be graded).
+
+    Returns:
+        The ids of the attempts this call graded.
+    """
+    return _close_overdue(db, _utc(now), bank, employee_no=None)
+
+
+def _close_overdue(
+    db: sqlite_utils.Database, now: datetime, bank: Bank, employee_no: str | None
+) -> tuple[int, ...]:
+    sql = (
+        "SELECT id, quiz_id FROM attempts WHERE status = 'in_progress' "
+        "AND expires_at IS NOT NULL AND expires_at < ?"
+    )
+    params: list[Any] = [_iso(now - _GRACE)]
+    if employee_no is not None:
+        sql += " AND employee_no = ?"
+        params.append(employee_no)
+    closed = []
+    for candidate in list(db.query(sql + " ORDER BY id", params)):
+        quiz = bank.quizzes.get(candidate["quiz_id"])
+        if quiz is None:
+            continue
+        # One short transaction per attempt keeps other writers (submissions) moving.
+        with write(db):
+            row = _one(
+                db,
+                "SELECT * FROM attempts WHERE id = ? AND status = 'in_progress'",
+                [candidate["id"]],
+            )
+            if row is not None and _finalize(db, row, quiz, now):
+                closed.append(row["id"])
+    return tuple(closed)
+
+
+def get_attempt(db: sqlite_utils.Database, attempt_id: int, employee_no: str) -> Attempt:
+    """The attempt with its saved answers.
+
+    Raises:
+        AccessDenied: no such attempt for this person.
+    """
+    row = _owned(db, attempt_id, employee_no)
+    answers = {
+        r["question_id"]: json.loads(r["answer"])
+        for r in db.query(
+            "SELECT question_id, answer FROM answers WHERE attempt_id = ? AND answer != 'null'",
+            [attempt_id],
+        )
+    }
+    return Attempt(
+        id=row["id"],
+        quiz_id=row["quiz_id"],
+        employee_no=row["employee_no"],
+        attempt_no=row["attempt_no"],
+        status=row["status"],
+        started_at=_required_time(row["started_at"]),
+        expires_at=_time(row["expires_at"]),
+        submitted_at=_time(row["submitted_at"]),
+        question_ids=tuple(json.loads(row["question_ids"])),
+        option_orders={k: tuple(v) for k, v in json.loads(row["option_orders"]).items()},
+        answers=answers,
+        submit_token=row["submit_token"],
+    )
+
+
+def get_result(
+    db: sqlite_utils.Database, attempt_id: int, employee_no: str
+) -> AttemptResult | None:
+    """The graded result of an attempt, or ``None`` while it is still in progress.
+
+    Raises:
+        AccessDenied: no such attempt for this person.
+    """
+    row = _owned(db, attempt_id, employee_no)
+    if row["status"] == "in_progress":
+        return None
+    stored = {
+        r["question_id"]: r
+        for r in db.query(
+            "SELECT question_id, answer, points, max_points, correct FROM answers "
+            "WHERE attempt_id = ?",
+            [attempt_id],
+        )
+    }
+    questions = []
+    for question_id in json.loads(row["question_ids"]):
+        r = stored.get(question_id)
+        questions.append(
+            QuestionResult(
+                question_id=question_id,
+                answer=None if r is None else json.loads(r["answer"]),
+                points=None if r is None else r["points"],
+                max_points=None if r is None else r["max_points"],
+                correct=None if r is None or r["correct"] is None else bool(r["correct"]),
+            )
+        )
+    return AttemptResult(
+        attempt_id=row["id"],
+        quiz_id=row["quiz_id"],
+        employee_no=row["employee_no"],
+        attempt_no=row["attempt_no"],
+        status=row["status"],
+        started_at=_required_time(row["started_at"]),
+        submitted_at=_required_time(row["submitted_at"]),
+        score=row["score"],
+        max_score=row["max_score"],
+        passed=bool(row["passed"]),
+        questions=tuple(questions),
+    )
+
+
+def quiz_statuses(
+    db: sqlite_utils.Database, employee_no: str, bank: Bank, now: datetime
+) -> list[QuizStatus]:
+    """Where the person stands with each quiz of the bank, in the bank's order.
+
+    The person's attempts that ran out of time are graded (as expired) first, so the
+    figures are final.
+    """
+    now = _utc(now)
+    _close_overdue(db, now, bank, employee_no=employee_no)
+    rows_by_quiz: dict[str, list[dict[str, Any]]] = {}
+    for row in db.query(
+        "SELECT id, quiz_id, status, score, max_score, passed FROM attempts "
+        "WHERE employee_no = ? ORDER BY id",
+        [employee_no],
+    ):
+        rows_by_quiz.setdefault(row["quiz_id"], []).append(row)
+
+    statuses = []
+    for quiz in bank.quizzes.values():
+        rows = rows_by_quiz.get(quiz.id, [])
+        open_ids = [r["id"] for r in rows if r["status"] == "in_progress"]
+        graded = [r for r in rows if r["status"] != "in_progress"]
+        passed = any(r["passed"] for r in graded)
+        best = max(
+            graded,
+            key=lambda r: (r["score"] / r["max_score"] if r["max_score"] else 0.0, r["score"]),
+            default=None,
+        )
+        state: QuizState
+        if open_ids:
+            state = "in_progress"
+        elif passed:
+            state = "passed"
+        elif graded:
+            state = "failed"
+        else:
+            state = "not_started"
+        statuses.append(
+            QuizStatus(
+                quiz_id=quiz.id,
+                title=quiz.title,
+                state=state,
+                passed=passed,
+                attempts_used=len(rows),
+                attempts_left=max(0, quiz.attempts_allowed - len(rows)),
+                best_score=None if best is None else best["score"],
+                best_max_score=None if best is None else best["max_score"],
+                open_attempt_id=open_ids[0] if open_ids else None,
+            )
+        )
+    return statuses
+
+
+def wrong_questions(db: sqlite_utils.Database, employee_no: str, bank: Bank) -> list[WrongQuestion]:
+    """The person's 错题本: every question not answered correctly in a graded attempt.
+
+    A partly right multiple-choice answer counts as wrong; so does a blank. Questions no
+    longer in the bank are left out. Most recently missed first.
+    """
+    tally: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in db.query(
+        """
+        SELECT a.quiz_id, a.submitted_at, s.question_id, s.answer, s.correct
+        FROM answers s JOIN attempts a ON a.id = s.attempt_id
+        WHERE a.employee_no = ? AND a.status IN ('submitted', 'expired')
+          AND s.correct IS NOT NULL
+        ORDER BY a.submitted_at, a.id
+        """,
+        [employee_no],
+    ):
+        entry = tally.setdefault(
+            (row["quiz_id"], row["question_id"]),
+            {"times_wrong": 0, "answer": None, "at": None, "right_after": False},
+        )
+        if row["correct"]:
+            entry["right_after"] = entry["times_wrong"] > 0
+        else:
+            entry["times_wrong"] += 1
+            entry["answer"] = json.loads(row["answer"])
+            entry["at"] = row["submitted_at"]
+            entry["right_after"] = False
+
+    quiz_order = {quiz_id: i for i, quiz_id in enumerate(bank.quizzes)}
+    keyed: list[tuple[tuple[int, int], WrongQuestion]] = []
+    for (quiz_id, question_id), entry in tally.items():
+        quiz = bank.quizzes.get(quiz_id)
+        if not entry["times_wrong"] or quiz is None:
+            continue
+        position = next((i for i, q in enumerate(quiz.questions) if q.id == question_id), None)
+        if position is None:
+            continue
+        question = quiz.questions[position]
+        order = (quiz_order[quiz_id], position)
+        keyed.append(
+            (
+                order,
+                WrongQuestion(
+                    quiz_id=quiz_id,
+                    quiz_title=quiz.title,
+                    question=question,
+                    times_wrong=entry["times_wrong"],
+                    last_wrong_answer=entry["answer"],
+                    last_wrong_at=_required_time(entry["at"]),
+                    answered_right_later=entry["right_after"],
+                ),
+            )
+        )
+    # Most recently missed first; ties in bank order, as the questions are in the file
+    # (sorting is stable, also in reverse).
+    keyed.sort(key=lambda pair: pair[0])
+    keyed.sort(key=lambda pair: pair[1].last_wrong_at, reverse=True)
+    return [wrong for _, wrong in keyed]
+
+
+def practice_check(question: Question, answer: Any) -> PracticeFeedback:
+    """Grade a practice answer and return the feedback to show; nothing is stored.
+
+    Args:
+        question: the question practised.
+        answer: in the question's original option keys (see :mod:`quizzes.grading`).
+    """
+    points, correct = grade_question(question, answer)
+    return PracticeFeedback(
+        question_id=question.id,
+        points=points,
+        max_points=question.points,
+        correct=correct,
+        partial=0 < points < question.points,
+        correct_answer=question.answer,
+        explanation=question.explanation,
+        source=question.source,
+    )
+
+
+def _owned(db: sqlite_utils.Database, attempt_id: int, employee_no: str) -> dict[str, Any]:
+    # Ownership is part of the query: another person's attempt is simply not found.
+    row = _one(
+        db, "SELECT * FROM attempts WHERE id = ? AND employee_no = ?", [attempt_id, employee_no]
+    )
+    if row is None:
+        raise AccessDenied()
+    return row
+
+
+def _one(db: sqlite_utils.Database, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+    # fetchone and done: no half-read statement is left open inside a write transaction.
+    cursor = db.execute(sql, params)
+    row = cursor.fetchone()
+    names = [d[0] for d in cursor.description]
+    cursor.close()
+    return None if row is None else dict(zip(names, row, strict=True))
+
+
+def _overdue(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and now > expires_at + _GRACE
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    return moment.astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _required_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

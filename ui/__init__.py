@@ -1,0 +1,1 @@
+"""Streamlit pages and widgets: the only code besides app.py that imports streamlit."""

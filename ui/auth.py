@@ -1,0 +1,143 @@
+"""Login, first-login password change, idle timeout, logout, and the role check that
+every page makes on the server at the top of every run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from quizzes.accounts import (
+    AccountError,
+    LoginStatus,
+    Person,
+    Role,
+    authenticate,
+    change_password,
+    get_person,
+    session_expired,
+)
+from ui.render import md_text
+from ui.services import get_db, get_settings
+
+_USER = "auth_employee_no"
+_SEEN = "auth_last_seen"
+_MUST_CHANGE = "auth_must_change"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def current_user() -> Person | None:
+    """The logged-in person, re-read from the database on every run, or None.
+
+    Re-reading means a deactivation, a role change or a password reset takes effect at
+    the person's next click, and an idle session ends after KB_SESSION_IDLE_MINUTES.
+    """
+    employee_no = st.session_state.get(_USER)
+    if not employee_no:
+        return None
+    now = _now()
+    last_seen = st.session_state.get(_SEEN, now)
+    if session_expired(last_seen, now, get_settings().session_idle_minutes):
+        logout(message="长时间未操作，已自动退出，请重新登录。")
+        return None
+    person = get_person(get_db(), employee_no)
+    if person is None or not person.active:
+        logout(message="账号不可用，请联系创建办。")
+        return None
+    st.session_state[_SEEN] = now
+    return person
+
+
+def require(*roles: Role) -> Person:
+    """Stop the page unless a logged-in person with one of ``roles`` (any, if none) runs it."""
+    person = current_user()
+    if person is None or person.must_change_password:
+        st.error("请先登录。")
+        st.stop()
+    if roles and person.role not in roles:
+        st.error("无权访问此页面。")
+        st.stop()
+    return person
+
+
+def logout(message: str | None = None) -> None:
+    """End the session's login (and keep a message for the login page)."""
+    for key in (_USER, _SEEN, _MUST_CHANGE):
+        st.session_state.pop(key, None)
+    if message:
+        st.session_state["auth_notice"] = message
+
+
+def login_page() -> None:
+    """The login form, then the first-login password change when required."""
+    st.title("创建文明单位学习平台")
+    notice = st.session_state.pop("auth_notice", None)
+    if notice:
+        st.info(notice)
+    if st.session_state.get(_MUST_CHANGE):
+        _change_password_form(first_login=True)
+        return
+    with st.form("login"):
+        employee_no = st.text_input("工号")
+        password = st.text_input("密码", type="password")
+        submitted = st.form_submit_button("登录", type="primary")
+    if not submitted:
+        return
+    result = authenticate(get_db(), employee_no.strip(), password, _now())
+    if not result.authenticated or result.person is None:
+        st.error(result.message)
+        return
+    st.session_state[_USER] = result.person.employee_no
+    st.session_state[_SEEN] = _now()
+    if result.status == LoginStatus.MUST_CHANGE_PASSWORD:
+        st.session_state[_MUST_CHANGE] = True
+    st.rerun()
+
+
+def _change_password_form(first_login: bool) -> None:
+    employee_no = st.session_state.get(_USER)
+    if not employee_no:
+        return
+    if first_login:
+        st.warning("这是初始密码，请先设置新密码（至少 8 位，须含字母和数字）。")
+    with st.form("change_password", clear_on_submit=True):
+        old = st.text_input("当前密码", type="password")
+        new = st.text_input("新密码", type="password")
+        again = st.text_input("再次输入新密码", type="password")
+        submitted = st.form_submit_button("修改密码", type="primary")
+    if not submitted:
+        return
+    if new != again:
+        st.error("两次输入的新密码不一致。")
+        return
+    try:
+        change_password(get_db(), employee_no, old, new, _now())
+    except AccountError as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(_MUST_CHANGE, None)
+    st.session_state["auth_notice"] = "密码已修改。"
+    st.rerun()
+
+
+def account_page() -> None:
+    """我的账号: who I am, change my password, log out."""
+    person = require()
+    st.title("我的账号")
+    notice = st.session_state.pop("auth_notice", None)
+    if notice:
+        st.success(notice)
+    st.markdown(
+        md_text(
+            f"工号：{person.employee_no}　姓名：{person.name}　"
+            f"部门：{person.department}　角色：{person.role.label}"
+        )
+    )
+    st.subheader("修改密码")
+    _change_password_form(first_login=False)
+    if st.button("退出登录"):
+        logout(message="已退出登录。")
+        st.rerun()

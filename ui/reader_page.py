@@ -1,0 +1,72 @@
+"""文件阅读: a whole document with its headings, opened at a passage and marking it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kb.documents import get_document, get_passage, list_documents
+from ui.auth import require
+from ui.render import md_marked, md_text
+from ui.services import get_db
+
+
+def _chunk_param() -> int | None:
+    raw = st.query_params.get("chunk")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def reader_page() -> None:
+    """Choose a document (or arrive from a search hit) and read it."""
+    require()
+    st.title("文件阅读")
+    db = get_db()
+    documents = list_documents(db)
+    if not documents:
+        st.info("文件库还是空的。")
+        return
+    titles = {d.path: d.title for d in documents}
+    paths = list(titles)
+    wanted = st.query_params.get("doc")
+    index = paths.index(wanted) if wanted in titles else 0
+    path = st.selectbox("文件", paths, index=index, format_func=lambda p: titles[p])
+    if path != wanted:
+        st.query_params["doc"] = path
+        if "chunk" in st.query_params:
+            del st.query_params["chunk"]
+    view = get_document(db, path)
+    if view is None:
+        st.warning("该文件已不在文件库中。")
+        return
+    chunk_id = _chunk_param() if path == wanted else None
+    target = get_passage(db, chunk_id) if chunk_id is not None else None
+    if target is not None and target.doc_path != path:
+        target = None
+    if target is not None:
+        where = target.heading_path or "正文"
+        st.info(md_text(f"已定位到：{where}"))
+        st.markdown("[跳到标出的段落](#passage)")
+    st.caption(md_text(f"{view.info.passages} 段 · {view.info.chars} 字 · 文件名 {view.info.path}"))
+    for paragraph in view.paragraphs:
+        if paragraph.kind == "title":
+            st.header(md_text(paragraph.text), anchor=False)
+        elif paragraph.kind == "heading":
+            level = min(paragraph.level, 3)
+            st.markdown(f"{'#' * (level + 2)} {md_text(paragraph.text)}")
+        elif target is not None and paragraph.seq == target.block_seq:
+            st.subheader("▶ 检索定位的段落", anchor="passage")
+            _render_marked(paragraph.text, target.text)
+        else:
+            st.markdown(md_text(paragraph.text))
+
+
+def _render_marked(paragraph: str, passage: str) -> None:
+    start = paragraph.find(passage)
+    if start < 0:
+        st.markdown(md_marked(paragraph))
+        return
+    before, after = paragraph[:start], paragraph[start + len(passage) :]
+    with st.container(border=True):
+        st.markdown(md_text(before) + md_marked(passage) + md_text(after))

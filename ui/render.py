@@ -1,0 +1,34 @@
+"""Showing document and user text safely: as text, never as HTML or live Markdown.
+
+Everything a document or a person wrote goes through :func:`md_text` before it reaches
+``st.markdown``: every ASCII punctuation character is backslash-escaped (CommonMark
+allows that for all of them), so ``<script>``, ``[x](javascript:...)``, ``![](http://...)``,
+``$latex$`` and Streamlit's ``:color[...]`` directives all show as the characters typed.
+"""
+
+from __future__ import annotations
+
+import string
+
+from kb.highlight import highlight_segments
+
+_ESCAPE = {ord(ch): "\\" + ch for ch in string.punctuation}
+
+
+def md_text(text: str) -> str:
+    """Escape ``text`` so Markdown shows it literally (line breaks kept)."""
+    return "  \n".join(line.translate(_ESCAPE) for line in text.split("\n"))
+
+
+def md_highlight(text: str, query: str) -> str:
+    """``text`` escaped, with the query's terms on a highlighted background."""
+    parts = []
+    for piece, matched in highlight_segments(text, query):
+        escaped = md_text(piece)
+        parts.append(f":orange-background[{escaped}]" if matched else escaped)
+    return "".join(parts)
+
+
+def md_marked(text: str) -> str:
+    """``text`` escaped and marked as a whole (the passage the reader was opened at)."""
+    return f":orange-background[{md_text(text)}]"

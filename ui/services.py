@@ -1,0 +1,92 @@
+"""Process-wide resources, created once and shared by every session (the UI's cached getters).
+
+Nothing here holds a SQLite connection shared between sessions: each session opens its
+own (see :func:`get_db`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlite_utils
+import streamlit as st
+
+from kb.embedding import ModelStatus, load_embedder
+from kb.schema import ensure_schema as ensure_kb_schema
+from kb.schema import generation
+from kb.search import VectorIndex
+from kb.settings import Settings
+from kb.store import open_db
+
+
+@st.cache_resource
+def get_settings() -> Settings:
+    """The settings, read from the environment once per process."""
+    return Settings.from_env()
+
+
+@st.cache_resource
+def bootstrap() -> bool:
+    """Create or upgrade every table, and the first admin on an empty install (once)."""
+    from quizzes.accounts import ensure_first_admin
+    from quizzes.accounts import ensure_schema as ensure_accounts_schema
+    from quizzes.attempts import ensure_schema as ensure_attempts_schema
+
+    db = open_db(get_settings().db_path)
+    try:
+        ensure_kb_schema(db)
+        ensure_accounts_schema(db)
+        ensure_attempts_schema(db)
+        password = ensure_first_admin(db, datetime.now(UTC))
+    finally:
+        db.close()
+    if password:
+        # Printed once, in the terminal that started the app: the only copy.
+        print(
+            "\n首次启动：已创建创建办管理员账号。\n"
+            f"  工号：admin\n  初始密码：{password}\n"
+            "  首次登录后须修改密码。此密码不会再次显示。\n",
+            flush=True,
+        )
+    return True
+
+
+@st.cache_resource(show_spinner="正在加载语义模型……")
+def get_model_status() -> ModelStatus:
+    """The embedding model, loaded once per process (or the reason there is none)."""
+    settings = get_settings()
+    return load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
+
+
+@st.cache_resource
+def get_vector_index() -> VectorIndex:
+    """The current model's vectors in memory, shared by all sessions."""
+    return VectorIndex()
+
+
+def get_db() -> sqlite_utils.Database:
+    """This session's own connection to the app database."""
+    bootstrap()
+    db = st.session_state.get("_db")
+    if db is None:
+        db = open_db(get_settings().db_path)
+        st.session_state["_db"] = db
+    return db
+
+
+@st.cache_resource
+def _bank_for(generation_: int):
+    from kb.documents import document_texts
+    from quizzes.bank import load_bank
+
+    db = open_db(get_settings().db_path)
+    try:
+        corpus = document_texts(db)
+    finally:
+        db.close()
+    return load_bank(get_settings().quiz_dir, corpus)
+
+
+def get_bank():
+    """The quiz bank, validated against the indexed documents; reloaded when they change."""
+    return _bank_for(generation(get_db()))
