@@ -81,8 +81,8 @@ def login_page() -> None:
         _change_password_form(first_login=True)
         return
     with st.form("login"):
-        employee_no = st.text_input("工号")
-        password = st.text_input("密码", type="password")
+        employee_no = st.text_input("工号", key="login_employee_no")
+        password = st.text_input("密码", type="password", key="login_password")
         submitted = st.form_submit_button("登录", type="primary")
     if not submitted:
         return

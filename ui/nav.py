@@ -12,12 +12,15 @@ from quizzes.accounts import Role
 def _page_specs() -> dict[str, tuple[Callable[[], None], str, str, str]]:
     # Imported here so that page modules can link to each other through page().
     from ui.auth import account_page
+    from ui.quiz_pages import practice_page, quizzes_page
     from ui.reader_page import reader_page
     from ui.search_page import search_page
 
     return {
         "search": (search_page, "政策检索", "search", ":material/search:"),
         "reader": (reader_page, "文件阅读", "reader", ":material/menu_book:"),
+        "quizzes": (quizzes_page, "学习测验", "quizzes", ":material/quiz:"),
+        "practice": (practice_page, "错题练习", "practice", ":material/replay:"),
         "account": (account_page, "我的账号", "account", ":material/person:"),
     }
 
@@ -31,7 +34,7 @@ def page(name: str) -> st.Page:
 def pages_for(role: Role) -> dict[str, list[st.Page]]:
     """The navigation a person of ``role`` gets. Each page still checks the role itself."""
     sections: dict[str, list[st.Page]] = {
-        "学习": [page("search"), page("reader")],
+        "学习": [page("search"), page("reader"), page("quizzes"), page("practice")],
         "账号": [page("account")],
     }
     return sections

@@ -10,7 +10,7 @@ from kb.search import search
 from ui.auth import require
 from ui.nav import page
 from ui.render import md_highlight, md_text
-from ui.services import get_db, get_model_status, get_vector_index
+from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
 
 
 def model_notice() -> None:
@@ -61,14 +61,23 @@ def search_page() -> None:
     if not result.hits:
         st.info("没有找到相关内容，请换个说法试试。")
         return
+    cited = get_questions_by_passage()
     for rank, hit in enumerate(result.hits, start=1):
         with st.container(border=True):
             where = " › ".join(part for part in (hit.doc_title, hit.heading_path) if part)
             st.caption(md_text(f"{rank}. {where}"))
             st.markdown(md_highlight(hit.text, query))
-            st.page_link(
+            left, right = st.columns(2)
+            left.page_link(
                 page("reader"),
                 label="打开原文，定位到此段",
                 icon=":material/menu_book:",
                 query_params={"doc": hit.doc_path, "chunk": str(hit.chunk_id)},
             )
+            if hit.chunk_id in cited:
+                right.page_link(
+                    page("practice"),
+                    label=f"就此段出题考考我（{len(cited[hit.chunk_id])} 题）",
+                    icon=":material/quiz:",
+                    query_params={"chunk": str(hit.chunk_id)},
+                )

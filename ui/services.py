@@ -11,12 +11,18 @@ from datetime import UTC, datetime
 import sqlite_utils
 import streamlit as st
 
+from kb.documents import document_texts
 from kb.embedding import ModelStatus, load_embedder
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
 from kb.settings import Settings
 from kb.store import open_db
+from quizzes.accounts import ensure_first_admin
+from quizzes.accounts import ensure_schema as ensure_accounts_schema
+from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.bank import Bank, load_bank
+from quizzes.practice import CitedQuestion, questions_by_passage
 
 
 @st.cache_resource
@@ -28,9 +34,6 @@ def get_settings() -> Settings:
 @st.cache_resource
 def bootstrap() -> bool:
     """Create or upgrade every table, and the first admin on an empty install (once)."""
-    from quizzes.accounts import ensure_first_admin
-    from quizzes.accounts import ensure_schema as ensure_accounts_schema
-    from quizzes.attempts import ensure_schema as ensure_attempts_schema
 
     db = open_db(get_settings().db_path)
     try:
@@ -75,9 +78,7 @@ def get_db() -> sqlite_utils.Database:
 
 
 @st.cache_resource
-def _bank_for(generation_: int):
-    from kb.documents import document_texts
-    from quizzes.bank import load_bank
+def _bank_for(generation_: int) -> Bank:
 
     db = open_db(get_settings().db_path)
     try:
@@ -87,6 +88,21 @@ def _bank_for(generation_: int):
     return load_bank(get_settings().quiz_dir, corpus)
 
 
-def get_bank():
+def get_bank() -> Bank:
     """The quiz bank, validated against the indexed documents; reloaded when they change."""
     return _bank_for(generation(get_db()))
+
+
+@st.cache_resource
+def _question_map_for(generation_: int) -> dict[int, list[CitedQuestion]]:
+
+    db = open_db(get_settings().db_path)
+    try:
+        return questions_by_passage(db, _bank_for(generation_))
+    finally:
+        db.close()
+
+
+def get_questions_by_passage() -> dict[int, list[CitedQuestion]]:
+    """Which questions cite which passage; recomputed when the index changes."""
+    return _question_map_for(generation(get_db()))

@@ -1,0 +1,170 @@
+"""Page tests with Streamlit's AppTest: the real app.py on a temporary database holding
+the shipped corpus (lexical-only) and the shipped quiz bank."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from kb.ingest import sync_corpus
+from kb.service import open_kb
+from kb.settings import PROJECT_ROOT, Settings
+from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import ensure_schema as ensure_accounts_schema
+from quizzes.attempts import ensure_schema as ensure_attempts_schema
+
+APP = str(PROJECT_ROOT / "app.py")
+NOW = datetime.now(UTC)
+PASSWORD = "study2026ok"
+
+
+@pytest.fixture
+def app_settings(tmp_path, monkeypatch) -> Settings:
+    """The app's environment: a fresh data folder, the shipped corpus indexed, two people."""
+    env = {
+        "KB_DATA_DIR": str(tmp_path / "data"),
+        "KB_CORPUS_DIR": str(PROJECT_ROOT / "corpus"),
+        "KB_EMBED_MODEL": "none",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env(env)
+    db = open_kb(settings)
+    ensure_accounts_schema(db)
+    ensure_attempts_schema(db)
+    sync_corpus(db, settings.corpus_dir, None)
+    for employee_no, name, role in (("1001", "张敏", Role.STAFF), ("1002", "李强", Role.STAFF)):
+        initial = create_account(db, employee_no, name, "监测站", role, NOW)
+        change_password(db, employee_no, initial, PASSWORD, NOW)
+    db.close()
+    # Cached resources are shared by every AppTest in the process: start each test clean.
+    st.cache_resource.clear()
+    yield settings
+    st.cache_resource.clear()
+
+
+def open_page(at: AppTest, url_path: str) -> AppTest:
+    """Select a page registered by st.navigation (AppTest.switch_page takes files only).
+
+    Relies on AppTest's page registry, a private detail of the pinned Streamlit.
+    """
+    for page_hash, info in at._registered_pages.items():
+        if info.get("url_pathname") == url_path:
+            at._page_hash = page_hash
+            return at.run()
+    raise AssertionError(f"no page {url_path!r} in {at._registered_pages}")
+
+
+def logged_in(employee_no: str = "1001") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["auth_employee_no"] = employee_no
+    return at.run()
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def test_login_with_a_wrong_then_the_right_password(app_settings):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert at.title[0].value == "创建文明单位学习平台"
+    at.text_input(key="login_employee_no").input("1001")
+    at.text_input(key="login_password").input("wrong-password1")
+    at.button[0].click().run()
+    assert texts(at.error) == ["工号或密码错误"]
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["auth_employee_no"] == "1001"
+    assert at.title[0].value == "政策检索"
+
+
+def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings):
+    at = logged_in()
+    assert texts(at.warning) == ["已按设置关闭语义模型（KB_EMBED_MODEL=none），仅使用关键词检索。"]
+    at.text_input[0].input("没有按期完成任务的责任单位").run()
+    first = at.markdown[0].value
+    assert "通报批评" in first
+    assert ":orange-background[" in first  # the query's terms are highlighted
+    assert "1\\. 创建全国文明单位实施方案 › 五、工作措施 › \\(三\\)责任考核" in texts(at.caption)
+    link = at.get("page_link")[0]
+    assert link.proto.label == "打开原文，定位到此段"
+
+
+def test_a_punctuation_only_query_gets_a_message(app_settings):
+    at = logged_in()
+    at.text_input[0].input("，。！").run()
+    assert texts(at.warning)[-1] == "查询中没有可检索的文字（只有标点或符号），请换个说法。"
+    assert not at.exception
+
+
+def test_hostile_text_in_a_query_is_shown_as_text(app_settings):
+    at = logged_in()
+    at.text_input[0].input("<script>alert(1)</script> [x](javascript:alert(1)) 满意率").run()
+    assert not at.exception
+    for element in at.markdown:
+        assert "<script>" not in element.value
+        assert "](javascript" not in element.value
+
+
+def test_the_reader_opens_at_the_passage_and_marks_it(app_settings):
+    at = logged_in()
+    db = open_kb(app_settings)
+    chunk_id, text = db.execute(
+        "SELECT id, text FROM chunks WHERE text LIKE '%通报批评%' AND doc_id ="
+        " (SELECT id FROM documents WHERE path LIKE 'chuangjian%')"
+    ).fetchone()
+    db.close()
+    at.query_params["doc"] = "chuangjian_wenming_danwei_shishi_fangan.txt"
+    at.query_params["chunk"] = str(chunk_id)
+    open_page(at, "reader")
+    assert at.title[0].value == "文件阅读"
+    assert texts(at.info) == ["已定位到：五、工作措施 › \\(三\\)责任考核"]
+    marked = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert len(marked) == 1 and "通报批评" in marked[0]
+    assert "▶ 检索定位的段落" in texts(at.subheader)
+
+
+def test_take_a_quiz_answers_survive_a_new_session_and_the_result_cites_the_passage(app_settings):
+    at = logged_in()
+    open_page(at, "quizzes")
+    assert at.title[0].value == "学习测验"
+    at.button(key="start-plan-basics").click().run()
+    attempt_id = at.query_params["attempt"]
+    first_radio = at.radio[0]
+    chosen = "正确" if first_radio.options == ["正确", "错误"] else 0  # 判断, or option A
+    first_radio.set_value(chosen).run()
+    # A new session (a refresh, another tab, a restarted server) finds the answer kept.
+    again = logged_in()
+    again.query_params["attempt"] = attempt_id
+    open_page(again, "quizzes")
+    assert again.radio[0].value == chosen
+    again.button(key=f"submit-{attempt_id}").click().run()
+    assert again.query_params["result"] == attempt_id
+    assert texts(again.success) + texts(again.warning)
+    assert any("出处：" in c.value for c in again.caption)
+    assert "在原文中查看" in [p.proto.label for p in again.get("page_link")]
+
+
+def test_another_persons_attempt_is_not_shown(app_settings):
+    owner = logged_in("1001")
+    open_page(owner, "quizzes")
+    owner.button(key="start-plan-basics").click().run()
+    attempt_id = owner.query_params["attempt"]
+    intruder = logged_in("1002")
+    intruder.query_params["attempt"] = attempt_id
+    open_page(intruder, "quizzes")
+    assert texts(intruder.error) == ["没有找到这次作答。"]
+    assert not intruder.radio
+    intruder.query_params.clear()
+    intruder.query_params["result"] = attempt_id
+    open_page(intruder, "quizzes")
+    assert texts(intruder.error) == ["没有找到这次作答。"]
+
+
+def test_pages_refuse_a_session_that_is_not_logged_in(app_settings):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert [b.label for b in at.button] == ["登录"]
+    assert at.title[0].value == "创建文明单位学习平台"

@@ -1,0 +1,272 @@
+"""学习测验 (list, take, result) and 错题练习 (practise mistakes, or a passage's questions)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from quizzes.attempts import (
+    AccessDenied,
+    Attempt,
+    AttemptError,
+    get_attempt,
+    get_result,
+    practice_check,
+    quiz_statuses,
+    save_answer,
+    start_attempt,
+    submit_attempt,
+    wrong_questions,
+)
+from quizzes.bank import Question
+from quizzes.practice import related_passages, source_passage
+from ui.auth import require
+from ui.quiz_widgets import (
+    answer_input,
+    format_answer,
+    show_options_with_keys,
+    show_question_stem,
+    show_source,
+    widget_answer,
+)
+from ui.render import md_text
+from ui.services import (
+    get_bank,
+    get_db,
+    get_model_status,
+    get_questions_by_passage,
+    get_vector_index,
+)
+
+STATE_LABELS = {
+    "not_started": "未开始",
+    "in_progress": "作答中",
+    "passed": "已通过",
+    "failed": "未通过",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _int_param(name: str) -> int | None:
+    try:
+        return int(st.query_params[name]) if name in st.query_params else None
+    except ValueError:
+        return None
+
+
+def quizzes_page() -> None:
+    """The quiz list, an attempt in progress (?attempt=ID), or a result (?result=ID)."""
+    person = require()
+    st.title("学习测验")
+    bank = get_bank()
+    db = get_db()
+    result_id, attempt_id = _int_param("result"), _int_param("attempt")
+    try:
+        if result_id is not None:
+            _result_view(result_id, person.employee_no)
+            return
+        if attempt_id is not None:
+            _attempt_view(get_attempt(db, attempt_id, person.employee_no))
+            return
+    except AccessDenied:
+        # The same answer whether the attempt is someone else's or does not exist.
+        st.error("没有找到这次作答。")
+        return
+    st.caption("先在“政策检索”“文件阅读”中学习，再参加测验。提交后可查看错题、解析和原文出处。")
+    for status in quiz_statuses(db, person.employee_no, bank, _now()):
+        quiz = bank.quiz(status.quiz_id)
+        with st.container(border=True):
+            st.subheader(md_text(quiz.title), anchor=False)
+            if quiz.description:
+                st.markdown(md_text(quiz.description))
+            limit = f"限时 {quiz.time_limit_minutes} 分钟，" if quiz.time_limit_minutes else ""
+            best = (
+                f"，最好成绩 {status.best_score:g}/{status.best_max_score:g}"
+                if status.best_score is not None
+                else ""
+            )
+            st.caption(
+                f"{quiz.draw_count} 题，{limit}{quiz.pass_mark}% 及格。"
+                f"状态：{STATE_LABELS[status.state]}；已用 {status.attempts_used} 次，"
+                f"剩余 {status.attempts_left} 次{best}"
+            )
+            if status.open_attempt_id is not None:
+                label = "继续作答"
+            elif status.attempts_left > 0:
+                label = "开始测验" if status.attempts_used == 0 else "再测一次"
+            else:
+                label = None
+            if label and st.button(label, key=f"start-{quiz.id}", type="primary"):
+                try:
+                    attempt = start_attempt(db, quiz, person.employee_no, _now(), random.Random())
+                except AttemptError as exc:
+                    st.error(str(exc))
+                else:
+                    st.query_params["attempt"] = str(attempt.id)
+                    st.rerun()
+
+
+def _save(attempt: Attempt, question: Question, key: str) -> None:
+    options = attempt.displayed_options(question)
+    try:
+        save_answer(
+            get_db(),
+            attempt.id,
+            attempt.employee_no,
+            question.id,
+            widget_answer(question, options, key),
+            _now(),
+        )
+        st.session_state.pop("quiz_save_error", None)
+    except AttemptError as exc:
+        st.session_state["quiz_save_error"] = str(exc)
+
+
+def _attempt_view(attempt: Attempt) -> None:
+    bank = get_bank()
+    quiz = bank.quiz(attempt.quiz_id)
+    now = _now()
+    if not attempt.is_open(now):
+        # Over time (or already submitted elsewhere): grade what was saved.
+        _submit(attempt)
+        return
+    st.subheader(md_text(quiz.title), anchor=False)
+    left = attempt.seconds_left(now)
+    answered = sum(1 for v in attempt.answers.values() if v not in (None, [], ""))
+    info = f"第 {attempt.attempt_no} 次作答 · 已答 {answered}/{len(attempt.question_ids)} 题 · 每题作答后自动保存"
+    if left is not None:
+        info += f" · 剩余约 {int(left // 60)} 分 {int(left % 60)} 秒（到时按已保存答案评分）"
+    st.caption(info)
+    error = st.session_state.pop("quiz_save_error", None)
+    if error:
+        st.error(error)
+    for number, question_id in enumerate(attempt.question_ids, start=1):
+        question = quiz.question(question_id)
+        key = f"ans-{attempt.id}-{question_id}"
+        with st.container(border=True):
+            show_question_stem(number, question)
+            answer_input(
+                question,
+                attempt.displayed_options(question),
+                key,
+                attempt.answers.get(question_id),
+                # every answer is saved the moment it is given, so a refresh, a closed
+                # tab or a restarted server resumes here
+                on_change=lambda q=question, k=key: _save(attempt, q, k),
+            )
+    if st.button("提交试卷", type="primary", key=f"submit-{attempt.id}"):
+        _submit(attempt)
+
+
+def _submit(attempt: Attempt) -> None:
+    try:
+        submit_attempt(get_db(), attempt.id, attempt.employee_no, _now(), get_bank())
+    except AttemptError as exc:
+        st.error(str(exc))
+        return
+    del st.query_params["attempt"]
+    st.query_params["result"] = str(attempt.id)
+    st.rerun()
+
+
+def _result_view(attempt_id: int, employee_no: str) -> None:
+    db = get_db()
+    result = get_result(db, attempt_id, employee_no)
+    if result is None:
+        st.info("这次作答还没有提交。")
+        st.query_params.pop("result", None)
+        st.query_params["attempt"] = str(attempt_id)
+        return
+    quiz = get_bank().quiz(result.quiz_id)
+    st.subheader(md_text(f"{quiz.title} · 第 {result.attempt_no} 次作答结果"), anchor=False)
+    verdict = "通过" if result.passed else "未通过"
+    (st.success if result.passed else st.warning)(
+        f"得分 {result.score:g} / {result.max_score:g}（{result.percent:.0f}%），{verdict}（及格线 {quiz.pass_mark}%）"
+        + ("；已超时，按已保存答案评分" if result.status == "expired" else "")
+    )
+    wrong = [r for r in result.questions if r.correct is False]
+    if not wrong:
+        st.markdown("全部答对！")
+    else:
+        st.markdown(f"答错或未答 {len(wrong)} 题：")
+    for number, item in enumerate(wrong, start=1):
+        question = quiz.question(item.question_id)
+        with st.container(border=True):
+            show_question_stem(number, question)
+            show_options_with_keys(question)
+            st.markdown(
+                md_text(
+                    f"你的答案：{format_answer(question, item.answer)}（得 {item.points:g} 分）"
+                )
+            )
+            st.markdown(md_text(f"正确答案：{format_answer(question, question.answer)}"))
+            if question.explanation:
+                st.markdown(md_text(f"解析：{question.explanation}"))
+            show_source(source_passage(db, question), question)
+    if st.button("返回测验列表"):
+        st.query_params.clear()
+        st.rerun()
+
+
+def practice_page() -> None:
+    """错题练习: my wrong questions across attempts, or (?chunk=ID) a passage's questions.
+
+    Practice is checked on the spot and never stored as an attempt.
+    """
+    person = require()
+    st.title("错题练习")
+    db = get_db()
+    bank = get_bank()
+    chunk_id = _int_param("chunk")
+    if chunk_id is not None:
+        cited = get_questions_by_passage().get(chunk_id, [])
+        st.caption("就检索到的这段原文出题练习（练习不计入测验成绩）。")
+        items = [(c.quiz_title, c.question, None) for c in cited]
+        if not items:
+            st.info("这段原文还没有对应的题目。")
+    else:
+        st.caption("汇总你在各次测验中答错的题目，可反复练习（练习不计入测验成绩）。")
+        mistakes = wrong_questions(db, person.employee_no, bank)
+        items = [(m.quiz_title, m.question, m) for m in mistakes]
+        if not items:
+            st.info("还没有错题。参加测验后，答错的题会出现在这里。")
+    status = get_model_status()
+    for number, (quiz_title, question, mistake) in enumerate(items, start=1):
+        with st.container(border=True):
+            st.caption(md_text(quiz_title))
+            show_question_stem(number, question)
+            if mistake is not None:
+                later = "，之后已答对" if mistake.answered_right_later else ""
+                st.caption(
+                    md_text(
+                        f"答错 {mistake.times_wrong} 次{later}；上次的答案："
+                        f"{format_answer(question, mistake.last_wrong_answer)}"
+                    )
+                )
+            key = f"practice-{chunk_id}-{quiz_title}-{question.id}"
+            answer = answer_input(question, question.options, key, None)
+            if st.button("检查答案", key=f"check-{key}"):
+                feedback = practice_check(question, answer)
+                if feedback.correct:
+                    st.success("回答正确！")
+                elif feedback.partial:
+                    st.warning("部分正确（少选）。")
+                else:
+                    st.error("回答错误。")
+                st.markdown(
+                    md_text(f"正确答案：{format_answer(question, feedback.correct_answer)}")
+                )
+                if feedback.explanation:
+                    st.markdown(md_text(f"解析：{feedback.explanation}"))
+                show_source(source_passage(db, question), question)
+                related = related_passages(db, question, status.embedder, get_vector_index())
+                if related:
+                    st.caption("检索到的同一要点的其他段落：")
+                    for hit in related:
+                        where = " › ".join(p for p in (hit.doc_title, hit.heading_path) if p)
+                        st.markdown(md_text(f"· {where}：{hit.text}"))
