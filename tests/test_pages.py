@@ -112,8 +112,8 @@ def test_hostile_text_in_a_query_is_shown_as_text(app_settings):
 def test_the_reader_opens_at_the_passage_and_marks_it(app_settings):
     at = logged_in()
     db = open_kb(app_settings)
-    chunk_id, text = db.execute(
-        "SELECT id, text FROM chunks WHERE text LIKE '%通报批评%' AND doc_id ="
+    (chunk_id,) = db.execute(
+        "SELECT id FROM chunks WHERE text LIKE '%通报批评%' AND doc_id ="
         " (SELECT id FROM documents WHERE path LIKE 'chuangjian%')"
     ).fetchone()
     db.close()
