@@ -151,7 +151,10 @@ def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = Non
             embedder = SentenceTransformerEmbedder(model, _folder_id(folder), folder.name)
             location = str(folder)
         else:
-            model = SentenceTransformer(setting, device="cpu")
+            # huggingface_hub reads HF_HUB_OFFLINE once, at import; honour it per call so
+            # an offline server fails at once instead of waiting on network timeouts.
+            offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+            model = SentenceTransformer(setting, device="cpu", local_files_only=offline)
             embedder = SentenceTransformerEmbedder(model, f"hub:{setting}", setting)
             location = setting
     except Exception as exc:  # any failure to load leaves search lexical-only, by design

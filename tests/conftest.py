@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 from kb.schema import ensure_schema
 from kb.settings import PROJECT_ROOT, Settings
 from kb.store import open_db
+
+# Tests never reach a model hub; set before anything imports huggingface_hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = Path(__file__).parent / "data"
 PUBLIC_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus-public"

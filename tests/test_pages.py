@@ -93,6 +93,17 @@ def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings)
     assert link.proto.label == "打开原文，定位到此段"
 
 
+def test_a_model_setting_that_cannot_load_leaves_search_lexical_with_the_reason(
+    app_settings, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("KB_EMBED_MODEL", str(tmp_path / "no-such-model"))
+    at = logged_in()
+    assert at.warning[0].value.startswith(f"语义模型 “{tmp_path / 'no-such-model'}” 无法加载（")
+    at.text_input[0].input("满意率").run()
+    assert not at.exception
+    assert "满意率" in at.markdown[0].value
+
+
 def test_a_punctuation_only_query_gets_a_message(app_settings):
     at = logged_in()
     at.text_input[0].input("，。！").run()
