@@ -125,7 +125,7 @@ def _split_heading(line: str, rank: int, marker: str, rest: str) -> tuple[str | 
         return None, line
     title, after = rest[:end], rest[end + 1 :].strip()
     if after and len(title) <= _HEADING_MAX - len(marker):
-        return marker + title, after
+        return marker + title + rest[end], after
     return None, line
 
 
@@ -232,11 +232,13 @@ def chunk_lines(lines: list[str] | tuple[str, ...], *, markdown: bool = False) -
     def path() -> str:
         return PATH_SEPARATOR.join(h.label for h in stack)
 
-    def push(rank: int, label: str) -> None:
+    def push(rank: int, text: str) -> None:
+        # The block keeps the heading verbatim ("l、全面学习。"), so quotes that run from
+        # a heading into its paragraph still match; the path drops the closing stop.
         while stack and stack[-1].rank >= rank:
             stack.pop()
-        stack.append(_Heading(rank, label))
-        blocks.append(Block(len(blocks), "heading", label, len(stack), path()))
+        stack.append(_Heading(rank, text.rstrip(_TERMINATORS)))
+        blocks.append(Block(len(blocks), "heading", text, len(stack), path()))
 
     def add_text(text: str) -> None:
         block = Block(len(blocks), "text", text, 0, path())

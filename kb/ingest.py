@@ -151,6 +151,29 @@ class _Parsed:
     encoding: str | None
 
 
+def extract_texts(corpus_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """Each document's text exactly as indexing would store it, without touching the index.
+
+    Returns ``(texts by corpus path, errors)``; the text is the reader's paragraphs joined
+    by newlines, the same as :func:`kb.documents.document_texts` gives for an indexed copy,
+    so quiz quotes are checked against what the app will show.
+    """
+    texts: dict[str, str] = {}
+    errors: list[str] = []
+    for path in list_corpus(corpus_dir):
+        key = document_key(path, corpus_dir)
+        try:
+            parsed = _parse(key, path.read_bytes())
+        except DocumentError as exc:
+            errors.append(str(exc))
+            continue
+        except OSError as exc:
+            errors.append(f"{key}: 无法读取文件：{exc.strerror or exc}")
+            continue
+        texts[key] = "\n".join(block.text for block in parsed.doc.blocks)
+    return texts, errors
+
+
 def format_size(n: int) -> str:
     """A byte count as a person reads it: ``812 B``, ``14.6 KB``, ``20.0 MB``."""
     if n < 1024:

@@ -12,32 +12,16 @@ from pathlib import Path
 
 import click
 
+from kb.ingest import extract_texts
 from kb.settings import Settings
 from quizzes.bank import QuizFormatError, bank_files, load_quiz_file
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 
-CORPUS_SUFFIXES = (".txt", ".md")
-
 
 def corpus_texts(settings: Settings) -> dict[str, str]:
-    """The corpus as the bank checks it: document file name -> full text.
-
-    For now the .txt/.md files of ``settings.corpus_dir`` read as text (UTF-8, else
-    GB18030, as Chinese Windows saves it); the knowledge base's extracted text will take
-    its place here.
-    """
-    texts: dict[str, str] = {}
-    folder = settings.corpus_dir
-    if not folder.is_dir():
-        return texts
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in CORPUS_SUFFIXES or not path.is_file():
-            continue
-        data = path.read_bytes()
-        try:
-            texts[path.name] = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            texts[path.name] = data.decode("gb18030", errors="replace")
+    """The corpus as the bank checks it: document path -> text as the knowledge base
+    extracts it (the same text the app checks quotes against)."""
+    texts, _ = extract_texts(settings.corpus_dir)
     return texts
 
 

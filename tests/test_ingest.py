@@ -169,3 +169,12 @@ def test_reader_view_and_quote_lookup(db, tiny_corpus):
         "对没有按期完成任务的责任单位要通报批评，并追究主要领导的责任。",
     )
     assert find_quote(db, "tiny_plan.txt", "不存在的引文") is None
+
+
+def test_extracted_texts_equal_what_the_index_holds(db, tiny_corpus):
+    from kb.documents import document_texts
+    from kb.ingest import extract_texts
+
+    sync_corpus(db, tiny_corpus, None)
+    texts, errors = extract_texts(tiny_corpus)
+    assert (texts, errors) == (document_texts(db), [])

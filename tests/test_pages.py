@@ -179,3 +179,58 @@ def test_pages_refuse_a_session_that_is_not_logged_in(app_settings):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert [b.label for b in at.button] == ["登录"]
     assert at.title[0].value == "创建文明单位学习平台"
+
+
+def make_admin(settings: Settings) -> None:
+    db = open_kb(settings)
+    initial = create_account(db, "9001", "王主任", "创建办", Role.ADMIN, NOW)
+    change_password(db, "9001", initial, PASSWORD, NOW)
+    db.close()
+
+
+def test_admin_sees_the_admin_page_and_can_reset_a_password(app_settings):
+    make_admin(app_settings)
+    at = logged_in("9001")
+    open_page(at, "admin")
+    assert at.title[0].value == "管理"
+    assert [t.label for t in at.tabs] == ["文件", "职工名册", "题库", "账号"]
+    people = at.dataframe[1].value
+    # by department, then 工号; no first admin is made when an admin already exists
+    assert list(people["工号"]) == ["9001", "1001", "1002"]
+    at.selectbox(key="acct_pick").set_value("1002").run()
+    [reset] = [b for b in at.button if b.label == "重置密码"]
+    reset.click().run()
+    assert "新的初始密码（只显示这一次）：" in texts(at.warning)
+    new_password = at.code[0].value
+    db = open_kb(app_settings)
+    from quizzes.accounts import LoginStatus, authenticate
+
+    assert authenticate(db, "1002", new_password, NOW).status == LoginStatus.MUST_CHANGE_PASSWORD
+    db.close()
+
+
+def run_page_function(function_name: str, employee_no: str) -> AppTest:
+    """Run one page function directly, as a session of ``employee_no`` would."""
+
+    def script(name: str) -> None:
+        import ui.admin_pages
+        import ui.quiz_pages
+
+        for module in (ui.admin_pages, ui.quiz_pages):
+            if hasattr(module, name):
+                getattr(module, name)()
+
+    at = AppTest.from_function(script, args=(function_name,), default_timeout=60)
+    at.session_state["auth_employee_no"] = employee_no
+    return at.run()
+
+
+def test_the_admin_page_refuses_staff_on_the_server(app_settings):
+    at = run_page_function("admin_page", "1001")
+    assert texts(at.error) == ["无权访问此页面。"]
+    assert not at.tabs and not at.dataframe
+
+
+def test_a_staff_navigation_has_no_admin_page(app_settings):
+    at = logged_in("1001")
+    assert "admin" not in [info.get("url_pathname") for info in at._registered_pages.values()]

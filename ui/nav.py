@@ -11,6 +11,7 @@ from quizzes.accounts import Role
 
 def _page_specs() -> dict[str, tuple[Callable[[], None], str, str, str]]:
     # Imported here so that page modules can link to each other through page().
+    from ui.admin_pages import admin_page
     from ui.auth import account_page
     from ui.quiz_pages import practice_page, quizzes_page
     from ui.reader_page import reader_page
@@ -22,6 +23,7 @@ def _page_specs() -> dict[str, tuple[Callable[[], None], str, str, str]]:
         "quizzes": (quizzes_page, "学习测验", "quizzes", ":material/quiz:"),
         "practice": (practice_page, "错题练习", "practice", ":material/replay:"),
         "account": (account_page, "我的账号", "account", ":material/person:"),
+        "admin": (admin_page, "管理", "admin", ":material/settings:"),
     }
 
 
@@ -37,4 +39,6 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
         "学习": [page("search"), page("reader"), page("quizzes"), page("practice")],
         "账号": [page("account")],
     }
+    if role == Role.ADMIN:
+        sections["创建办"] = [page("admin")]
     return sections

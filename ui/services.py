@@ -106,3 +106,9 @@ def _question_map_for(generation_: int) -> dict[int, list[CitedQuestion]]:
 def get_questions_by_passage() -> dict[int, list[CitedQuestion]]:
     """Which questions cite which passage; recomputed when the index changes."""
     return _question_map_for(generation(get_db()))
+
+
+def clear_bank_cache() -> None:
+    """Forget the loaded bank (after the bank files or the documents changed)."""
+    _bank_for.clear()
+    _question_map_for.clear()

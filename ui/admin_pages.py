@@ -1,0 +1,233 @@
+"""管理 (admins only): documents, roster, question bank, accounts.
+
+Every upload is validated whole before anything is changed; the core functions report
+what is wrong, by file and row, and the page shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kb.documents import document_texts, list_documents
+from kb.ingest import ingest_upload
+from quizzes.accounts import (
+    AccountError,
+    Role,
+    create_account,
+    deactivate_account,
+    list_people,
+    reactivate_account,
+    reset_password,
+    unlock_account,
+)
+from quizzes.bank import QuizFormatError
+from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
+from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
+from ui.auth import require
+from ui.render import md_text
+from ui.services import clear_bank_cache, get_bank, get_db, get_model_status, get_settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_file(upload, folder: Path) -> Path:
+    path = folder / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    return path
+
+
+def _errors(title: str, errors: list[str]) -> None:
+    st.error(title)
+    st.code("\n".join(errors), language=None)
+
+
+def admin_page() -> None:
+    """The admin tabs."""
+    require(Role.ADMIN)
+    st.title("管理")
+    documents, roster, bank, accounts = st.tabs(["文件", "职工名册", "题库", "账号"])
+    with documents:
+        _documents_tab()
+    with roster:
+        _roster_tab()
+    with bank:
+        _bank_tab()
+    with accounts:
+        _accounts_tab()
+
+
+def _documents_tab() -> None:
+    db = get_db()
+    settings = get_settings()
+    rows = [
+        {
+            "文件": d.title,
+            "文件名": d.path,
+            "段落数": d.passages,
+            "字数": d.chars,
+            "入库时间": d.ingested_at,
+        }
+        for d in list_documents(db)
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    uploads = st.file_uploader(
+        "上传文件（.txt .md .docx .pdf；同名文件会被替换）",
+        type=["txt", "md", "docx", "pdf"],
+        accept_multiple_files=True,
+        key="doc_upload",
+    )
+    if uploads and st.button("检查并入库", type="primary"):
+        embedder = get_model_status().embedder
+        for upload in uploads:
+            report = ingest_upload(
+                db,
+                settings.corpus_dir,
+                upload.name,
+                upload.getvalue(),
+                embedder,
+                settings.max_upload_mb * 1024 * 1024,
+            )
+            if report.errors:
+                _errors(md_text(f"{upload.name}：未入库"), report.errors)
+            else:
+                st.success(md_text(f"{upload.name}：{report.summary()}"))
+        clear_bank_cache()
+
+
+def _roster_tab() -> None:
+    st.caption(
+        "名册列：工号、姓名、部门、角色（职工/负责人/创建办），可选 初始密码。整份文件检查通过后才会导入。"
+    )
+    upload = st.file_uploader(
+        "上传名册（.csv 或 .xlsx）", type=["csv", "xlsx"], key="roster_upload"
+    )
+    if upload is None or not st.button("检查并导入名册", type="primary"):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            rows = read_roster(_as_file(upload, Path(tmp)))
+        except RosterError as exc:
+            _errors("名册有误，未做任何修改：", exc.errors)
+            return
+    report = import_roster(get_db(), rows, _now())
+    st.success(report.summary())
+    if report.created:
+        table = passwords_table(report.created)
+        st.warning("新账号的初始密码只显示这一次，请下载后分发：")
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(table)
+        st.download_button(
+            "下载初始密码表（CSV）",
+            buffer.getvalue().encode("utf-8-sig"),
+            file_name=f"初始密码_{_now():%Y-%m-%d}.csv",
+            mime="text/csv",
+        )
+    if report.missing:
+        st.info(
+            md_text(
+                "不在本名册中（如已离开请在“账号”中停用）："
+                + "、".join(f"{p.name}（{p.employee_no}）" for p in report.missing)
+            )
+        )
+
+
+def _bank_tab() -> None:
+    bank = get_bank()
+    settings = get_settings()
+    for file, errors in bank.errors.items():
+        _errors(md_text(f"{file} 未能加载："), list(errors))
+    if bank.flagged:
+        st.warning("以下题目的出处已不在原文中，已暂停使用，请修订：")
+        st.code("\n".join(f.message for f in bank.flagged), language=None)
+    for quiz in bank.quizzes.values():
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{quiz.id}.xlsx"
+            export_quiz_xlsx(quiz, path)
+            data = path.read_bytes()
+        st.download_button(
+            md_text(f"导出“{quiz.title}”（{len(quiz.questions)} 题，.xlsx）"),
+            data,
+            file_name=f"{quiz.id}.xlsx",
+            key=f"export-{quiz.id}",
+        )
+    upload = st.file_uploader("导入题库表格（.xlsx，每行一题）", type=["xlsx"], key="bank_upload")
+    if upload is None or not st.button("检查并导入题库", type="primary"):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            quiz = import_quiz_xlsx(_as_file(upload, Path(tmp)), document_texts(get_db()))
+        except QuizFormatError as exc:
+            _errors("题库表格有误，未做任何修改：", list(exc.errors))
+            return
+    write_quiz_yaml(quiz, settings.quiz_dir / f"{quiz.id}.yaml")
+    clear_bank_cache()
+    st.success(md_text(f"已导入“{quiz.title}”，共 {len(quiz.questions)} 题。"))
+
+
+def _accounts_tab() -> None:
+    db = get_db()
+    people = list_people(db)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "工号": p.employee_no,
+                    "姓名": p.name,
+                    "部门": p.department,
+                    "角色": p.role.label,
+                    "状态": "在用" if p.active else "停用",
+                }
+                for p in people
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    labels = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in people}
+    chosen = st.selectbox(
+        "选择账号", list(labels), format_func=labels.get, index=None, key="acct_pick"
+    )
+    if chosen:
+        left, middle, right = st.columns(3)
+        try:
+            if left.button("重置密码"):
+                password = reset_password(db, chosen, _now())
+                st.warning("新的初始密码（只显示这一次）：")
+                st.code(password, language=None)
+            if middle.button("解除锁定"):
+                unlock_account(db, chosen)
+                st.success("已解除锁定。")
+            person = next(p for p in people if p.employee_no == chosen)
+            if person.active and right.button("停用账号"):
+                deactivate_account(db, chosen, _now())
+                st.success("已停用。")
+            elif not person.active and right.button("启用账号"):
+                reactivate_account(db, chosen, _now())
+                st.success("已启用。")
+        except AccountError as exc:
+            st.error(str(exc))
+    with st.form("create_account", clear_on_submit=True):
+        st.markdown("**新建账号**")
+        employee_no = st.text_input("工号", key="new_employee_no")
+        name = st.text_input("姓名", key="new_name")
+        department = st.text_input("部门", key="new_department")
+        role = st.selectbox("角色", list(Role), format_func=lambda r: r.label, key="new_role")
+        if st.form_submit_button("新建"):
+            try:
+                password = create_account(
+                    db, employee_no.strip(), name.strip(), department.strip(), role, _now()
+                )
+            except AccountError as exc:
+                st.error(str(exc))
+            else:
+                st.warning("已新建。初始密码（只显示这一次）：")
+                st.code(password, language=None)
