@@ -466,12 +466,12 @@ def test_validate_summarises_a_clean_bank(tmp_path):
     assert (result.exit_code, result.output) == (0, "校验通过：1 个测验，共 7 道题。\n")
 
 
-def test_corpus_texts_reads_txt_and_md(tmp_path):
-    (tmp_path / "a.txt").write_text("甲文件", encoding="utf-8")
-    (tmp_path / "b.md").write_bytes("# 乙文件".encode("gb18030"))
-    (tmp_path / "c.pdf").write_bytes(b"%PDF-1.4")
+def test_corpus_texts_are_the_texts_the_knowledge_base_extracts(tmp_path):
+    (tmp_path / "a.txt").write_text("甲文件\n第一条 内容。\n", encoding="utf-8")
+    (tmp_path / "b.md").write_bytes("# 乙文件\n\n**正文**。\n".encode("gb18030"))
+    (tmp_path / "c.pdf").write_bytes(b"%PDF-1.4")  # unreadable: left out
     settings = Settings.from_env({"KB_CORPUS_DIR": str(tmp_path)})
-    assert corpus_texts(settings) == {"a.txt": "甲文件", "b.md": "# 乙文件"}
+    assert corpus_texts(settings) == {"a.txt": "甲文件\n第一条\n内容。", "b.md": "乙文件\n正文。"}
 
 
 def test_the_shipped_bank_validates_against_the_shipped_corpus():
