@@ -1,0 +1,368 @@
+"""Helpers for the browser tests: a data folder holding the shipped corpus and one staff
+account, the real app served by ``streamlit run`` on a free local port, and small page
+actions that know how Streamlit 1.67 renders its widgets in Debian's Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from playwright.sync_api import Locator, Page, expect
+
+from kb.ingest import sync_corpus
+from kb.service import open_kb
+from kb.settings import PROJECT_ROOT, Settings
+from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import ensure_schema as ensure_accounts_schema
+from quizzes.attempts import ensure_schema as ensure_attempts_schema
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright's own browser download does not work here; these flags keep Debian's
+# Chromium from reaching out to the network or showing first-run UI (DESIGN.md).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Every wait in the browser tests is bounded by this (milliseconds).
+WAIT_MS = 30_000
+SERVER_START_SECONDS = 60
+
+EMPLOYEE_NO = "1001"
+PASSWORD = "study2026ok"
+PLAN_QUIZ_FILE = PROJECT_ROOT / "quizzes" / "bank" / "plan-basics.yaml"
+
+
+# -- the app's data and server --------------------------------------------------------------
+
+
+def app_environment(data_dir: Path) -> dict[str, str]:
+    """The variables that point the app at ``data_dir``, the shipped corpus, lexical-only."""
+    return {
+        "KB_DATA_DIR": str(data_dir),
+        "KB_CORPUS_DIR": str(PROJECT_ROOT / "corpus"),
+        "KB_QUIZ_DIR": str(PROJECT_ROOT / "quizzes" / "bank"),
+        "KB_EMBED_MODEL": "none",
+    }
+
+
+def prepare_data(data_dir: Path) -> Settings:
+    """Index the shipped corpus and create the schemas and one staff account.
+
+    The password is changed once, as tests/test_pages.py does, so logging in goes
+    straight to the app without the first-login password form.
+    """
+    settings = Settings.from_env(app_environment(data_dir))
+    now = datetime.now(UTC)
+    db = open_kb(settings)
+    try:
+        ensure_accounts_schema(db)
+        ensure_attempts_schema(db)
+        report = sync_corpus(db, settings.corpus_dir, None)
+        assert not report.errors, report.errors
+        initial = create_account(db, EMPLOYEE_NO, "张敏", "监测站", Role.STAFF, now)
+        change_password(db, EMPLOYEE_NO, initial, PASSWORD, now)
+    finally:
+        db.close()
+    return settings
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    """``streamlit run app.py`` in its own process group, its output in ``log_path``."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self, last_chars: int = 4000) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return text[-last_chars:]
+
+    def stop(self) -> None:
+        """Terminate the server and anything it started (the whole process group)."""
+        if self.process.poll() is None:
+            pgid = os.getpgid(self.process.pid)
+            os.killpg(pgid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(pgid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def start_app(data_dir: Path, log_path: Path) -> AppServer:
+    """Serve the real app.py on a free local port and wait until it reports healthy."""
+    port = free_port()
+    # Inherited KB_* variables (a developer's own setup) must not leak into the app.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(app_environment(data_dir))
+    streamlit = Path(sys.executable).with_name("streamlit")
+    command = [
+        str(streamlit),
+        "run",
+        "app.py",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+    ]
+    with log_path.open("wb") as log:
+        # cwd is the project, so the production .streamlit/config.toml applies (no file
+        # watcher, no usage stats, viewer toolbar): the browser sees what staff will see.
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = AppServer(process, port, log_path)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"streamlit exited with code {process.returncode}:\n{server.output()}"
+            )
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200 and reply.read().strip() == b"ok":
+                    return server
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(
+                f"streamlit did not answer /_stcore/health within "
+                f"{SERVER_START_SECONDS} s:\n{server.output()}"
+            )
+        time.sleep(0.25)
+
+
+def wait_until(condition: Callable[[], Any], what: str, seconds: float = WAIT_MS / 1000) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def saved_answers(db_path: Path, attempt_id: int) -> dict[str, Any]:
+    """The answers the app stored for an attempt, read the way another process would."""
+    # Read-only and short-lived: the server is the writer, the test only looks.
+    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = connection.execute(
+            "SELECT question_id, answer FROM answers WHERE attempt_id = ?", [attempt_id]
+        ).fetchall()
+    finally:
+        connection.close()
+    return {question_id: json.loads(answer) for question_id, answer in rows}
+
+
+# -- driving Streamlit in the browser -------------------------------------------------------
+
+
+def wait_for_app_idle(page: Page) -> None:
+    """Wait until the script run triggered by the last action has finished.
+
+    Streamlit marks its root element with the connection and script state. A widget
+    change reaches the server a moment later (some widgets debounce), hence the short
+    pause first, as Streamlit's own browser tests do.
+    """
+    page.wait_for_timeout(250)
+    page.locator(
+        "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+        "[data-test-script-state='notRunning']"
+    ).wait_for(state="attached", timeout=WAIT_MS)
+
+
+def close_page_not_found_dialog(page: Page) -> None:
+    """Dismiss Streamlit's "Page not found" dialog whenever it blocks an action.
+
+    It appears when a page URL (/quizzes, /reader) is opened before login, because the
+    logged-out navigation only registers the login page; while it is open, the rest of
+    the page is inert and the login form cannot be filled.
+    """
+    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    page.add_locator_handler(
+        dialog, lambda found: found.get_by_role("button", name="Close").click()
+    )
+
+
+def log_in(page: Page, employee_no: str = EMPLOYEE_NO, password: str = PASSWORD) -> None:
+    """Fill the login form (found by its labels) and wait until it has gone."""
+    page.get_by_label("工号", exact=True).fill(employee_no)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_hidden()
+    expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+
+
+def open_in_sidebar(page: Page, title: str) -> None:
+    """Open a page through the sidebar navigation and wait for its title."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+
+
+def bordered(page: Page | Locator, has: Locator | None = None, has_text: Any = None) -> Locator:
+    """The st.container(border=True) boxes (a search hit, a quiz card, a question)."""
+    return page.get_by_test_id("stLayoutWrapper").filter(has=has, has_text=has_text)
+
+
+def marked_spans(scope: Page | Locator) -> Locator:
+    """Text rendered from ``:orange-background[...]`` (a highlight or the marked passage).
+
+    Streamlit gives these spans no test id; the class name is its own and stable in 1.67.
+    """
+    return scope.locator("span.stMarkdownColoredBackground")
+
+
+# -- the quiz --------------------------------------------------------------------------------
+
+
+def plan_quiz_questions() -> dict[str, dict[str, Any]]:
+    """The questions of quizzes/bank/plan-basics.yaml by id, to know the right answers."""
+    data = yaml.safe_load(PLAN_QUIZ_FILE.read_text(encoding="utf-8"))
+    return {question["id"]: question for question in data["questions"]}
+
+
+def question_ids_shown(page: Page, attempt_id: int) -> list[str]:
+    """The ids of the questions on the attempt page, in the (shuffled) order shown.
+
+    Each answer widget is keyed ``ans-<attempt>-<question>`` and Streamlit puts that key
+    in a ``st-key-...`` class on the widget's container.
+    """
+    prefix = f"st-key-ans-{attempt_id}-"
+    classes = page.locator(f"[class*='{prefix}']").evaluate_all(
+        "(elements, prefix) => elements.map("
+        "  e => [...e.classList].find(c => c.startsWith(prefix)))",
+        prefix,
+    )
+    return [name.removeprefix(prefix) for name in classes]
+
+
+def answer_widget(page: Page, attempt_id: int, question_id: str) -> Locator:
+    return page.locator(f".st-key-ans-{attempt_id}-{question_id}")
+
+
+def _option_label(text: str) -> re.Pattern[str]:
+    # Options are lettered by their shuffled position ("B. 70%"): match the text only.
+    return re.compile(rf"^[A-Z]\. {re.escape(text)}$")
+
+
+@dataclass(frozen=True)
+class GivenAnswer:
+    """An answer entered in the browser: what the app must store, and what it shows."""
+
+    question_id: str
+    stored: Any  # the value in the answers table (original option keys)
+    shown: list[str]  # option texts that must be selected, or the text typed
+
+
+def choose_answer(question: dict[str, Any], right: bool) -> GivenAnswer:
+    """A right or a deliberately wrong answer to a question of plan-basics.yaml."""
+    kind, answer = question["type"], question["answer"]
+    options = {str(k): str(v) for k, v in (question.get("options") or {}).items()}
+    if kind == "single":
+        key = answer if right else next(k for k in options if k != answer)
+        return GivenAnswer(question["id"], key, [options[key]])
+    if kind == "multiple":
+        keys = sorted(answer) if right else [next(k for k in options if k not in answer)]
+        return GivenAnswer(question["id"], keys, [options[k] for k in keys])
+    if kind == "true_false":
+        value = bool(answer) if right else not answer
+        return GivenAnswer(question["id"], value, ["正确" if value else "错误"])
+    text = str(answer[0]) if right else "不记得了"
+    return GivenAnswer(question["id"], text, [text])
+
+
+def give_answer(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> None:
+    """Enter ``given`` in a question's widget so that Streamlit sends the change."""
+    if kind in ("single", "true_false"):
+        (text,) = given.shown
+        name = _option_label(text) if kind == "single" else text
+        widget.get_by_test_id("stRadioOption").filter(
+            has=page.get_by_role("radio", name=name, exact=kind != "single")
+        ).click()
+    elif kind == "multiple":
+        for text in given.shown:
+            _pick_from_multiselect(page, widget, text)
+    else:
+        box = widget.get_by_role("textbox")
+        box.fill(given.shown[0])
+        # A text input sends its value on Enter or blur, not on each key.
+        box.press("Enter")
+    wait_for_app_idle(page)
+
+
+def _pick_from_multiselect(page: Page, widget: Locator, text: str) -> None:
+    option = page.get_by_role("option", name=_option_label(text))
+    # A rerun that lands while the list opens can close it again: open it until it shows.
+    for _ in range(3):
+        wait_for_app_idle(page)
+        widget.get_by_role("combobox").click()
+        try:
+            expect(option).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    option.click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("listbox")).to_be_hidden()
+
+
+def expect_answer_shown(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> None:
+    """The widget shows ``given`` as its current value (after a reload, for instance)."""
+    if kind in ("single", "true_false"):
+        (text,) = given.shown
+        name = _option_label(text) if kind == "single" else text
+        expect(widget.get_by_role("radio", name=name, exact=kind != "single")).to_be_checked()
+        expect(widget.locator("input[type=radio]:checked")).to_have_count(1)
+    elif kind == "multiple":
+        # The chosen options are tags marked data-tag (Streamlit 1.67 gives them no test id).
+        chosen = widget.locator("[data-tag]")
+        expect(chosen).to_have_count(len(given.shown))
+        for text in given.shown:
+            expect(chosen.filter(has_text=_option_label(text))).to_have_count(1)
+    else:
+        expect(widget.get_by_role("textbox")).to_have_value(given.shown[0])

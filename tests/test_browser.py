@@ -1,0 +1,188 @@
+"""Browser tests: the real app served by ``streamlit run`` on 127.0.0.1, driven in Debian's
+Chromium through Playwright, on a temporary database holding the shipped corpus
+(lexical-only) and the shipped quiz bank.
+
+Run only these with ``pytest -m browser``; they skip where /usr/bin/chromium is absent.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    AppServer,
+    bordered,
+    choose_answer,
+    close_page_not_found_dialog,
+    expect_answer_shown,
+    give_answer,
+    log_in,
+    marked_spans,
+    open_in_sidebar,
+    plan_quiz_questions,
+    prepare_data,
+    question_ids_shown,
+    saved_answers,
+    start_app,
+    wait_for_app_idle,
+    wait_until,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
+expect = sync_api.expect
+
+READER_SCREENSHOT_COPY = "/tmp/browser-reader.png"
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory) -> Iterator[AppServer]:
+    """The real app on a free local port, over a fresh data folder; stopped afterwards."""
+    folder = tmp_path_factory.mktemp("browser-app")
+    prepare_data(folder / "data")
+    server = start_app(folder / "data", folder / "streamlit.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_server, tmp_path) -> Iterator[sync_api.Page]:
+    """A fresh browser context (no cookies, no session) with bounded waits.
+
+    After the test, the last view is kept as a screenshot and the server's output is
+    printed, so a failure shows what the browser and the server saw.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    tab = context.new_page()
+    yield tab
+    try:
+        tab.screenshot(path=tmp_path / "last-view.png")
+    finally:
+        context.close()
+        print(f"--- streamlit output ---\n{app_server.output()}")
+
+
+def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_server, tmp_path):
+    page.goto(app_server.url)
+    log_in(page)
+    expect(page.get_by_role("heading", name="政策检索", exact=True)).to_be_visible()
+
+    box = page.get_by_label(re.compile(r"^用自己的话提问"))
+    box.fill("没按时完成任务的单位会怎样")
+    box.press("Enter")
+    hit = bordered(page, has_text="通报批评").first
+    expect(hit).to_be_visible()
+    # The hit says where it stands, and the query's words are highlighted in it.
+    expect(hit).to_contain_text("创建全国文明单位实施方案 › 五、工作措施 › (三)责任考核")
+    expect(marked_spans(hit).first).to_be_visible()
+    passage = hit.get_by_test_id("stMarkdownContainer").filter(has_text="通报批评").inner_text()
+    assert "对没有按期完成任务的责任单位要通报批评" in passage
+
+    hit.get_by_role("link", name=re.compile("打开原文，定位到此段")).click()
+    expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
+    expect(page).to_have_url(
+        re.compile(r"/reader\?doc=chuangjian_wenming_danwei_shishi_fangan\.txt&chunk=\d+$")
+    )
+    expect(page.get_by_text("已定位到：五、工作措施 › (三)责任考核")).to_be_visible()
+    expect(page.get_by_role("heading", name="▶ 检索定位的段落")).to_be_visible()
+    # Exactly one span is marked, and it is the passage the search showed.
+    marked = marked_spans(page)
+    expect(marked).to_have_count(1)
+    expect(marked).to_have_text(passage.strip())
+
+    marked.scroll_into_view_if_needed()
+    wait_for_app_idle(page)
+    shot = tmp_path / "reader.png"
+    page.screenshot(path=shot)
+    shutil.copyfile(shot, READER_SCREENSHOT_COPY)
+
+
+def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app_server):
+    questions = plan_quiz_questions()
+    close_page_not_found_dialog(page)
+    page.goto(app_server.url)
+    log_in(page)
+    open_in_sidebar(page, "学习测验")
+    card = bordered(
+        page, has=page.get_by_role("heading", name="创建文明单位实施方案学习测验", exact=True)
+    )
+    card.get_by_role("button", name="开始测验", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/quizzes\?attempt=\d+$"))
+    attempt_id = int(re.search(r"attempt=(\d+)", page.url).group(1))
+    submit = page.get_by_role("button", name="提交试卷", exact=True)
+    expect(submit).to_be_visible()
+    shown = question_ids_shown(page, attempt_id)
+    assert len(shown) >= 2 and set(shown) <= set(questions), shown
+
+    # The first question answered wrongly on purpose, the second rightly.
+    first, second = (questions[q] for q in shown[:2])
+    given = [choose_answer(first, right=False), choose_answer(second, right=True)]
+    for question, answer in zip((first, second), given, strict=True):
+        widget = page.locator(f".st-key-ans-{attempt_id}-{question['id']}")
+        give_answer(page, widget, question["type"], answer)
+    expected = {answer.question_id: answer.stored for answer in given}
+    wait_until(
+        lambda: saved_answers(app_server.db_path, attempt_id) == expected,
+        f"answers {expected} saved for attempt {attempt_id}",
+    )
+    expect(page.get_by_text(f"已答 2/{len(shown)} 题")).to_be_visible()
+
+    # A reload ends Streamlit's session (and the login); the attempt lives in the database.
+    page.reload()
+    log_in(page)
+    back_in_attempt = submit.or_(page.get_by_role("heading", name="政策检索", exact=True))
+    expect(back_in_attempt).to_be_visible()
+    if not submit.is_visible():
+        warnings.warn(
+            "after a reload and a new login the app forgot ?attempt= and opened 政策检索; "
+            "resuming through 学习测验 › 继续作答",
+            stacklevel=1,
+        )
+        open_in_sidebar(page, "学习测验")
+        card.get_by_role("button", name="继续作答", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/quizzes\?attempt={attempt_id}$"))
+    expect(submit).to_be_visible()
+    for question, answer in zip((first, second), given, strict=True):
+        widget = page.locator(f".st-key-ans-{attempt_id}-{question['id']}")
+        expect_answer_shown(page, widget, question["type"], answer)
+
+    submit.click()
+    expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
+    expect(page.get_by_text(re.compile(r"^得分 1 / \d+"))).to_be_visible()
+    # Only the second question was answered right: every other one is listed as wrong.
+    expect(page.get_by_text(f"答错或未答 {len(shown) - 1} 题：")).to_be_visible()
+    expect(page.get_by_text(second["stem"], exact=False)).to_have_count(0)
+    wrong = bordered(page, has_text=first["stem"])
+    expect(wrong).to_have_count(1)
+    expect(wrong.get_by_text(re.compile(r"^出处："))).to_be_visible()
+    expect(wrong).to_contain_text("你的答案：")
+    source_link = wrong.get_by_role("link", name=re.compile("在原文中查看"))
+    expect(source_link).to_be_visible()
+
+    # The source link opens the reader at the passage that answers the question.
+    source_link.click()
+    expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="▶ 检索定位的段落")).to_be_visible()
+    expect(marked_spans(page)).to_have_count(1)
