@@ -20,8 +20,9 @@ import sqlite_utils
 from kb.chunking import ChunkedDocument, chunk_lines
 from kb.embedding import Embedder
 from kb.errors import DocumentError
+from kb.isolation import read_untrusted
 from kb.lexical import index_text
-from kb.readers import SUPPORTED_SUFFIXES, read_document
+from kb.readers import SUPPORTED_SUFFIXES
 from kb.schema import bump_generation
 from kb.store import write
 
@@ -184,7 +185,7 @@ def format_size(n: int) -> str:
 
 
 def _parse(key: str, data: bytes) -> _Parsed:
-    read = read_document(Path(key), data, name=key)
+    read = read_untrusted(key, data)
     doc = chunk_lines(read.lines, markdown=read.markdown)
     if not doc.chunks:
         raise DocumentError(key, "文件中没有可检索的正文段落")

@@ -101,6 +101,7 @@ class AppServer:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    db_path: Path
 
     @property
     def url(self) -> str:
@@ -152,7 +153,8 @@ def start_app(data_dir: Path, log_path: Path) -> AppServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = AppServer(process, port, log_path)
+    db_path = Settings.from_env(app_environment(data_dir)).db_path
+    server = AppServer(process, port, log_path, db_path)
     deadline = time.monotonic() + SERVER_START_SECONDS
     while True:
         if process.poll() is not None:

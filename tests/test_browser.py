@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser_support import (
     CHROMIUM,
@@ -41,9 +42,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed"),
 ]
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
-expect = sync_api.expect
-
 READER_SCREENSHOT_COPY = "/tmp/browser-reader.png"
 
 
@@ -58,15 +56,15 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
 
 @pytest.fixture
-def page(browser, app_server, tmp_path) -> Iterator[sync_api.Page]:
+def page(browser, app_server, tmp_path) -> Iterator[Page]:
     """A fresh browser context (no cookies, no session) with bounded waits.
 
     After the test, the last view is kept as a screenshot and the server's output is
@@ -119,7 +117,7 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     shutil.copyfile(shot, READER_SCREENSHOT_COPY)
 
 
-def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app_server):
+def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app_server, tmp_path):
     questions = plan_quiz_questions()
     close_page_not_found_dialog(page)
     page.goto(app_server.url)
@@ -139,6 +137,7 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     # The first question answered wrongly on purpose, the second rightly.
     first, second = (questions[q] for q in shown[:2])
     given = [choose_answer(first, right=False), choose_answer(second, right=True)]
+    print(f"attempt {attempt_id}: answering {given}")  # the draw is random: say which
     for question, answer in zip((first, second), given, strict=True):
         widget = page.locator(f".st-key-ans-{attempt_id}-{question['id']}")
         give_answer(page, widget, question["type"], answer)
@@ -170,7 +169,9 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
 
     submit.click()
     expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
-    expect(page.get_by_text(re.compile(r"^得分 1 / \d+"))).to_be_visible()
+    points = {q: float(questions[q].get("points", 1)) for q in shown}
+    score = f"得分 {points[second['id']]:g} / {sum(points.values()):g}"
+    expect(page.get_by_text(score)).to_be_visible()
     # Only the second question was answered right: every other one is listed as wrong.
     expect(page.get_by_text(f"答错或未答 {len(shown) - 1} 题：")).to_be_visible()
     expect(page.get_by_text(second["stem"], exact=False)).to_have_count(0)
@@ -180,6 +181,8 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     expect(wrong).to_contain_text("你的答案：")
     source_link = wrong.get_by_role("link", name=re.compile("在原文中查看"))
     expect(source_link).to_be_visible()
+    wait_for_app_idle(page)
+    page.screenshot(path=tmp_path / "result.png", full_page=True)
 
     # The source link opens the reader at the passage that answers the question.
     source_link.click()
