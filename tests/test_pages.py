@@ -3,6 +3,7 @@ the shipped corpus (lexical-only) and the shipped quiz bank."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -234,3 +235,92 @@ def test_the_admin_page_refuses_staff_on_the_server(app_settings):
 def test_a_staff_navigation_has_no_admin_page(app_settings):
     at = logged_in("1001")
     assert "admin" not in [info.get("url_pathname") for info in at._registered_pages.values()]
+
+
+HOSTILE_DOC = """# 恶意测试文件
+
+## 一、说明
+
+点击<script>alert(1)</script>领取奖品，<img src=x onerror=alert(2)>。
+
+详情见[官网](javascript:alert(3))和![图](http://example.invalid/t.png)。
+"""
+
+HOSTILE_QUIZ = """id: hostile
+title: <script>测验</script>
+description: "[x](javascript:alert(1))"
+pass_mark: 60
+draw: all
+attempts_allowed: 2
+shuffle_questions: false
+shuffle_options: false
+questions:
+  - id: q01
+    type: single
+    stem: "<img src=x onerror=alert(1)>哪一项正确？"
+    options:
+      A: "<b>甲</b>"
+      B: "![图](http://example.invalid/t.png)"
+    answer: B
+    explanation: "[解析](javascript:alert(2))"
+    source:
+      document: hostile.md
+      quote: 领取奖品
+"""
+
+
+def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch):
+    corpus, bank = tmp_path / "corpus", tmp_path / "bank"
+    corpus.mkdir()
+    bank.mkdir()
+    (corpus / "hostile.md").write_text(HOSTILE_DOC, encoding="utf-8")
+    (bank / "hostile.yaml").write_text(HOSTILE_QUIZ, encoding="utf-8")
+    env = {
+        "KB_DATA_DIR": str(tmp_path / "data"),
+        "KB_CORPUS_DIR": str(corpus),
+        "KB_QUIZ_DIR": str(bank),
+        "KB_EMBED_MODEL": "none",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings.from_env(env)
+    db = open_kb(settings)
+    ensure_accounts_schema(db)
+    ensure_attempts_schema(db)
+    sync_corpus(db, corpus, None)
+    initial = create_account(db, "1001", "张敏", "监测站", Role.STAFF, NOW)
+    change_password(db, "1001", initial, PASSWORD, NOW)
+    db.close()
+    st.cache_resource.clear()
+
+    def rendered_markdown(at: AppTest) -> list[str]:
+        values = [m.value for m in at.markdown] + [m.value for m in at.caption]
+        values += [s.value for s in at.subheader] + [h.value for h in at.header]
+        return values
+
+    # live = not backslash-escaped: an HTML tag, a link or an image
+    live = re.compile(r"(?<!\\)<(script|img|b>)|(?<!\\)\]\(|(?<!\\)!\[")
+
+    def assert_inert(values: list[str]) -> None:
+        for value in values:
+            assert not live.search(value), value
+
+    search = logged_in()
+    search.text_input[0].input("领取奖品").run()
+    assert_inert(rendered_markdown(search))
+    assert any("\\<script\\>" in v for v in rendered_markdown(search))
+
+    reader = logged_in()
+    reader.query_params["doc"] = "hostile.md"
+    open_page(reader, "reader")
+    assert_inert(rendered_markdown(reader))
+    assert any("javascript\\:alert\\(3\\)" in v for v in rendered_markdown(reader))
+
+    quiz = logged_in()
+    open_page(quiz, "quizzes")
+    assert_inert(rendered_markdown(quiz))
+    quiz.button(key="start-hostile").click().run()
+    assert_inert(rendered_markdown(quiz) + [str(r.options) for r in quiz.radio])
+    quiz.button(key=f"submit-{quiz.query_params['attempt']}").click().run()
+    assert_inert(rendered_markdown(quiz))
+    st.cache_resource.clear()

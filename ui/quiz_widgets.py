@@ -35,6 +35,8 @@ def answer_input(
         labels = [f"{string.ascii_uppercase[i]}. {text}" for i, (_, text) in enumerate(options)]
         keys = [k for k, _ in options]
         if question.type == "single":
+            # radio labels are rendered as Markdown (multiselect options are plain text)
+            labels = [md_text(label) for label in labels]
             index = keys.index(saved) if saved in keys else None
             choice = st.radio(
                 "选择一项",
