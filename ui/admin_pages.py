@@ -214,7 +214,7 @@ def _accounts_tab() -> None:
                 reactivate_account(db, chosen, _now())
                 st.success("已启用。")
         except AccountError as exc:
-            st.error(str(exc))
+            st.error(md_text(str(exc)))
     with st.form("create_account", clear_on_submit=True):
         st.markdown("**新建账号**")
         employee_no = st.text_input("工号", key="new_employee_no")
@@ -227,7 +227,7 @@ def _accounts_tab() -> None:
                     db, employee_no.strip(), name.strip(), department.strip(), role, _now()
                 )
             except AccountError as exc:
-                st.error(str(exc))
+                st.error(md_text(str(exc)))
             else:
                 st.warning("已新建。初始密码（只显示这一次）：")
                 st.code(password, language=None)

@@ -88,7 +88,7 @@ def login_page() -> None:
         return
     result = authenticate(get_db(), employee_no.strip(), password, _now())
     if not result.authenticated or result.person is None:
-        st.error(result.message)
+        st.error(md_text(result.message))
         return
     st.session_state[_USER] = result.person.employee_no
     st.session_state[_SEEN] = _now()
@@ -116,7 +116,7 @@ def _change_password_form(first_login: bool) -> None:
     try:
         change_password(get_db(), employee_no, old, new, _now())
     except AccountError as exc:
-        st.error(str(exc))
+        st.error(md_text(str(exc)))
         return
     st.session_state.pop(_MUST_CHANGE, None)
     st.session_state["auth_notice"] = "密码已修改。"

@@ -105,7 +105,7 @@ def quizzes_page() -> None:
                 try:
                     attempt = start_attempt(db, quiz, person.employee_no, _now(), random.Random())
                 except AttemptError as exc:
-                    st.error(str(exc))
+                    st.error(md_text(str(exc)))
                 else:
                     st.query_params["attempt"] = str(attempt.id)
                     st.rerun()
@@ -144,7 +144,7 @@ def _attempt_view(attempt: Attempt) -> None:
     st.caption(info)
     error = st.session_state.pop("quiz_save_error", None)
     if error:
-        st.error(error)
+        st.error(md_text(error))
     for number, question_id in enumerate(attempt.question_ids, start=1):
         question = quiz.question(question_id)
         key = f"ans-{attempt.id}-{question_id}"
@@ -167,7 +167,7 @@ def _submit(attempt: Attempt) -> None:
     try:
         submit_attempt(get_db(), attempt.id, attempt.employee_no, _now(), get_bank())
     except AttemptError as exc:
-        st.error(str(exc))
+        st.error(md_text(str(exc)))
         return
     del st.query_params["attempt"]
     st.query_params["result"] = str(attempt.id)

@@ -17,9 +17,9 @@ def model_notice() -> None:
     """Say which ranker search is using; a missing model is visible, never silent."""
     status = get_model_status()
     if status.embedder is None:
-        st.warning(status.message or "语义模型未加载，当前仅使用关键词检索。")
+        st.warning(md_text(status.message or "语义模型未加载，当前仅使用关键词检索。"))
     else:
-        st.caption(f"检索方式：关键词 + 语义（{status.embedder.label}）")
+        st.caption(md_text(f"检索方式：关键词 + 语义（{status.embedder.label}）"))
 
 
 def search_page() -> None:
@@ -54,7 +54,7 @@ def search_page() -> None:
             documents=chosen or None,
         )
     except QueryError as exc:
-        st.warning(str(exc))
+        st.warning(md_text(str(exc)))
         return
     for notice in result.notices:
         st.info(notice)
