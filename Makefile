@@ -18,9 +18,11 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 
 setup: $(STAMP)
 
-# Index corpus/ (converting the builtin model on first use; unchanged files cost
+# Create the tables (and, on an empty install, the first admin, whose password is
+# printed once), index corpus/ (converting the builtin model on first use; unchanged files cost
 # nothing), then serve the app. Ingest problems are printed and do not stop the app.
 run: $(STAMP)
+	$(BIN)/python -m quizzes init
 	-$(BIN)/python -m kb ingest
 	$(BIN)/streamlit run app.py --server.address $(KB_HOST) --server.port $(KB_PORT)
 

@@ -941,6 +941,15 @@ def ensure_first_admin(db: sqlite_utils.Database, now: datetime) -> str | None:
 # -- reading --------------------------------------------------------------------------------
 
 
+def first_admin_notice(employee_no: str, password: str) -> str:
+    """What the terminal shows, once, when the first admin account is created."""
+    return (
+        "\n首次启动：已创建创建办管理员账号。\n"
+        f"  工号：{employee_no}\n  初始密码：{password}\n"
+        "  首次登录后须修改密码。此密码不会再次显示。\n"
+    )
+
+
 def get_person(db: sqlite_utils.Database, employee_no: str) -> Person | None:
     """The account with this 工号 (any letter case), or None."""
     row = _fetch_one(

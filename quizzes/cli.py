@@ -13,6 +13,29 @@ def cli() -> None:
     """Quiz bank, roster, accounts and reports of the study platform."""
 
 
+@cli.command()
+def init() -> None:
+    """Create or upgrade every table; on an empty install, create the first admin.
+
+    The first admin's initial password is printed here, once (``make run`` calls this
+    before starting the app).
+    """
+    from datetime import UTC, datetime
+
+    from kb.service import open_kb
+    from kb.settings import Settings
+    from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
+    from quizzes.accounts import ensure_schema as ensure_accounts_schema
+    from quizzes.attempts import ensure_schema as ensure_attempts_schema
+
+    db = open_kb(Settings.from_env())
+    ensure_accounts_schema(db)
+    ensure_attempts_schema(db)
+    password = ensure_first_admin(db, datetime.now(UTC))
+    if password:
+        click.echo(first_admin_notice(FIRST_ADMIN_NO, password))
+
+
 cli.add_command(roster_cli)
 cli.add_command(account_cli)
 cli.add_command(validate)

@@ -85,7 +85,9 @@ def test_login_with_a_wrong_then_the_right_password(app_settings):
 
 def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings):
     at = logged_in()
-    assert texts(at.warning) == [md_text("已按设置关闭语义模型（KB_EMBED_MODEL=none），仅使用关键词检索。")]
+    assert texts(at.warning) == [
+        md_text("已按设置关闭语义模型（KB_EMBED_MODEL=none），仅使用关键词检索。")
+    ]
     at.text_input[0].input("没有按期完成任务的责任单位").run()
     first = at.markdown[0].value
     assert "通报批评" in first
@@ -100,7 +102,9 @@ def test_a_model_setting_that_cannot_load_leaves_search_lexical_with_the_reason(
 ):
     monkeypatch.setenv("KB_EMBED_MODEL", str(tmp_path / "no-such-model"))
     at = logged_in()
-    assert at.warning[0].value.startswith(md_text(f"语义模型 “{tmp_path / 'no-such-model'}” 无法加载（"))
+    assert at.warning[0].value.startswith(
+        md_text(f"语义模型 “{tmp_path / 'no-such-model'}” 无法加载（")
+    )
     at.text_input[0].input("满意率").run()
     assert not at.exception
     assert "满意率" in at.markdown[0].value

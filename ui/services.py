@@ -18,7 +18,7 @@ from kb.schema import generation
 from kb.search import VectorIndex
 from kb.settings import Settings
 from kb.store import open_db
-from quizzes.accounts import ensure_first_admin
+from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.bank import Bank, load_bank
@@ -45,12 +45,7 @@ def bootstrap() -> bool:
         db.close()
     if password:
         # Printed once, in the terminal that started the app: the only copy.
-        print(
-            "\n首次启动：已创建创建办管理员账号。\n"
-            f"  工号：admin\n  初始密码：{password}\n"
-            "  首次登录后须修改密码。此密码不会再次显示。\n",
-            flush=True,
-        )
+        print(first_admin_notice(FIRST_ADMIN_NO, password), flush=True)
     return True
 
 
