@@ -171,6 +171,7 @@ class _PreparedQuiz:
     quiz: Quiz
     questions: tuple[_PreparedQuestion, ...]
     draw: int
+    max_points: dict[str, float]
 
 
 def _variant(question: Question, answer: Any) -> _Variant:
@@ -232,7 +233,9 @@ def _prepare(quiz: Quiz, rng: random.Random) -> _PreparedQuiz:
                 orders=tuple(orders),
             )
         )
-    return _PreparedQuiz(quiz, tuple(prepared), quiz.draw_count)
+    return _PreparedQuiz(
+        quiz, tuple(prepared), quiz.draw_count, {q.id: q.max_points for q in prepared}
+    )
 
 
 def _name(rng: random.Random) -> str:
@@ -318,7 +321,9 @@ def generate_demo(
     if people < 1:
         raise ValueError("people must be at least 1")
     if not 0 <= low <= high or high < 1:
-        raise ValueError(f"attempts_per_quiz {attempts_per_quiz!r}: need 0 <= low <= high, high >= 1")
+        raise ValueError(
+            f"attempts_per_quiz {attempts_per_quiz!r}: need 0 <= low <= high, high >= 1"
+        )
     names = tuple(departments) if departments is not None else DEMO_DEPARTMENTS
     if not names:
         raise ValueError("at least one department is needed")
@@ -360,7 +365,9 @@ def generate_demo(
         )
         # Ids are taken under the writer lock (BEGIN IMMEDIATE), so no one else can be
         # inserting attempts between this read and the inserts below.
-        next_attempt = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]) + 1
+        next_attempt = (
+            int(db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]) + 1
+        )
         sink = _Sink(db)
         person_rows: list[tuple] = []
         history_rows: list[tuple] = []
@@ -540,7 +547,9 @@ def _attempts(
                 rng.shuffle(drawn)
             question_ids = "[" + ",".join(q.quoted_id for q in drawn) + "]"
             option_orders = (
-                "{" + ",".join(q.orders[int(random_() * len(q.orders))] for q in drawn if q.orders) + "}"
+                "{"
+                + ",".join(q.orders[int(random_() * len(q.orders))] for q in drawn if q.orders)
+                + "}"
             )
             skill = ability + 0.06 * (number - 1)
             sheet = []
@@ -554,7 +563,7 @@ def _attempts(
         saved = _stamp(submitted)
         attempt_id = next_id
         next_id += 1
-        max_points = {q.id: q.max_points for q in questions}
+        max_points = prepared.max_points
         for question_id, variant in sheet:
             score += variant.points
             points = max_points[question_id]
@@ -624,8 +633,8 @@ def remove_demo(db: sqlite_utils.Database) -> DemoRemoval:
             # A notice frozen over demo people is about demo data: it goes too.
             "notices": db.execute("DELETE FROM notices WHERE includes_demo = 1").rowcount,
             "login_throttle": db.execute(
-                f"DELETE FROM login_throttle WHERE login IN (SELECT lower(employee_no) "
-                f"FROM demo_people)"
+                "DELETE FROM login_throttle WHERE login IN (SELECT lower(employee_no) "
+                "FROM demo_people)"
             ).rowcount,
             "department_history": db.execute(
                 f"DELETE FROM department_history WHERE employee_no IN ({people})"
