@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.auth import current_user, login_page
-from ui.nav import pages_for
+from ui.nav import all_pages, pages_for
 from ui.render import md_text
 from ui.services import bootstrap
 
@@ -13,7 +13,10 @@ st.set_page_config(page_title="创建文明单位学习平台", page_icon=":mate
 bootstrap()
 person = current_user()
 if person is None or person.must_change_password:
-    st.navigation([st.Page(login_page, title="登录", url_path="login")], position="hidden").run()
+    # Every page is registered (hidden) but the login form runs instead: a reload or a
+    # bookmarked link (/quizzes?attempt=7) keeps its path and query through the login.
+    st.navigation(all_pages(), position="hidden")
+    login_page()
 else:
     st.sidebar.caption(md_text(f"{person.department} · {person.name}"))
     st.navigation(pages_for(person.role)).run()

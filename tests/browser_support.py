@@ -218,19 +218,6 @@ def wait_for_app_idle(page: Page) -> None:
     ).wait_for(state="attached", timeout=WAIT_MS)
 
 
-def close_page_not_found_dialog(page: Page) -> None:
-    """Dismiss Streamlit's "Page not found" dialog whenever it blocks an action.
-
-    It appears when a page URL (/quizzes, /reader) is opened before login, because the
-    logged-out navigation only registers the login page; while it is open, the rest of
-    the page is inert and the login form cannot be filled.
-    """
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    page.add_locator_handler(
-        dialog, lambda found: found.get_by_role("button", name="Close").click()
-    )
-
-
 def log_in(page: Page, employee_no: str = EMPLOYEE_NO, password: str = PASSWORD) -> None:
     """Fill the login form (found by its labels) and wait until it has gone."""
     page.get_by_label("工号", exact=True).fill(employee_no)
@@ -284,6 +271,7 @@ def question_ids_shown(page: Page, attempt_id: int) -> list[str]:
 
 
 def answer_widget(page: Page, attempt_id: int, question_id: str) -> Locator:
+    """The container of one question's answer widget on the attempt page."""
     return page.locator(f".st-key-ans-{attempt_id}-{question_id}")
 
 

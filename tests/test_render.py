@@ -52,4 +52,4 @@ def test_hostile_text_renders_as_the_characters_typed(text):
 def test_highlight_and_mark_escape_too():
     html = rendered(md_highlight("<b>满意率</b>70%", "满意率"))
     assert "<b>" not in html and "&lt;b&gt;" in html
-    assert md_marked("[x](y)") == ":orange-background[\\[x\\]\\(y\\)]"
+    assert md_marked("[x](y)") == ":orange-background[**\\[x\\]\\(y\\)**]"

@@ -42,3 +42,8 @@ def pages_for(role: Role) -> dict[str, list[st.Page]]:
     if role == Role.ADMIN:
         sections["创建办"] = [page("admin")]
     return sections
+
+
+def all_pages() -> list[st.Page]:
+    """Every page, for the logged-out navigation that only keeps the URL."""
+    return [page(name) for name in _page_specs()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.documents import get_document, get_passage, list_documents
+from kb.documents import Paragraph, Passage, get_document, get_passage, list_documents
 from ui.auth import require
 from ui.render import md_marked, md_text
 from ui.services import get_db
@@ -49,17 +49,41 @@ def reader_page() -> None:
         st.info(md_text(f"已定位到：{where}"))
         st.markdown("[跳到标出的段落](#passage)")
     st.caption(md_text(f"{view.info.passages} 段 · {view.info.chars} 字 · 文件名 {view.info.path}"))
-    for paragraph in view.paragraphs:
-        if paragraph.kind == "title":
-            st.header(md_text(paragraph.text), anchor=False)
-        elif paragraph.kind == "heading":
-            level = min(paragraph.level, 3)
-            st.markdown(f"{'#' * (level + 2)} {md_text(paragraph.text)}")
-        elif target is not None and paragraph.seq == target.block_seq:
-            st.subheader("▶ 检索定位的段落", anchor="passage")
-            _render_marked(paragraph.text, target.text)
-        else:
-            st.markdown(md_text(paragraph.text))
+    paragraphs = list(view.paragraphs)
+    if target is not None:
+        # Open at the passage: its section starts the page, what comes before folds away.
+        start = _section_start(paragraphs, target.block_seq)
+        if start > 0:
+            with st.expander(f"前文（{start} 段）"):
+                for paragraph in paragraphs[:start]:
+                    _render_paragraph(paragraph, None)
+        paragraphs = paragraphs[start:]
+    for paragraph in paragraphs:
+        _render_paragraph(paragraph, target)
+
+
+def _section_start(paragraphs: list[Paragraph], block_seq: int) -> int:
+    """Index of the heading that opens the section holding ``block_seq`` (0 if none)."""
+    start = 0
+    for index, paragraph in enumerate(paragraphs):
+        if paragraph.seq > block_seq:
+            break
+        if paragraph.kind == "heading":
+            start = index
+    return start
+
+
+def _render_paragraph(paragraph: Paragraph, target: Passage | None) -> None:
+    if paragraph.kind == "title":
+        st.header(md_text(paragraph.text), anchor=False)
+    elif paragraph.kind == "heading":
+        level = min(paragraph.level, 3)
+        st.markdown(f"{'#' * (level + 2)} {md_text(paragraph.text)}")
+    elif target is not None and paragraph.seq == target.block_seq:
+        st.subheader("▶ 检索定位的段落", anchor="passage")
+        _render_marked(paragraph.text, target.text)
+    else:
+        st.markdown(md_text(paragraph.text))
 
 
 def _render_marked(paragraph: str, passage: str) -> None:

@@ -31,4 +31,4 @@ def md_highlight(text: str, query: str) -> str:
 
 def md_marked(text: str) -> str:
     """``text`` escaped and marked as a whole (the passage the reader was opened at)."""
-    return f":orange-background[{md_text(text)}]"
+    return f":orange-background[**{md_text(text)}**]"
