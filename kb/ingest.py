@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
-from kb.chunking import ChunkedDocument, chunk_lines
+from kb.chunking import ChunkedDocument, chunk_lines, embedding_units
 from kb.embedding import Embedder
 from kb.errors import DocumentError
 from kb.isolation import read_untrusted
@@ -226,17 +226,20 @@ def _store(
 ) -> None:
     doc = parsed.doc
     title = doc.title or Path(key).stem
-    # The embedder sees the passage alone: prefixing the heading path or the title pulls
-    # every passage of a section towards one vector and cost the dense ranker 0.09-0.26
-    # of Recall@5 on paraphrased questions (bench/bench_quality.py). The heading path
-    # still counts in the lexical index.
-    inputs = [c.text for c in doc.chunks]
-    hashes = [_hash(text) for text in inputs]
+    # The embedder sees the passage alone (and its clause windows, see
+    # kb.chunking.embedding_units): prefixing the heading path or the title pulls every
+    # passage of a section towards one vector and cost the dense ranker 0.09-0.26 of
+    # Recall@5 on paraphrased questions (bench/bench_quality.py). The heading path still
+    # counts in the lexical index.
+    units = [
+        [(seq, text, _hash(text)) for seq, text in enumerate(embedding_units(c.text))]
+        for c in doc.chunks
+    ]
     vectors: dict[str, np.ndarray] = {}
     if embedder is not None:
-        missing = _hashes_without_vectors(db, hashes, embedder.model_id)
-        todo = [(h, t) for h, t in dict(zip(hashes, inputs, strict=True)).items() if h in missing]
-        vectors = _embed(embedder, todo)
+        texts = {h: t for chunk_units in units for _, t, h in chunk_units}
+        missing = _hashes_without_vectors(db, list(texts), embedder.model_id)
+        vectors = _embed(embedder, [(h, t) for h, t in texts.items() if h in missing])
         report.passages_embedded += len(vectors)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with write(db):
@@ -261,12 +264,16 @@ def _store(
             "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text) VALUES (?,?,?,?,?,?)",
             [(doc_id, b.seq, b.kind, b.level, b.heading_path, b.text) for b in doc.blocks],
         )
-        for chunk, embed_hash in zip(doc.chunks, hashes, strict=True):
+        for chunk, chunk_units in zip(doc.chunks, units, strict=True):
             chunk_id = db.execute(
-                "INSERT INTO chunks (doc_id, seq, block_seq, heading_path, text, embed_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [doc_id, chunk.seq, chunk.block_seq, chunk.heading_path, chunk.text, embed_hash],
+                "INSERT INTO chunks (doc_id, seq, block_seq, heading_path, text)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [doc_id, chunk.seq, chunk.block_seq, chunk.heading_path, chunk.text],
             ).lastrowid
+            db.conn.executemany(
+                "INSERT INTO chunk_units (chunk_id, seq, text, embed_hash) VALUES (?, ?, ?, ?)",
+                [(chunk_id, seq, text, h) for seq, text, h in chunk_units],
+            )
             db.execute(
                 "INSERT INTO chunks_fts (rowid, body, path) VALUES (?, ?, ?)",
                 [chunk_id, index_text(chunk.text), index_text(f"{title} {chunk.heading_path}")],
@@ -297,7 +304,7 @@ def _remove_missing(db: sqlite_utils.Database, keep: Iterable[str], report: Inge
 
 
 def _drop_orphan_vectors(db: sqlite_utils.Database) -> None:
-    db.execute("DELETE FROM vectors WHERE embed_hash NOT IN (SELECT embed_hash FROM chunks)")
+    db.execute("DELETE FROM vectors WHERE embed_hash NOT IN (SELECT embed_hash FROM chunk_units)")
 
 
 def _hashes_without_vectors(
@@ -347,9 +354,9 @@ def embed_missing(db: sqlite_utils.Database, embedder: Embedder) -> int:
     by (passage hash, model id) and search reads only the current model's.
     """
     rows = db.execute(
-        "SELECT DISTINCT c.embed_hash, c.text FROM chunks c"
+        "SELECT DISTINCT u.embed_hash, u.text FROM chunk_units u"
         " WHERE NOT EXISTS (SELECT 1 FROM vectors v"
-        "   WHERE v.embed_hash = c.embed_hash AND v.model = ?)",
+        "   WHERE v.embed_hash = u.embed_hash AND v.model = ?)",
         [embedder.model_id],
     ).fetchall()
     if not rows:

@@ -36,10 +36,16 @@ def _create_v1(db: sqlite_utils.Database) -> None:
             block_seq INTEGER NOT NULL,
             heading_path TEXT NOT NULL,
             text TEXT NOT NULL,
-            embed_hash TEXT NOT NULL,           -- sha256 of what the embedder is given
             UNIQUE (doc_id, seq)
         );
-        CREATE INDEX chunks_embed_hash ON chunks(embed_hash);
+        CREATE TABLE chunk_units (              -- what the embedder is given for a passage
+            chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,               -- 0: the passage; then its clause windows
+            text TEXT NOT NULL,
+            embed_hash TEXT NOT NULL,           -- sha256 of text
+            PRIMARY KEY (chunk_id, seq)
+        );
+        CREATE INDEX chunk_units_embed_hash ON chunk_units(embed_hash);
         -- rowid = chunks.id; body and path hold characters and bigrams (kb.lexical)
         CREATE VIRTUAL TABLE chunks_fts USING fts5(body, path, tokenize = 'unicode61');
         CREATE TABLE vectors (

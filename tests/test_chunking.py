@@ -172,3 +172,16 @@ def test_the_campaign_plan_keeps_every_character_and_its_structure():
         == "四、实施步骤 › (一)启动阶段 › l、全面学习"
     )
     assert max(len(c.text) for c in doc.chunks) <= PASSAGE_HARD_MAX
+
+
+def test_embedding_units_are_the_passage_and_its_clause_windows():
+    from kb.chunking import embedding_units
+
+    long = "以建设“天蓝、地绿、水清、气爽”的现代化美丽文明城市为目标，以“改善环境质量，保障群众身体健康”为根本出发点，认真落实环境保护目标。"
+    assert embedding_units(long) == [
+        long,
+        "以建设“天蓝、地绿、水清、气爽”的现代化美丽文明城市为目标，",  # 30 characters
+        "以“改善环境质量，保障群众身体健康”为根本出发点，",
+        "认真落实环境保护目标。",
+    ]
+    assert embedding_units("保护环境是国家的基本国策。") == ["保护环境是国家的基本国策。"]

@@ -14,7 +14,7 @@ def table_counts(db) -> dict[str, int]:
     return {
         name: db.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
         for name in ("documents", "blocks", "chunks", "chunks_fts", "vectors")
-    }
+    } | {"units": db.execute("SELECT COUNT(DISTINCT embed_hash) FROM chunk_units").fetchone()[0]}
 
 
 def snapshot(db) -> list[tuple]:
@@ -38,7 +38,8 @@ def test_first_sync_indexes_every_document(db, tiny_corpus, embedder):
         ("tiny_law.md", "测试环境条例"),
     ]
     counts = table_counts(db)
-    assert counts["chunks"] == counts["chunks_fts"] == counts["vectors"] == report.passages_embedded
+    assert counts["chunks"] == counts["chunks_fts"]
+    assert counts["units"] == counts["vectors"] == report.passages_embedded > counts["chunks"]
 
 
 def test_unchanged_files_cost_nothing(db, tiny_corpus, embedder):
@@ -66,7 +67,7 @@ def test_a_changed_file_is_replaced_and_only_new_passages_are_embedded(db, tiny_
     texts = [row[4] for row in snapshot(db) if row[0] == "tiny_law.md"]
     assert texts[-1] == "本条例自公布之日起施行。"
     counts = table_counts(db)
-    assert counts["chunks"] == counts["chunks_fts"] == counts["vectors"]
+    assert (counts["chunks"], counts["units"]) == (counts["chunks_fts"], counts["vectors"])
 
 
 def test_a_removed_file_leaves_the_index(db, tiny_corpus, embedder):
@@ -76,7 +77,7 @@ def test_a_removed_file_leaves_the_index(db, tiny_corpus, embedder):
     assert report.removed == ["tiny_law.md"]
     assert [d.path for d in list_documents(db)] == ["tiny_plan.txt"]
     counts = table_counts(db)
-    assert counts["chunks"] == counts["chunks_fts"] == counts["vectors"]
+    assert (counts["chunks"], counts["units"]) == (counts["chunks_fts"], counts["vectors"])
     assert (
         db.execute(
             "SELECT COUNT(*) FROM blocks b LEFT JOIN documents d ON d.id = b.doc_id"
@@ -125,10 +126,10 @@ def test_a_change_of_model_re_embeds_and_never_mixes(db, tiny_corpus):
     first, second = CountingEmbedder("model-a"), CountingEmbedder("model-b", dimension=32)
     sync_corpus(db, tiny_corpus, first)
     report = sync_corpus(db, tiny_corpus, second)
-    n_chunks = table_counts(db)["chunks"]
-    assert report.passages_embedded == n_chunks
+    n_units = table_counts(db)["units"]
+    assert report.passages_embedded == n_units
     rows = db.execute("SELECT model, dim, COUNT(*) FROM vectors GROUP BY model ORDER BY model")
-    assert rows.fetchall() == [("model-a", 64, n_chunks), ("model-b", 32, n_chunks)]
+    assert rows.fetchall() == [("model-a", 64, n_units), ("model-b", 32, n_units)]
 
 
 def test_lexical_only_ingest_gets_vectors_once_a_model_is_there(db, tiny_corpus, embedder):
@@ -136,7 +137,7 @@ def test_lexical_only_ingest_gets_vectors_once_a_model_is_there(db, tiny_corpus,
     assert table_counts(db)["vectors"] == 0
     report = sync_corpus(db, tiny_corpus, embedder)
     assert report.unchanged == ["tiny_law.md", "tiny_plan.txt"]
-    assert table_counts(db)["vectors"] == table_counts(db)["chunks"] == report.passages_embedded
+    assert table_counts(db)["vectors"] == table_counts(db)["units"] == report.passages_embedded
 
 
 def test_upload_is_validated_before_anything_is_written(db, tmp_path, embedder):

@@ -115,6 +115,10 @@ def test_the_vector_index_follows_changes(indexed, tiny_corpus, embedder):
     assert matrix.shape == (len(ids_after), embedder.dimension)
 
 
-def test_fusion_rewards_agreement():
-    fused = fuse([(1, 9.0), (2, 8.0), (3, 7.0)], [(3, 0.9), (1, 0.8), (4, 0.7)])
-    assert [chunk_id for chunk_id, _ in fused] == [1, 3, 2, 4]
+def test_fusion_weighs_normalised_scores():
+    lexical = [(1, 10.0), (2, 8.0), (3, 5.0)]
+    dense = [(3, 0.90), (1, 0.85), (4, 0.80)]
+    fused = dict(fuse(lexical, dense, dense_weight=0.7))
+    assert fused == pytest.approx({1: 0.3 + 0.35, 2: 0.24, 3: 0.15 + 0.7, 4: 0.0})
+    assert [c for c, _ in fuse(lexical, dense, dense_weight=0.0)] == [1, 2, 3, 4]
+    assert [c for c, _ in fuse(lexical, [], dense_weight=0.7)] == [1, 2, 3]
