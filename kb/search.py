@@ -231,8 +231,12 @@ def _dense(
     if allowed is not None:
         mask = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
         scores = np.where(mask, scores, -np.inf)
-    # A passage scores as its best unit: order the units, keep each passage's first.
-    order = np.argsort(-scores, kind="stable")
+    # A passage scores as its best unit: order the best units, keep each passage's first.
+    # A passage has at most a handful of units, so a partial sort of depth x 8 rows holds
+    # `depth` passages unless nearly all the best units are one passage's (then sort all).
+    order = _best_rows(scores, depth * 8)
+    if len(order) < len(scores) and len(np.unique(ids[order])) < depth:
+        order = np.argsort(-scores, kind="stable")
     seen: set[int] = set()
     ranked: list[tuple[int, float]] = []
     for row in order:
@@ -244,6 +248,14 @@ def _dense(
             seen.add(chunk_id)
             ranked.append((chunk_id, score))
     return ranked
+
+
+def _best_rows(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` highest scores, highest first."""
+    if count >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    top = np.argpartition(-scores, count - 1)[:count]
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
 def _hits(db: sqlite_utils.Database, ranked: Sequence[tuple[int, float]]) -> list[Hit]:

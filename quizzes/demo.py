@@ -38,7 +38,7 @@ from kb.store import migrate, write
 from quizzes.accounts import generate_password, hash_password
 from quizzes.bank import CHOICE_TYPES, Bank, Question, Quiz
 from quizzes.grading import grade_question
-from quizzes.studyplan import DEMO_PREFIX, StudyPlan, default_plan, get_plan
+from quizzes.studyplan import DEMO_PREFIX, LOCAL_TZ, StudyPlan, default_plan, get_plan
 
 COMPONENT = "demo"
 
@@ -329,7 +329,7 @@ def generate_demo(
         raise ValueError("at least one department is needed")
     documents = list(documents)
     if plan is None:
-        plan = get_plan(db) or default_plan(bank, documents, now.date())
+        plan = get_plan(db) or default_plan(bank, documents, now.astimezone(LOCAL_TZ).date())
     phase = plan.current_phase(now)
     quizzes = [_prepare(bank.quizzes[q], rng) for q in phase.quiz_ids if q in bank.quizzes]
     quizzes = [q for q in quizzes if q.questions]

@@ -469,7 +469,12 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
 # -- small helpers --------------------------------------------------------------------------
 
 
-def _stamp(moment: datetime) -> str:
+def to_stamp(moment: datetime) -> str:
+    """``moment`` as stored: UTC text of fixed width, so SQL compares times as strings.
+
+    Raises:
+        ValueError: ``moment`` is naive.
+    """
     # Naive datetimes are refused: UTC and Beijing time mixed would shift every deadline
     # by eight hours without a sound.
     if moment.tzinfo is None or moment.utcoffset() is None:
@@ -491,6 +496,15 @@ def _rows(
     cursor = db.execute(sql, params if isinstance(params, Mapping) else list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def query_frame(
+    db: sqlite_utils.Database, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+) -> pd.DataFrame:
+    """A query's result as a DataFrame with the query's column names (also when empty)."""
+    cursor = db.execute(sql, params if isinstance(params, Mapping) else list(params))
+    names = [d[0] for d in cursor.description]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
 
 def _document_paths(documents: Iterable[DocumentInfo | str]) -> list[str]:
@@ -604,8 +618,8 @@ def _plan_body(plan: StudyPlan) -> str:
             "phases": [
                 {
                     "name": p.name.strip(),
-                    "start": _stamp(p.start),
-                    "deadline": _stamp(p.deadline),
+                    "start": to_stamp(p.start),
+                    "deadline": to_stamp(p.deadline),
                     "quizzes": list(p.quiz_ids),
                     "documents": list(p.documents),
                 }
@@ -677,7 +691,7 @@ def save_plan(
 def _insert_plan(db: sqlite_utils.Database, plan: StudyPlan, now: datetime, by: str) -> StudyPlan:
     cursor = db.execute(
         "INSERT INTO study_plan_versions (saved_at, saved_by, body) VALUES (?, ?, ?) RETURNING id",
-        [_stamp(now), by, _plan_body(plan)],
+        [to_stamp(now), by, _plan_body(plan)],
     )
     version = int(cursor.fetchone()[0])
     cursor.close()
@@ -693,7 +707,10 @@ def ensure_default_plan(
 ) -> StudyPlan | None:
     """Store :func:`default_plan` if no plan was ever saved; safe to call at every start.
 
-    Call it after the corpus is indexed: the default requires the indexed documents.
+    The default requires the indexed documents, so nothing is written until the bank
+    has a quiz and the corpus has been indexed: called before the first ingest (``make
+    run`` runs ``quizzes init`` first), it waits for a later call instead of storing a
+    plan without documents.
 
     Args:
         db: the app database.
@@ -702,12 +719,14 @@ def ensure_default_plan(
         now: the current time, aware; its Beijing date is the install day.
 
     Returns:
-        The plan in force; None when there is none and nothing to require yet (no quiz
-        loaded and no document indexed).
+        The plan in force; None when there is none yet (no quiz, or nothing indexed).
     """
     existing = get_plan(db)
     if existing is not None:
         return existing
+    documents = list(documents)
+    if not bank.quizzes or not documents:
+        return None
     plan = default_plan(bank, documents, now.astimezone(LOCAL_TZ).date())
     if plan_problems(plan, bank, documents):
         return None
@@ -752,7 +771,7 @@ def confirm_reading(
         db.execute(
             "INSERT INTO readings (employee_no, doc_path, confirmed_at) VALUES (?, ?, ?) "
             "ON CONFLICT (employee_no, doc_path) DO NOTHING",
-            [person.employee_no, doc_path, _stamp(now)],
+            [person.employee_no, doc_path, to_stamp(now)],
         )
     row = db.execute(
         "SELECT doc_path, confirmed_at FROM readings WHERE employee_no = ? AND doc_path = ?",
@@ -769,7 +788,7 @@ def readings_of(
     params: list[Any] = [employee_no.strip()]
     if as_of is not None:
         sql += " AND confirmed_at <= ?"
-        params.append(_stamp(as_of))
+        params.append(to_stamp(as_of))
     return [
         Reading(path, _required(at))
         for path, at in db.execute(sql + " ORDER BY confirmed_at, doc_path", params)
@@ -836,7 +855,7 @@ def add_exemption(
     person = get_person(db, employee_no)
     if person is None:
         raise UnknownAccount(employee_no.strip())
-    stamp = _stamp(now)
+    stamp = to_stamp(now)
     with write(db):
         # Checked under the writer lock: two admins must not both add one.
         current = db.execute(
@@ -848,7 +867,7 @@ def add_exemption(
         cursor = db.execute(
             "INSERT INTO exemptions (employee_no, reason, since, until, created_by) "
             "VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [person.employee_no, reason, stamp, None if until is None else _stamp(until), by],
+            [person.employee_no, reason, stamp, None if until is None else to_stamp(until), by],
         )
         exemption_id = int(cursor.fetchone()[0])
         cursor.close()
@@ -866,7 +885,7 @@ def remove_exemption(
     Raises:
         StudyPlanError: the person has no exemption in force.
     """
-    stamp = _stamp(now)
+    stamp = to_stamp(now)
     with write(db):
         row = db.execute(
             f"UPDATE exemptions AS e SET removed_at = :as_of, removed_by = :by "
@@ -890,7 +909,7 @@ def list_exemptions(db: sqlite_utils.Database, as_of: datetime | None = None) ->
             db,
             f"SELECT * FROM exemptions e WHERE {_active_exemption_sql()} "
             "ORDER BY e.employee_no, e.since, e.id",
-            {"as_of": _stamp(as_of)},
+            {"as_of": to_stamp(as_of)},
         )
     return [_exemption(r) for r in rows]
 
@@ -923,9 +942,11 @@ class Progress:
         requirements: the phase's requirements, quizzes first, in plan order.
         people: one row per person, indexed by ``employee_no``, columns ``name``, ``role``,
             ``active``, ``department``, ``counted``, ``exempt``, ``exemption_id``,
-            ``exemption_reason``, ``exemption_until``, ``quizzes_passed``,
-            ``documents_read``, ``started``, ``completed_at``, ``state``, ``blocked``,
-            ``last_activity_at`` (times as pandas UTC timestamps).
+            ``exemption_reason``, ``exemption_since``, ``exemption_until``,
+            ``quizzes_passed``, ``documents_read``, ``passed_all_quizzes``, ``started``,
+            ``completed_at``, ``state``, ``blocked``, ``last_activity_at`` (the last
+            attempt started or document confirmed). Times are UTC: pandas timestamps,
+            except the exemption's, which are stored text.
         done_at: the same index, one column per requirement (:attr:`RequirementKey.column`):
             when it was met, NaT if not.
         quizzes: long form, one row per person and required quiz with attempts:
@@ -947,8 +968,14 @@ class Progress:
 
     def missing(self, employee_no: str) -> tuple[RequirementKey, ...]:
         """The requirements a person had not met as of the moment."""
-        row = self.done_at.loc[employee_no]
-        return tuple(r for r in self.requirements if pd.isna(row[r.column]))
+        return self.missing_of([employee_no])[0]
+
+    def missing_of(self, employee_nos: Sequence[str]) -> list[tuple[RequirementKey, ...]]:
+        """The requirements each of these people had not met, in one pass."""
+        if not self.requirements:
+            return [() for _ in employee_nos]
+        unmet = self.done_at.loc[list(employee_nos)].isna().to_numpy()
+        return [tuple(r for r, m in zip(self.requirements, row, strict=True) if m) for row in unmet]
 
 
 def scope_cte(
@@ -978,18 +1005,12 @@ def scope_cte(
     if counted_only:
         inner_where.append("p.active = 1 AND p.role IN ('staff', 'head')")
     if employee_nos is not None:
-        names = []
-        for i, employee_no in enumerate(employee_nos):
-            params[f"scope_p{i}"] = employee_no.strip()
-            names.append(f":scope_p{i}")
-        inner_where.append(f"p.employee_no IN ({', '.join(names) or 'NULL'})")
+        people = in_list_sql("scope_p", [e.strip() for e in employee_nos], params)
+        inner_where.append(f"p.employee_no IN ({people})")
     if departments is not None:
-        names = []
-        for i, department in enumerate(departments):
-            params[f"scope_d{i}"] = department
-            names.append(f":scope_d{i}")
-        where.append(f"department IN ({', '.join(names) or 'NULL'})")
-    sql = f"""who AS (
+        where.append(f"department IN ({in_list_sql('scope_d', list(departments), params)})")
+    # MATERIALIZED: computed once per query, not once per attempt row that joins it.
+    sql = f"""who AS MATERIALIZED (
         SELECT * FROM (
             SELECT p.employee_no, p.name, p.role, p.active,
                 (SELECT h.department FROM department_history h
@@ -1001,7 +1022,14 @@ def scope_cte(
     return sql, params
 
 
-def _in_list(prefix: str, values: Sequence[str], params: dict[str, Any]) -> str:
+def in_list_sql(prefix: str, values: Sequence[Any], params: dict[str, Any]) -> str:
+    """Named placeholders for an ``IN (...)`` list, added to ``params``; ``NULL`` when empty.
+
+    Args:
+        prefix: a name prefix unique within the query (parameters are ``prefix0``, ...).
+        values: the values.
+        params: the query's named parameters, extended in place.
+    """
     names = []
     for i, value in enumerate(values):
         params[f"{prefix}{i}"] = value
@@ -1040,81 +1068,58 @@ def compute_progress(
         The :class:`Progress`.
     """
     the_phase = plan.phase(phase, as_of)
-    stamp = _stamp(as_of)
+    stamp = to_stamp(as_of)
     who, params = scope_cte(stamp, departments, employee_nos, counted_only)
     params["as_of"] = stamp
 
-    people = pd.DataFrame(
-        _rows(
-            db,
-            f"""WITH {who}
-            SELECT w.employee_no, w.name, w.role, w.active, w.department,
-                x.id AS exemption_id, x.reason AS exemption_reason, x.until AS exemption_until
-            FROM who w
-            LEFT JOIN exemptions x ON x.id = (
-                SELECT e.id FROM exemptions e
-                WHERE e.employee_no = w.employee_no AND {_active_exemption_sql()}
-                ORDER BY e.since DESC LIMIT 1)
-            ORDER BY w.department, w.employee_no""",
-            params,
-        ),
-        columns=[
-            "employee_no",
-            "name",
-            "role",
-            "active",
-            "department",
-            "exemption_id",
-            "exemption_reason",
-            "exemption_until",
-        ],
+    scoped = departments is not None or employee_nos is not None
+    people = query_frame(
+        db,
+        f"""WITH {who}
+        SELECT w.employee_no, w.name, w.role, w.active, w.department,
+            x.id AS exemption_id, x.reason AS exemption_reason,
+            x.since AS exemption_since, x.until AS exemption_until
+        FROM who w
+        LEFT JOIN exemptions x ON x.id = (
+            SELECT e.id FROM exemptions e
+            WHERE e.employee_no = w.employee_no AND {_active_exemption_sql()}
+            ORDER BY e.since DESC LIMIT 1)
+        ORDER BY w.department, w.employee_no""",
+        params,
     ).set_index("employee_no")
 
     quiz_params = dict(params)
-    quiz_list = _in_list("q", the_phase.quiz_ids, quiz_params)
-    # One pass over the attempts of the people in scope: the first passing submission,
-    # the best graded score and the attempts used, per person and required quiz.
-    quizzes = pd.DataFrame(
-        _rows(
-            db,
-            f"""WITH {who}
-            SELECT a.employee_no, a.quiz_id,
-                COUNT(*) AS attempts_used,
-                MIN(CASE WHEN a.passed = 1 AND a.status != 'in_progress'
-                         AND a.submitted_at <= :as_of THEN a.submitted_at END) AS first_pass_at,
-                MAX(CASE WHEN a.status != 'in_progress' AND a.submitted_at <= :as_of
-                         AND a.max_score > 0 THEN a.score * 100.0 / a.max_score END)
-                    AS best_percent,
-                MAX(CASE WHEN a.submitted_at <= :as_of THEN a.submitted_at
-                         ELSE a.started_at END) AS last_at
-            FROM attempts a
-            WHERE a.employee_no IN (SELECT employee_no FROM who)
-              AND a.quiz_id IN ({quiz_list}) AND a.started_at <= :as_of
-            GROUP BY a.employee_no, a.quiz_id""",
-            quiz_params,
-        ),
-        columns=[
-            "employee_no",
-            "quiz_id",
-            "attempts_used",
-            "first_pass_at",
-            "best_percent",
-            "last_at",
-        ],
+    quiz_list = in_list_sql("q", the_phase.quiz_ids, quiz_params)
+    # One pass over the attempts: the first passing submission, the best graded score and
+    # the attempts used, per person and required quiz. Unscoped, the semi-join on the
+    # people costs more than it saves: the merge below drops whoever is out of scope.
+    in_scope = "a.employee_no IN (SELECT employee_no FROM who) AND" if scoped else ""
+    quizzes = query_frame(
+        db,
+        f"""WITH {who}
+        SELECT a.employee_no, a.quiz_id,
+            COUNT(*) AS attempts_used,
+            MIN(CASE WHEN a.passed = 1 AND a.status != 'in_progress'
+                     AND a.submitted_at <= :as_of THEN a.submitted_at END) AS first_pass_at,
+            MAX(CASE WHEN a.status != 'in_progress' AND a.submitted_at <= :as_of
+                     AND a.max_score > 0 THEN a.score * 100.0 / a.max_score END) AS best_percent,
+            MAX(a.started_at) AS last_at
+        FROM attempts a
+        WHERE {in_scope} a.quiz_id IN ({quiz_list}) AND a.started_at <= :as_of
+        GROUP BY a.employee_no, a.quiz_id""",
+        quiz_params,
     )
+    quizzes = quizzes[quizzes["employee_no"].isin(people.index)]
 
     doc_params = dict(params)
-    doc_list = _in_list("d", the_phase.documents, doc_params)
-    readings = pd.DataFrame(
-        _rows(
-            db,
-            f"""WITH {who}
-            SELECT w.employee_no, r.doc_path, r.confirmed_at
-            FROM who w JOIN readings r ON r.employee_no = w.employee_no
-            WHERE r.doc_path IN ({doc_list}) AND r.confirmed_at <= :as_of""",
-            doc_params,
-        ),
-        columns=["employee_no", "doc_path", "confirmed_at"],
+    doc_list = in_list_sql("d", the_phase.documents, doc_params)
+    readings = query_frame(
+        db,
+        f"""WITH {who}
+        SELECT w.employee_no, r.doc_path, r.confirmed_at
+        FROM who w JOIN readings r ON r.employee_no = w.employee_no
+        WHERE r.doc_path IN ({doc_list}) AND r.confirmed_at <= :as_of""",
+        doc_params,
     )
     return _evaluate(db, the_phase, bank, as_of, people, quizzes, readings)
 
@@ -1416,10 +1421,10 @@ def freeze_notice(
             [
                 title,
                 the_phase.name,
-                _stamp(the_phase.start),
-                _stamp(the_phase.deadline),
-                _stamp(as_of),
-                _stamp(now),
+                to_stamp(the_phase.start),
+                to_stamp(the_phase.deadline),
+                to_stamp(as_of),
+                to_stamp(now),
                 by,
                 plan.version,
                 int(includes_demo),
@@ -1453,8 +1458,10 @@ def freeze_notice(
             "VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (notice_id, employee_no, position, item.kind, item.target, item.title)
-                for employee_no in overdue.index
-                for position, item in enumerate(progress.missing(employee_no))
+                for employee_no, missing in zip(
+                    overdue.index, progress.missing_of(list(overdue.index)), strict=True
+                )
+                for position, item in enumerate(missing)
             ],
         )
     notice = get_notice(db, notice_id)
