@@ -1,0 +1,240 @@
+"""Demo data: plausible, consistent with grading, reproducible, and removed exactly."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kb.documents import list_documents
+from quizzes import cli_office
+from quizzes.accounts import HASHER
+from quizzes.dashboard import headline
+from quizzes.demo import DEMO_DEPARTMENTS, DemoRemoval, demo_runs, generate_demo, remove_demo
+from quizzes.grading import grade_question
+from quizzes.studyplan import freeze_notice, get_notice, list_notices, save_plan
+from tests.data.office.office_records import (
+    BANK_DIR,
+    CORPUS,
+    at,
+    build_bureau,
+    office_bank,
+    office_plan,
+    open_office_db,
+    table_rows,
+)
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_office_db(tmp_path / "office.sqlite3")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def bank(db):
+    return office_bank(db)
+
+
+def all_tables(db) -> dict[str, list[tuple]]:
+    names = [
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
+    return {name: table_rows(db, name) for name in names}
+
+
+def demo(db, bank, seed=7, people=120, **options):
+    return generate_demo(
+        db,
+        bank,
+        list_documents(db),
+        random.Random(seed),
+        at(16),
+        people,
+        plan=office_plan(),
+        **options,
+    )
+
+
+def test_generate_then_remove_leaves_every_other_row_as_it_was(db, bank):
+    build_bureau(db, bank)
+    kept = freeze_notice(db, "第一次通报", at(22), office_plan(), bank, at(22, 10), "A1")
+    before = all_tables(db)
+    report = demo(db, bank)
+    assert db.execute("SELECT COUNT(*) FROM people WHERE employee_no LIKE 'DEMO-%'").fetchone() == (
+        120,
+    )
+    assert (report.people, report.departments, report.heads) == (120, DEMO_DEPARTMENTS, 10)
+    # A notice frozen while demo people exist is about demo data: it goes with them.
+    mixed = freeze_notice(db, "含演示数据", at(22), office_plan(), bank, at(22, 11), "A1")
+    removed = remove_demo(db)
+    assert removed == DemoRemoval(
+        runs=1,
+        people=120,
+        department_history=120 + report.moves,
+        attempts=report.attempts,
+        answers=report.answers,
+        readings=report.readings,
+        exemptions=report.exemptions,
+        notices=1,
+        login_throttle=0,
+    )
+    assert all_tables(db) == before
+    assert get_notice(db, mixed.id) is None
+    assert get_notice(db, kept.id) == kept
+    assert remove_demo(db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def test_every_demo_answer_is_graded_as_the_app_would(db, bank):
+    report = demo(db, bank, people=80)
+    assert report.attempts > 100 and report.answers > 300
+    answers = defaultdict(list)
+    for attempt_id, question_id, answer, points, max_points, correct in db.execute(
+        "SELECT attempt_id, question_id, answer, points, max_points, correct FROM answers"
+    ):
+        answers[attempt_id].append((question_id, answer, points, max_points, correct))
+    numbers = defaultdict(list)
+    for row in db.execute(
+        "SELECT id, quiz_id, employee_no, attempt_no, started_at, expires_at, submitted_at, "
+        "status, score, max_score, passed, question_ids FROM attempts"
+    ):
+        (aid, quiz_id, employee_no, number, started, expires, submitted, status) = row[:8]
+        score, max_score, passed, question_ids = row[8:]
+        quiz = bank.quiz(quiz_id)
+        assert status == "submitted"
+        assert started < submitted <= "2026-11-16T01:00:00.000000+00:00"
+        if expires is not None:
+            assert submitted <= expires
+        sheet = answers[aid]
+        assert sorted(q for q, *_ in sheet) == sorted(json.loads(question_ids))
+        for question_id, answer, points, max_points, correct in sheet:
+            question = quiz.question(question_id)
+            assert (points, bool(correct)) == grade_question(question, json.loads(answer))
+            assert max_points == question.points
+        assert score == sum(points for _, _, points, _, _ in sheet)
+        assert max_score == sum(max_points for _, _, _, max_points, _ in sheet)
+        assert bool(passed) == (score * 100 >= quiz.pass_mark * max_score)
+        numbers[(employee_no, quiz_id)].append(number)
+    for (_, quiz_id), used in numbers.items():
+        assert sorted(used) == list(range(1, len(used) + 1))
+        assert len(used) <= bank.quiz(quiz_id).attempts_allowed
+
+
+def test_the_demo_has_people_behind_not_started_and_done(db, bank):
+    demo(db, bank, people=300)
+    summary = headline(db, office_plan(), bank, at(16))
+    assert summary.headcount + summary.exempt == 300
+    assert summary.not_started > 0 and summary.in_progress > 0 and summary.completed > 0
+    assert 0.2 < summary.participation_rate < 1.0
+
+
+def test_the_same_seed_gives_the_same_demo(tmp_path, bank):
+    first = open_office_db(tmp_path / "a.sqlite3")
+    second = open_office_db(tmp_path / "b.sqlite3")
+    demo(first, bank, seed=3, people=60)
+    demo(second, bank, seed=3, people=60)
+    for table in ("attempts", "answers", "readings", "exemptions", "department_history"):
+        assert table_rows(first, table) == table_rows(second, table), table
+    people = "SELECT employee_no, name, department, role FROM people ORDER BY employee_no"
+    assert first.execute(people).fetchall() == second.execute(people).fetchall()
+    first.close()
+    second.close()
+
+
+def test_one_password_hash_for_every_demo_account(db, bank):
+    report = demo(db, bank, people=30)
+    hashes = {row[0] for row in db.execute("SELECT password_hash FROM people")}
+    assert len(hashes) == 1
+    assert HASHER.verify(hashes.pop(), report.password)
+    assert db.execute("SELECT MIN(must_change_password) FROM people").fetchone() == (1,)
+
+
+def test_attempts_per_quiz_is_respected_up_to_what_the_quiz_allows(db, bank):
+    generate_demo(
+        db,
+        bank,
+        list_documents(db),
+        random.Random(5),
+        at(30),  # after the simulated period: nothing is cut off by "now"
+        40,
+        ["一科", "二科"],
+        (3, 3),
+        plan=office_plan(),
+    )
+    counts = {
+        (quiz_id, n)
+        for quiz_id, n in db.execute(
+            "SELECT quiz_id, COUNT(*) FROM attempts GROUP BY employee_no, quiz_id"
+        )
+    }
+    assert counts == {("alpha", 2), ("beta", 3)}  # alpha allows 2 attempts, beta 3
+    people_per_quiz = db.execute("SELECT COUNT(DISTINCT employee_no) FROM attempts").fetchone()
+    assert people_per_quiz == (40,)
+    departments = {row[0] for row in db.execute("SELECT DISTINCT department FROM people")}
+    assert departments == {"一科", "二科"}
+
+
+def test_runs_are_listed_and_numbered(db, bank):
+    first = demo(db, bank, people=10)
+    second = demo(db, bank, people=5)
+    assert [(r["id"], r["people"]) for r in demo_runs(db)] == [
+        (first.run_id, 10),
+        (second.run_id, 5),
+    ]
+    assert db.execute(
+        "SELECT COUNT(*) FROM people WHERE employee_no LIKE ?", [f"DEMO-{second.run_id}-%"]
+    ).fetchone() == (5,)
+    remove_demo(db)
+    assert demo_runs(db) == []
+    assert db.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
+
+
+def test_bad_arguments_are_refused(db, bank):
+    with pytest.raises(ValueError, match="people"):
+        demo(db, bank, people=0)
+    with pytest.raises(ValueError, match="attempts_per_quiz"):
+        demo(db, bank, attempts_per_quiz=(2, 1))
+    with pytest.raises(ValueError, match="department"):
+        demo(db, bank, departments=[])
+    assert demo_runs(db) == []
+
+
+def test_demo_commands(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    env = {
+        "KB_DATA_DIR": str(data),
+        "KB_CORPUS_DIR": str(CORPUS),
+        "KB_QUIZ_DIR": str(BANK_DIR),
+        "KB_EMBED_MODEL": "none",
+    }
+    database = open_office_db(data / "app.sqlite3")
+    save_plan(database, office_plan(), office_bank(database), at(1), "A1")
+    database.close()
+    monkeypatch.setattr(cli_office, "_now", lambda: at(16))
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    for command in cli_office.OFFICE_COMMANDS:
+        group.add_command(command)
+    runner = CliRunner(env=env)
+    made = runner.invoke(group, ["demo", "--people", "25", "--seed", "4"], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    assert "已生成演示数据（第 1 批）：25 人、10 个部门" in made.output
+    gone = runner.invoke(group, ["demo", "remove"], catch_exceptions=False)
+    assert gone.exit_code == 0, gone.output
+    assert "已删除演示数据：1 批、25 人" in gone.output
+    database = open_office_db(data / "app.sqlite3")
+    assert database.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
+    assert list_notices(database) == []
+    database.close()
