@@ -6,6 +6,7 @@ import click
 
 from quizzes.cli_accounts import account_cli, roster_cli
 from quizzes.cli_bank import bank, validate
+from quizzes.cli_office import OFFICE_COMMANDS
 
 
 @click.group()
@@ -27,10 +28,14 @@ def init() -> None:
     from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
     from quizzes.accounts import ensure_schema as ensure_accounts_schema
     from quizzes.attempts import ensure_schema as ensure_attempts_schema
+    from quizzes.demo import ensure_schema as ensure_demo_schema
+    from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
     db = open_kb(Settings.from_env())
     ensure_accounts_schema(db)
     ensure_attempts_schema(db)
+    ensure_studyplan_schema(db)
+    ensure_demo_schema(db)
     password = ensure_first_admin(db, datetime.now(UTC))
     if password:
         click.echo(first_admin_notice(FIRST_ADMIN_NO, password))
@@ -40,3 +45,5 @@ cli.add_command(roster_cli)
 cli.add_command(account_cli)
 cli.add_command(validate)
 cli.add_command(bank)
+for command in OFFICE_COMMANDS:
+    cli.add_command(command)

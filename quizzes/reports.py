@@ -30,7 +30,7 @@ from quizzes.dashboard import (
     question_stats,
     quiz_stats,
 )
-from quizzes.studyplan import LOCAL_TZ, StudyPlan, compute_progress
+from quizzes.studyplan import LOCAL_TZ, Progress, StudyPlan, compute_progress
 
 REPORT_KIND = "参与情况"
 """The name the workbook's file starts with."""
@@ -63,8 +63,12 @@ def report_tables(
     departments: Sequence[str] | None = None,
     *,
     phase: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every exported table by sheet name (:data:`SHEETS`), from the dashboard functions.
+
+    The dashboard page shows these same tables (passing the ``progress`` it computed
+    once), so what is exported is what was on the screen.
 
     Args:
         db: the app database.
@@ -74,7 +78,8 @@ def report_tables(
         departments: the scope; None for the whole bureau (a head's export passes theirs).
         phase: the phase's name; None for the current phase at ``as_of``.
     """
-    progress = compute_progress(db, plan, bank, as_of, phase=phase, departments=departments)
+    if progress is None:
+        progress = compute_progress(db, plan, bank, as_of, phase=phase, departments=departments)
     shared = {"phase": phase, "progress": progress}
     return {
         "汇总": headline_table(headline(db, plan, bank, as_of, departments, **shared)),

@@ -95,3 +95,19 @@ class CountingEmbedder:
 @pytest.fixture
 def embedder() -> CountingEmbedder:
     return CountingEmbedder()
+
+
+@pytest.fixture
+def app_settings(tmp_path, monkeypatch):
+    """The app's environment for AppTest: the shipped corpus indexed, two staff accounts.
+
+    Cached resources are shared by every AppTest in the process: each test starts clean.
+    """
+    import streamlit as st
+
+    from tests.apptest_support import make_app_settings
+
+    settings = make_app_settings(tmp_path, monkeypatch)
+    st.cache_resource.clear()
+    yield settings
+    st.cache_resource.clear()

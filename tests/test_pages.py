@@ -4,70 +4,26 @@ the shipped corpus (lexical-only) and the shipped quiz bank."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
-import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kb.ingest import sync_corpus
 from kb.service import open_kb
-from kb.settings import PROJECT_ROOT, Settings
+from kb.settings import Settings
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from tests.apptest_support import (
+    APP,
+    NOW,
+    PASSWORD,
+    logged_in,
+    open_page,
+    run_page_function,
+    texts,
+)
 from ui.render import md_text
-
-APP = str(PROJECT_ROOT / "app.py")
-NOW = datetime.now(UTC)
-PASSWORD = "study2026ok"
-
-
-@pytest.fixture
-def app_settings(tmp_path, monkeypatch) -> Settings:
-    """The app's environment: a fresh data folder, the shipped corpus indexed, two people."""
-    env = {
-        "KB_DATA_DIR": str(tmp_path / "data"),
-        "KB_CORPUS_DIR": str(PROJECT_ROOT / "corpus"),
-        "KB_EMBED_MODEL": "none",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings.from_env(env)
-    db = open_kb(settings)
-    ensure_accounts_schema(db)
-    ensure_attempts_schema(db)
-    sync_corpus(db, settings.corpus_dir, None)
-    for employee_no, name, role in (("1001", "张敏", Role.STAFF), ("1002", "李强", Role.STAFF)):
-        initial = create_account(db, employee_no, name, "监测站", role, NOW)
-        change_password(db, employee_no, initial, PASSWORD, NOW)
-    db.close()
-    # Cached resources are shared by every AppTest in the process: start each test clean.
-    st.cache_resource.clear()
-    yield settings
-    st.cache_resource.clear()
-
-
-def open_page(at: AppTest, url_path: str) -> AppTest:
-    """Select a page registered by st.navigation (AppTest.switch_page takes files only).
-
-    Relies on AppTest's page registry, a private detail of the pinned Streamlit.
-    """
-    for page_hash, info in at._registered_pages.items():
-        if info.get("url_pathname") == url_path:
-            at._page_hash = page_hash
-            return at.run()
-    raise AssertionError(f"no page {url_path!r} in {at._registered_pages}")
-
-
-def logged_in(employee_no: str = "1001") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["auth_employee_no"] = employee_no
-    return at.run()
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
 
 
 def test_login_with_a_wrong_then_the_right_password(app_settings):
@@ -199,7 +155,7 @@ def test_admin_sees_the_admin_page_and_can_reset_a_password(app_settings):
     at = logged_in("9001")
     open_page(at, "admin")
     assert at.title[0].value == "管理"
-    assert [t.label for t in at.tabs] == ["文件", "职工名册", "题库", "账号"]
+    assert [t.label for t in at.tabs] == ["文件", "职工名册", "题库", "账号", "学习计划", "免学登记"]
     people = at.dataframe[1].value
     # by department, then 工号; no first admin is made when an admin already exists
     assert list(people["工号"]) == ["9001", "1001", "1002"]
@@ -213,22 +169,6 @@ def test_admin_sees_the_admin_page_and_can_reset_a_password(app_settings):
 
     assert authenticate(db, "1002", new_password, NOW).status == LoginStatus.MUST_CHANGE_PASSWORD
     db.close()
-
-
-def run_page_function(function_name: str, employee_no: str) -> AppTest:
-    """Run one page function directly, as a session of ``employee_no`` would."""
-
-    def script(name: str) -> None:
-        import ui.admin_pages
-        import ui.quiz_pages
-
-        for module in (ui.admin_pages, ui.quiz_pages):
-            if hasattr(module, name):
-                getattr(module, name)()
-
-    at = AppTest.from_function(script, args=(function_name,), default_timeout=60)
-    at.session_state["auth_employee_no"] = employee_no
-    return at.run()
 
 
 def test_the_admin_page_refuses_staff_on_the_server(app_settings):

@@ -30,9 +30,29 @@ from quizzes.accounts import (
 from quizzes.bank import QuizFormatError
 from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
+from quizzes.studyplan import (
+    LOCAL_TZ,
+    Phase,
+    PlanInvalid,
+    StudyPlan,
+    StudyPlanError,
+    add_exemption,
+    end_of_day,
+    list_exemptions,
+    remove_exemption,
+    save_plan,
+    start_of_day,
+)
 from ui.auth import require
 from ui.render import md_text
-from ui.services import clear_bank_cache, get_bank, get_db, get_model_status, get_settings
+from ui.services import (
+    clear_bank_cache,
+    get_bank,
+    get_db,
+    get_model_status,
+    get_settings,
+    get_study_plan,
+)
 
 
 def _now() -> datetime:
@@ -52,9 +72,11 @@ def _errors(title: str, errors: list[str]) -> None:
 
 def admin_page() -> None:
     """The admin tabs."""
-    require(Role.ADMIN)
+    person = require(Role.ADMIN)
     st.title("管理")
-    documents, roster, bank, accounts = st.tabs(["文件", "职工名册", "题库", "账号"])
+    documents, roster, bank, accounts, plan, exemptions = st.tabs(
+        ["文件", "职工名册", "题库", "账号", "学习计划", "免学登记"]
+    )
     with documents:
         _documents_tab()
     with roster:
@@ -63,6 +85,10 @@ def admin_page() -> None:
         _bank_tab()
     with accounts:
         _accounts_tab()
+    with plan:
+        _plan_tab(person.employee_no)
+    with exemptions:
+        _exemptions_tab(person.employee_no)
 
 
 def _documents_tab() -> None:
@@ -231,3 +257,106 @@ def _accounts_tab() -> None:
             else:
                 st.warning("已新建。初始密码（只显示这一次）：")
                 st.code(password, language=None)
+
+
+def _plan_tab(employee_no: str) -> None:
+    db = get_db()
+    bank = get_bank()
+    plan = get_study_plan()
+    titles = {d.path: d.title for d in list_documents(db)}
+    phase = plan.phases[0] if plan and plan.phases else None
+    if plan and plan.version is not None:
+        st.caption(
+            md_text(
+                f"当前版本 {plan.version}，{plan.saved_by or '系统'} 于 {plan.saved_at:%Y-%m-%d %H:%M} 保存（UTC）"
+            )
+        )
+    with st.form("study_plan"):
+        name = st.text_input("阶段名称", value=phase.name if phase else "启动阶段·全面学习")
+        left, right = st.columns(2)
+        today = _now().astimezone(LOCAL_TZ).date()
+        start = left.date_input(
+            "开始日期", value=phase.start.astimezone(LOCAL_TZ).date() if phase else today
+        )
+        deadline = right.date_input(
+            "截止日期（当天 24 时前完成算按期）",
+            value=phase.deadline.astimezone(LOCAL_TZ).date() if phase else today,
+        )
+        quizzes = st.multiselect(
+            "须通过的测验",
+            list(bank.quizzes),
+            default=[q for q in (phase.quiz_ids if phase else ()) if q in bank.quizzes],
+            format_func=lambda q: bank.quizzes[q].title,
+        )
+        documents = st.multiselect(
+            "须学习的文件",
+            list(titles),
+            default=[d for d in (phase.documents if phase else ()) if d in titles],
+            format_func=titles.get,
+        )
+        if st.form_submit_button("保存学习计划", type="primary"):
+            new = StudyPlan(
+                (
+                    Phase(
+                        name.strip(),
+                        start_of_day(start),
+                        end_of_day(deadline),
+                        tuple(quizzes),
+                        tuple(documents),
+                    ),
+                    *(plan.phases[1:] if plan else ()),
+                )
+            )
+            try:
+                save_plan(db, new, bank, _now(), employee_no)
+            except PlanInvalid as exc:
+                _errors("学习计划有误，未保存：", list(exc.problems))
+            else:
+                st.success("学习计划已保存。")
+
+
+def _exemptions_tab(employee_no: str) -> None:
+    db = get_db()
+    current = list_exemptions(db, _now())
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "工号": e.employee_no,
+                    "原因": e.reason,
+                    "开始": e.since,
+                    "截止": e.until,
+                    "登记人": e.created_by,
+                }
+                for e in current
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    people = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in list_people(db)}
+    with st.form("add_exemption", clear_on_submit=True):
+        who = st.selectbox("人员", list(people), format_func=people.get, index=None)
+        reason = st.text_input("免学原因（如 请假、外派）")
+        until = st.date_input("免学截止日期（可不填）", value=None)
+        if st.form_submit_button("登记免学") and who:
+            try:
+                add_exemption(
+                    db,
+                    who,
+                    reason.strip(),
+                    _now(),
+                    employee_no,
+                    until=end_of_day(until) if until else None,
+                )
+            except StudyPlanError as exc:
+                st.error(md_text(str(exc)))
+            else:
+                st.success("已登记。")
+    if current:
+        ended = st.selectbox(
+            "结束某人的免学", [e.employee_no for e in current], format_func=people.get, index=None
+        )
+        if ended and st.button("结束免学"):
+            remove_exemption(db, ended, _now(), employee_no)
+            st.success("已结束。")

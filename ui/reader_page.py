@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
+from sqlite_utils import Database
 
 from kb.documents import Paragraph, Passage, get_document, get_passage, list_documents
+from quizzes.studyplan import LOCAL_TZ, confirm_reading, readings_of
 from ui.auth import require
 from ui.render import md_marked, md_text
 from ui.services import get_db
@@ -20,7 +24,7 @@ def _chunk_param() -> int | None:
 
 def reader_page() -> None:
     """Choose a document (or arrive from a search hit) and read it."""
-    require()
+    person = require()
     st.title("文件阅读")
     db = get_db()
     documents = list_documents(db)
@@ -49,6 +53,7 @@ def reader_page() -> None:
         st.info(md_text(f"已定位到：{where}"))
         st.markdown("[跳到标出的段落](#passage)")
     st.caption(md_text(f"{view.info.passages} 段 · {view.info.chars} 字 · 文件名 {view.info.path}"))
+    _confirm_reading(db, person.employee_no, path)
     paragraphs = list(view.paragraphs)
     if target is not None:
         # Open at the passage: its section starts the page, what comes before folds away.
@@ -60,6 +65,17 @@ def reader_page() -> None:
         paragraphs = paragraphs[start:]
     for paragraph in paragraphs:
         _render_paragraph(paragraph, target)
+
+
+def _confirm_reading(db: Database, employee_no: str, path: str) -> None:
+    """Reading counts for the study plan once the person says they studied the document."""
+    read = {r.doc_path: r for r in readings_of(db, employee_no)}
+    if path in read:
+        when = read[path].confirmed_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        st.success(f"已确认学习本文件（{when}）")
+    elif st.button("我已学习本文件", key=f"confirm-{path}", type="primary"):
+        confirm_reading(db, employee_no, path, datetime.now(UTC))
+        st.rerun()
 
 
 def _section_start(paragraphs: list[Paragraph], block_seq: int) -> int:

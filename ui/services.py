@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 import streamlit as st
 
-from kb.documents import document_texts
+from kb.documents import document_texts, list_documents
 from kb.embedding import ModelStatus, load_embedder
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
@@ -22,7 +22,10 @@ from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_not
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.bank import Bank, load_bank
+from quizzes.demo import ensure_schema as ensure_demo_schema
 from quizzes.practice import CitedQuestion, questions_by_passage
+from quizzes.studyplan import StudyPlan, ensure_default_plan, get_plan
+from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 
 @st.cache_resource
@@ -40,7 +43,12 @@ def bootstrap() -> bool:
         ensure_kb_schema(db)
         ensure_accounts_schema(db)
         ensure_attempts_schema(db)
+        ensure_studyplan_schema(db)
+        ensure_demo_schema(db)
         password = ensure_first_admin(db, datetime.now(UTC))
+        # The shipped default plan (all quizzes, all documents, 30 days) on a new install.
+        bank = load_bank(get_settings().quiz_dir, document_texts(db))
+        ensure_default_plan(db, bank, list_documents(db), datetime.now(UTC))
     finally:
         db.close()
     if password:
@@ -107,3 +115,8 @@ def clear_bank_cache() -> None:
     """Forget the loaded bank (after the bank files or the documents changed)."""
     _bank_for.clear()
     _question_map_for.clear()
+
+
+def get_study_plan() -> StudyPlan | None:
+    """The study plan in force (read each run: the office may have just changed it)."""
+    return get_plan(get_db())

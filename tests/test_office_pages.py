@@ -1,0 +1,163 @@
+"""AppTest of the office's pages: the dashboard (admins all, heads their own department),
+the export equal to the screen, 我的进度 and confirming a reading."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from kb.service import open_kb
+from kb.store import write
+from quizzes.accounts import Role, change_password, create_account
+from quizzes.attempts import save_answer, start_attempt, submit_attempt
+from quizzes.bank import load_bank
+from quizzes.cli import cli as quizzes_cli
+from quizzes.studyplan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
+from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
+from tests.apptest_support import (
+    PASSWORD,
+    logged_in,
+    open_page,
+    run_page_function,
+    texts,
+)
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def bureau(app_settings):
+    """Two departments: 监测站 (1001 passed plan-basics, 1002 did nothing) and 办公室
+    (2001 passed); a head of 监测站; an admin; a plan whose deadline has passed."""
+    db = open_kb(app_settings)
+    ensure_studyplan_schema(db)
+    from kb.documents import document_texts
+
+    bank = load_bank(app_settings.quiz_dir, document_texts(db))
+    for employee_no, name, department, role in (
+        ("2001", "赵雷", "办公室", Role.STAFF),
+        ("3001", "钱站长", "监测站", Role.HEAD),
+        ("9001", "王主任", "创建办", Role.ADMIN),
+    ):
+        initial = create_account(db, employee_no, name, department, role, NOW - timedelta(days=20))
+        change_password(db, employee_no, initial, PASSWORD, NOW)
+    quiz = bank.quiz("plan-basics")
+    for employee_no in ("1001", "2001"):
+        attempt = start_attempt(db, quiz, employee_no, NOW - timedelta(days=5), random.Random(1))
+        for question_id in attempt.question_ids:
+            save_answer(
+                db,
+                attempt.id,
+                employee_no,
+                question_id,
+                quiz.question(question_id).answer
+                if quiz.question(question_id).type != "fill"
+                else quiz.question(question_id).answer[0],
+                NOW - timedelta(days=5),
+            )
+        assert submit_attempt(db, attempt.id, employee_no, NOW - timedelta(days=5), bank).passed
+    # everyone has been on the roster since before the phase began
+    with write(db):
+        long_ago = (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        db.execute("UPDATE people SET created_at = ?", [long_ago])
+        db.execute("UPDATE department_history SET since = ?", [long_ago])
+    deadline = end_of_day((NOW - timedelta(days=2)).date())
+    save_plan(
+        db,
+        StudyPlan(
+            (Phase("启动阶段·全面学习", NOW - timedelta(days=10), deadline, ("plan-basics",)),)
+        ),
+        bank,
+        NOW,
+        "9001",
+    )
+    db.close()
+    return deadline
+
+
+def by_department(at) -> list[tuple]:
+    [table] = [
+        d.value
+        for d in at.dataframe
+        if "部门" in d.value.columns and "按期完成率" in d.value.columns
+    ]
+    return [
+        tuple(row)
+        for row in table[["部门", "应学人数", "按期完成", "逾期未完成"]].itertuples(index=False)
+    ]
+
+
+def test_the_admin_sees_every_department_and_the_one_behind(bureau):
+    at = logged_in("9001")
+    open_page(at, "dashboard")
+    assert at.title[0].value == "参与情况"
+    assert by_department(at) == [("监测站", 3, 1, 2), ("办公室", 1, 1, 0)]
+    [overdue] = [
+        d.value for d in at.dataframe if list(d.value.columns[:3]) == ["部门", "工号", "姓名"]
+    ][:1]
+    assert list(overdue["工号"]) == ["1002", "3001"]
+
+
+def test_the_export_equals_the_screen(bureau, tmp_path):
+    at = logged_in("9001")
+    at.query_params.clear()
+    open_page(at, "dashboard")
+    at.toggle[0].set_value(True).run()  # as of the deadline, as a 通报 is
+    screen = at.dataframe[0].value  # 按部门
+    workbook = tmp_path / "report.xlsx"
+    as_of = (bureau + timedelta(seconds=1)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M:%S")
+    result = CliRunner().invoke(quizzes_cli, ["report", "--xlsx", str(workbook), "--as-of", as_of])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(workbook)["按部门"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == list(screen.columns)
+    exported = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    for shown, saved in zip(screen.to_dict("records"), exported, strict=True):
+        for column in ("部门", "应学人数", "已参与", "按期完成", "逾期未完成", "免学"):
+            assert shown[column] == saved[column]
+        assert shown["按期完成率"] == pytest.approx(saved["按期完成率"])
+
+
+def test_a_head_sees_only_their_department(bureau):
+    at = logged_in("3001")
+    open_page(at, "dashboard")
+    assert texts(at.caption)[0] == "统计范围：监测站"
+    assert by_department(at) == [("监测站", 3, 1, 2)]
+    assert not at.multiselect
+
+
+def test_staff_are_refused_the_dashboard_on_the_server(bureau):
+    at = run_page_function("dashboard_page", "1001")
+    assert texts(at.error) == ["无权访问此页面。"]
+    assert not at.dataframe
+
+
+def test_my_progress_and_confirming_a_reading(bureau):
+    at = logged_in("1002")
+    open_page(at, "progress")
+    assert at.title[0].value == "我的进度"
+    assert "状态：逾期未完成" in at.markdown[0].value
+    reader = logged_in("1002")
+    reader.query_params["doc"] = "chuangjian_wenming_danwei_shishi_fangan.txt"
+    open_page(reader, "reader")
+    [confirm] = [b for b in reader.button if b.label == "我已学习本文件"]
+    confirm.click().run()
+    assert any(s.startswith("已确认学习本文件") for s in texts(reader.success))
+
+
+def test_the_admin_freezes_a_notice_at_the_deadline(bureau):
+    at = logged_in("9001")
+    open_page(at, "dashboard")
+    [freeze] = [b for b in at.button if b.label == "按截止时间固定逾期名单（生成通报）"]
+    freeze.click().run()
+    assert "已生成通报。" in texts(at.success), texts(at.error) + [str(e) for e in at.exception]
+    [notice] = [
+        d.value
+        for d in at.dataframe
+        if list(d.value.columns) == ["部门", "工号", "姓名", "未完成事项"]
+    ]
+    assert list(notice["工号"]) == ["1002", "3001"]

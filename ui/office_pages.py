@@ -1,0 +1,375 @@
+"""我的进度 (each person's own requirements) and 参与情况 (the office's dashboard).
+
+Office admins see every department; a department head sees only their own, and the
+scope is fixed on the server from the person's record, never taken from a widget.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime, time, timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlite_utils import Database
+
+from kb.documents import find_quote
+from quizzes.accounts import Person, Role
+from quizzes.bank import Bank
+from quizzes.dashboard import (
+    coverage,
+    department_people,
+    headline,
+    integrity_flags,
+    person_attempts,
+)
+from quizzes.reports import REPORT_KIND, report_filename, report_tables, workbook_bytes
+from quizzes.studyplan import (
+    LOCAL_TZ,
+    NoticeError,
+    StudyPlan,
+    compute_progress,
+    freeze_notice,
+    get_notice,
+    list_notices,
+    notice_changes,
+    person_progress,
+)
+from ui.auth import require
+from ui.nav import page
+from ui.quiz_widgets import show_source
+from ui.render import md_text
+from ui.services import get_bank, get_db, get_study_plan
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def progress_page() -> None:
+    """我的进度: what the plan requires of me, what is done, what is due."""
+    person = require()
+    st.title("我的进度")
+    plan = get_study_plan()
+    if plan is None:
+        st.info("创建办尚未制定学习计划。")
+        return
+    mine = person_progress(get_db(), person.employee_no, plan, get_bank(), _now())
+    st.markdown(
+        md_text(
+            f"学习阶段：{mine.phase}　截止时间：{_when(mine.deadline)}（北京时间）　状态：{mine.state_label}"
+        )
+    )
+    if mine.exempt and mine.exemption is not None:
+        st.info(md_text(f"已登记免学：{mine.exemption.reason}"))
+    for requirement in mine.requirements:
+        with st.container(border=True):
+            kind = "测验（须通过）" if requirement.kind == "quiz" else "文件（须学习并确认）"
+            if requirement.done:
+                late = "" if requirement.on_time else "（逾期完成）"
+                st.markdown(
+                    md_text(
+                        f"✅ {kind}：{requirement.title} — 已于 {_when(requirement.done_at)} 完成{late}"
+                    )
+                )
+            else:
+                st.markdown(md_text(f"⬜ {kind}：{requirement.title} — 未完成"))
+                if requirement.kind == "quiz":
+                    best = (
+                        ""
+                        if requirement.best_percent is None
+                        else f"最好成绩 {requirement.best_percent:.0f}%，"
+                    )
+                    left = (
+                        ""
+                        if requirement.attempts_left is None
+                        else f"剩余 {requirement.attempts_left} 次"
+                    )
+                    st.caption(md_text(f"{best}{left}"))
+                    st.page_link(page("quizzes"), label="去参加测验", icon=":material/quiz:")
+                else:
+                    st.page_link(
+                        page("reader"),
+                        label="去学习这份文件",
+                        icon=":material/menu_book:",
+                        query_params={"doc": requirement.target},
+                    )
+
+
+def _scope(person: Person, chosen: list[str]) -> list[str] | None:
+    """The departments this person may see: a head's own, whatever the widgets say."""
+    if person.role == Role.HEAD:
+        return [person.department]
+    return chosen or None
+
+
+def closing_moment(deadline: datetime) -> datetime:
+    """The first moment after a deadline: the as-of of a 通报 (the deadline is inclusive)."""
+    return deadline + timedelta(seconds=1)
+
+
+def _as_of_input(plan_deadline: datetime) -> datetime:
+    left, right = st.columns(2)
+    now_local = _now().astimezone(LOCAL_TZ)
+    deadline_local = plan_deadline.astimezone(LOCAL_TZ)
+    use_deadline = left.toggle("统计到截止时间（用于通报）", value=now_local > deadline_local)
+    if use_deadline:
+        return min(closing_moment(plan_deadline), _now())
+    day = right.date_input("统计日期", value=now_local.date(), format="YYYY-MM-DD")
+    if day == now_local.date():
+        return _now()
+    return datetime.combine(day, time(23, 59, 59), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def dashboard_page() -> None:
+    """参与情况: headline, departments, people, overdue list, quizzes, coverage, flags."""
+    person = require(Role.ADMIN, Role.HEAD)
+    st.title("参与情况")
+    db = get_db()
+    bank = get_bank()
+    plan = get_study_plan()
+    if plan is None or not plan.phases:
+        st.info("尚未制定学习计划：请在“管理 › 学习计划”中设置。")
+        return
+    phase = plan.phases[0] if len(plan.phases) == 1 else None
+    if len(plan.phases) > 1:
+        names = [p.name for p in plan.phases]
+        chosen_phase = st.selectbox("学习阶段", names)
+        phase = plan.phases[names.index(chosen_phase)]
+    assert phase is not None
+    as_of = _as_of_input(phase.deadline)
+    if person.role == Role.ADMIN:
+        all_departments = sorted(
+            {
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT department FROM people WHERE role != 'admin'"
+                )
+            }
+        )
+        chosen = st.multiselect("部门（不选则为全局）", all_departments)
+    else:
+        chosen = []
+        st.caption(md_text(f"统计范围：{person.department}"))
+    departments = _scope(person, chosen)
+    progress = compute_progress(db, plan, bank, as_of, phase=phase.name, departments=departments)
+    summary = headline(db, plan, bank, as_of, departments, phase=phase.name, progress=progress)
+    tables = report_tables(db, plan, bank, as_of, departments, phase=phase.name, progress=progress)
+
+    cols = st.columns(6)
+    cols[0].metric("应学人数", summary.headcount)
+    cols[1].metric("已参与", summary.started, help="参与率 " + _pct(summary.participation_rate))
+    cols[2].metric(
+        "按期完成", summary.completed_on_time, help="按期完成率 " + _pct(summary.completion_rate)
+    )
+    cols[3].metric("逾期未完成", summary.overdue)
+    cols[4].metric("免学", summary.exempt)
+    cols[5].metric("距截止（天）", summary.days_to_deadline)
+    st.caption(
+        f"按期完成率 {_pct(summary.completion_rate)}，预期进度 {_pct(summary.expected_rate)}；"
+        f"统计时点 {_when(as_of)}（北京时间）"
+    )
+    stamp = as_of
+    left, right = st.columns(2)
+    left.download_button(
+        "导出 Excel（全部表格）",
+        workbook_bytes(tables),
+        file_name=report_filename(REPORT_KIND, stamp),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="export_xlsx",
+    )
+    right.download_button(
+        "导出 CSV（压缩包）",
+        _csv_zip(tables),
+        file_name=report_filename(REPORT_KIND, stamp, "zip"),
+        mime="application/zip",
+        key="export_csv",
+    )
+
+    overview, people, overdue, quizzes, cover, flags = st.tabs(
+        ["按部门", "人员", "逾期名单与通报", "测验与题目", "学习覆盖", "诚信提示"]
+    )
+    with overview:
+        _overview_tab(tables)
+    with people:
+        _people_tab(db, plan, bank, as_of, phase.name, tables)
+    with overdue:
+        _overdue_tab(db, plan, bank, person, tables)
+    with quizzes:
+        _quiz_tab(db, tables)
+    with cover:
+        result = coverage(db, bank, as_of, departments)
+        st.markdown("**各文件被题目覆盖的小节比例**")
+        st.dataframe(result.documents, hide_index=True, width="stretch")
+        st.markdown("**各小节、各部门的答对率（找出学习薄弱处）**")
+        st.dataframe(result.by_department, hide_index=True, width="stretch")
+    with flags:
+        st.caption(
+            "仅供创建办核查，不自动处理：作答过快（平均每题不足 3 秒）、不同人员答卷完全雷同。"
+        )
+        st.dataframe(
+            integrity_flags(db, bank, as_of, departments), hide_index=True, width="stretch"
+        )
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _csv_zip(tables: dict[str, pd.DataFrame]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, table in tables.items():
+            archive.writestr(f"{name}.csv", table.to_csv(index=False).encode("utf-8-sig"))
+    return buffer.getvalue()
+
+
+def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
+    by_department = tables["按部门"]
+    st.markdown("**各部门按期完成率**（红色为进度落后）")
+    if not by_department.empty:
+        chart = (
+            alt.Chart(by_department)
+            .mark_bar()
+            .encode(
+                x=alt.X("按期完成率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                y=alt.Y("部门:N", sort=None),
+                color=alt.Color(
+                    "进度落后:N",
+                    scale=alt.Scale(domain=[True, False], range=["#d62728", "#2ca02c"]),
+                    legend=alt.Legend(title="进度落后"),
+                ),
+                tooltip=["部门", "应学人数", "按期完成", "按期完成率", "预期进度"],
+            )
+        )
+        st.altair_chart(chart, width="stretch")
+    st.dataframe(by_department, hide_index=True, width="stretch", key="table_by_department")
+    daily = tables["每日完成"]
+    if not daily.empty:
+        st.markdown("**每日完成进度**（累计完成率与预期进度）")
+        long = daily.melt(
+            id_vars=["日期"],
+            value_vars=["累计完成率", "预期进度"],
+            var_name="曲线",
+            value_name="比例",
+        )
+        st.altair_chart(
+            alt.Chart(long)
+            .mark_line(point=True)
+            .encode(x="日期:T", y=alt.Y("比例:Q", axis=alt.Axis(format="%")), color="曲线:N"),
+            width="stretch",
+        )
+        st.dataframe(daily, hide_index=True, width="stretch")
+    # one column mixes numbers and text: shown as text (Arrow wants one type a column)
+    st.dataframe(tables["汇总"].astype(str), hide_index=True, width="stretch")
+
+
+def _people_tab(
+    db: Database,
+    plan: StudyPlan,
+    bank: Bank,
+    as_of: datetime,
+    phase_name: str,
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    departments = list(tables["按部门"]["部门"])
+    if not departments:
+        st.info("没有统计到人员。")
+        return
+    department = st.selectbox("部门", departments, key="people_department")
+    people = department_people(db, department, plan, bank, as_of, phase=phase_name)
+    st.dataframe(people, hide_index=True, width="stretch")
+    names = {
+        row["工号"]: f"{row['工号']} {row['姓名']}（{row['状态']}）" for _, row in people.iterrows()
+    }
+    chosen = st.selectbox(
+        "查看个人作答记录", list(names), format_func=names.get, index=None, key="people_person"
+    )
+    if chosen:
+        st.dataframe(person_attempts(db, chosen, bank, as_of), hide_index=True, width="stretch")
+
+
+def _overdue_tab(
+    db: Database, plan: StudyPlan, bank: Bank, person: Person, tables: dict[str, pd.DataFrame]
+) -> None:
+    st.markdown("**逾期名单**（截止时间已过仍未完成，免学人员另列）")
+    st.dataframe(tables["逾期名单"], hide_index=True, width="stretch")
+    st.markdown("**免学名单**（不计入人数与比率）")
+    st.dataframe(tables["免学名单"], hide_index=True, width="stretch")
+    notices = list_notices(db)
+    if person.role == Role.ADMIN:
+        with st.form("freeze_notice"):
+            title = st.text_input("通报标题", value="关于全面学习阶段未按期完成情况的通报")
+            if st.form_submit_button("按截止时间固定逾期名单（生成通报）"):
+                phase = plan.phases[0]
+                try:
+                    freeze_notice(
+                        db,
+                        title,
+                        min(closing_moment(phase.deadline), _now()),
+                        plan,
+                        bank,
+                        _now(),
+                        person.employee_no,
+                        phase=phase.name,
+                    )
+                except NoticeError as exc:
+                    st.error(md_text(str(exc)))
+                else:
+                    st.success("已生成通报。")
+                    notices = list_notices(db)
+    if not notices:
+        return
+    labels = {n.id: f"{n.title}（截至 {_when(n.as_of)}，{n.people} 人）" for n in notices}
+    chosen = st.selectbox("已生成的通报", list(labels), format_func=labels.get, key="notice_pick")
+    notice = get_notice(db, chosen)
+    if notice is None:
+        return
+    rows = [
+        {
+            "部门": p.department,
+            "工号": p.employee_no,
+            "姓名": p.name,
+            "未完成事项": "、".join(m.title for m in p.missing),
+        }
+        for p in notice.people
+        if person.role == Role.ADMIN or p.department == person.department
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    older = [n for n in notices if n.id < chosen]
+    if older:
+        previous = get_notice(db, max(n.id for n in older))
+        changes = notice_changes(previous, notice)
+        st.caption(
+            md_text(
+                f"与上一次通报相比：新增 {len(changes.added)} 人，已完成移出 {len(changes.resolved)} 人，"
+                f"仍在名单 {len(changes.remaining)} 人。"
+            )
+        )
+
+
+def _quiz_tab(db: Database, tables: dict[str, pd.DataFrame]) -> None:
+    st.markdown("**各测验作答与通过情况**")
+    st.dataframe(tables["测验统计"], hide_index=True, width="stretch")
+    questions = tables["题目统计"]
+    st.markdown("**各题答对率**（最易错的在前）")
+    st.dataframe(questions, hide_index=True, width="stretch")
+    if questions.empty:
+        return
+    st.markdown("**最易错的题目及其原文出处**")
+    bank = get_bank()
+    for _, row in questions.head(5).iterrows():
+        with st.container(border=True):
+            st.markdown(
+                md_text(
+                    f"{row['测验']} · {row['题号']}：{row['题干']}（答对率 {row['答对率']:.0%}）"
+                )
+            )
+            question = bank.quiz(row["测验编号"]).question(row["题号"])
+            show_source(find_quote(db, question.source.document, question.source.quote), question)
