@@ -161,3 +161,19 @@ def test_the_admin_freezes_a_notice_at_the_deadline(bureau):
         if list(d.value.columns) == ["部门", "工号", "姓名", "未完成事项"]
     ]
     assert list(notice["工号"]) == ["1002", "3001"]
+
+
+def test_the_admin_edits_the_study_plan_with_checks(bureau):
+    at = logged_in("9001")
+    open_page(at, "admin")
+    start, deadline = (d for d in at.date_input if d.label.startswith(("开始日期", "截止日期")))
+    deadline.set_value(start.value - timedelta(days=1))
+    [save] = [b for b in at.button if b.label == "保存学习计划"]
+    save.click().run()
+    assert texts(at.error) == ["学习计划有误，未保存："]
+    assert any("截止" in c.value for c in at.code)
+    start, deadline = (d for d in at.date_input if d.label.startswith(("开始日期", "截止日期")))
+    deadline.set_value(start.value + timedelta(days=20))
+    [save] = [b for b in at.button if b.label == "保存学习计划"]
+    save.click().run()
+    assert "学习计划已保存。" in texts(at.success)
