@@ -177,3 +177,15 @@ def test_the_admin_edits_the_study_plan_with_checks(bureau):
     [save] = [b for b in at.button if b.label == "保存学习计划"]
     save.click().run()
     assert "学习计划已保存。" in texts(at.success)
+
+
+def test_coverage_and_integrity_are_computed_when_asked(bureau):
+    at = logged_in("9001")
+    open_page(at, "dashboard")
+    tables = len(at.dataframe)
+    at.toggle(key="show_coverage").set_value(True).run()
+    at.toggle(key="show_flags").set_value(True).run()
+    assert len(at.dataframe) == tables + 3
+    [documents] = [d.value for d in at.dataframe if "覆盖率" in d.value.columns]
+    plan_row = documents[documents["文件"] == "chuangjian_wenming_danwei_shishi_fangan.txt"]
+    assert 0 < plan_row["覆盖率"].iloc[0] <= 1

@@ -203,19 +203,22 @@ def dashboard_page() -> None:
         _overdue_tab(db, plan, bank, person, tables)
     with quizzes:
         _quiz_tab(db, tables)
+    # The answer-level views take seconds at thousands of people: computed when asked for.
     with cover:
-        result = coverage(db, bank, as_of, departments)
-        st.markdown("**各文件被题目覆盖的小节比例**")
-        st.dataframe(result.documents, hide_index=True, width="stretch")
-        st.markdown("**各小节、各部门的答对率（找出学习薄弱处）**")
-        st.dataframe(result.by_department, hide_index=True, width="stretch")
+        if st.toggle("计算学习覆盖情况", key="show_coverage"):
+            result = coverage(db, bank, as_of, departments)
+            st.markdown("**各文件被题目覆盖的小节比例**")
+            st.dataframe(result.documents, hide_index=True, width="stretch")
+            st.markdown("**各小节、各部门的答对率（找出学习薄弱处）**")
+            st.dataframe(result.by_department, hide_index=True, width="stretch")
     with flags:
         st.caption(
             "仅供创建办核查，不自动处理：作答过快（平均每题不足 3 秒）、不同人员答卷完全雷同。"
         )
-        st.dataframe(
-            integrity_flags(db, bank, as_of, departments), hide_index=True, width="stretch"
-        )
+        if st.toggle("检查诚信提示", key="show_flags"):
+            st.dataframe(
+                integrity_flags(db, bank, as_of, departments), hide_index=True, width="stretch"
+            )
 
 
 def _pct(value: float | None) -> str:
