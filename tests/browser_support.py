@@ -356,3 +356,43 @@ def expect_answer_shown(page: Page, widget: Locator, kind: str, given: GivenAnsw
             expect(chosen.filter(has_text=_option_label(text))).to_have_count(1)
     else:
         expect(widget.get_by_role("textbox")).to_have_value(given.shown[0])
+
+
+# -- reading what a dashboard shows ----------------------------------------------------------
+
+
+def dataframe_rows(frame: Locator) -> list[dict[str, str]]:
+    """The rows an ``st.dataframe`` shows, as {column header: cell text}, waited for.
+
+    The grid is drawn on a canvas; Streamlit 1.67's grid also keeps an accessible table
+    (role grid) in the DOM, which holds the rendered cells only: every row of a short
+    table, but only the columns scrolled into view of a wide one.
+    """
+    # The table is the canvas's fallback content: out of the accessibility tree, so it is
+    # found by CSS rather than by role.
+    grid = frame.locator("table[role='grid']")
+    expect(grid.locator("th").first).to_be_attached()
+    return grid.evaluate(
+        "grid => {"
+        "  const column = cell => cell.getAttribute('aria-colindex');"
+        "  const headers = Object.fromEntries([...grid.querySelectorAll('th')].map("
+        "    th => [column(th), th.textContent]));"
+        "  return [...grid.querySelectorAll('tbody tr')].map(tr => Object.fromEntries("
+        "    [...tr.querySelectorAll('td')].map(td => [headers[column(td)], td.textContent])));"
+        "}"
+    )
+
+
+def chart_bars(chart: Locator) -> dict[str, str | None]:
+    """The bars of a Vega-Lite bar chart (rendered as SVG): aria label -> fill colour.
+
+    Vega labels each bar with its fields ("部门: 监测站; 进度落后: 是; ..."); a bar with no
+    fill is drawn invisibly.
+    """
+    bars = chart.locator("path[aria-roledescription='bar']")
+    expect(bars.first).to_be_attached()
+    return dict(
+        bars.evaluate_all(
+            "bars => bars.map(b => [b.getAttribute('aria-label'), b.getAttribute('fill')])"
+        )
+    )

@@ -19,6 +19,7 @@ from kb.documents import find_quote
 from quizzes.accounts import Person, Role
 from quizzes.bank import Bank
 from quizzes.dashboard import (
+    PERCENT_COLUMNS,
     coverage,
     department_people,
     headline,
@@ -153,7 +154,7 @@ def dashboard_page() -> None:
                 )
             }
         )
-        chosen = st.multiselect("部门（不选则为全局）", all_departments)
+        chosen = st.multiselect("部门（不选则为全局）", all_departments, placeholder="选择部门")
     else:
         chosen = []
         st.caption(md_text(f"统计范围：{person.department}"))
@@ -208,17 +209,25 @@ def dashboard_page() -> None:
         if st.toggle("计算学习覆盖情况", key="show_coverage"):
             result = coverage(db, bank, as_of, departments)
             st.markdown("**各文件被题目覆盖的小节比例**")
-            st.dataframe(result.documents, hide_index=True, width="stretch")
+            _table(result.documents)
             st.markdown("**各小节、各部门的答对率（找出学习薄弱处）**")
-            st.dataframe(result.by_department, hide_index=True, width="stretch")
+            _table(result.by_department)
     with flags:
         st.caption(
             "仅供创建办核查，不自动处理：作答过快（平均每题不足 3 秒）、不同人员答卷完全雷同。"
         )
         if st.toggle("检查诚信提示", key="show_flags"):
-            st.dataframe(
-                integrity_flags(db, bank, as_of, departments), hide_index=True, width="stretch"
-            )
+            _table(integrity_flags(db, bank, as_of, departments))
+
+
+def _table(frame: pd.DataFrame, **kwargs: object) -> None:
+    """A table with shares shown as percentages, as the export formats them."""
+    config = {
+        column: st.column_config.NumberColumn(format="percent")
+        for column in frame.columns
+        if column in PERCENT_COLUMNS
+    }
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
 def _pct(value: float | None) -> str:
@@ -243,16 +252,19 @@ def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
             .encode(
                 x=alt.X("按期完成率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                 y=alt.Y("部门:N", sort=None),
+                # the column holds 是 or "" (as exported), not booleans
                 color=alt.Color(
                     "进度落后:N",
-                    scale=alt.Scale(domain=[True, False], range=["#d62728", "#2ca02c"]),
-                    legend=alt.Legend(title="进度落后"),
+                    scale=alt.Scale(domain=["是", ""], range=["#d62728", "#2ca02c"]),
+                    legend=alt.Legend(
+                        title="进度落后", labelExpr="datum.value === '是' ? '是' : '否'"
+                    ),
                 ),
                 tooltip=["部门", "应学人数", "按期完成", "按期完成率", "预期进度"],
             )
         )
         st.altair_chart(chart, width="stretch")
-    st.dataframe(by_department, hide_index=True, width="stretch", key="table_by_department")
+    _table(by_department, key="table_by_department")
     daily = tables["每日完成"]
     if not daily.empty:
         st.markdown("**每日完成进度**（累计完成率与预期进度）")
@@ -268,9 +280,9 @@ def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
             .encode(x="日期:T", y=alt.Y("比例:Q", axis=alt.Axis(format="%")), color="曲线:N"),
             width="stretch",
         )
-        st.dataframe(daily, hide_index=True, width="stretch")
+        _table(daily)
     # one column mixes numbers and text: shown as text (Arrow wants one type a column)
-    st.dataframe(tables["汇总"].astype(str), hide_index=True, width="stretch")
+    _table(tables["汇总"].astype(str))
 
 
 def _people_tab(
@@ -287,7 +299,7 @@ def _people_tab(
         return
     department = st.selectbox("部门", departments, key="people_department")
     people = department_people(db, department, plan, bank, as_of, phase=phase_name)
-    st.dataframe(people, hide_index=True, width="stretch")
+    _table(people)
     names = {
         row["工号"]: f"{row['工号']} {row['姓名']}（{row['状态']}）" for _, row in people.iterrows()
     }
@@ -295,16 +307,16 @@ def _people_tab(
         "查看个人作答记录", list(names), format_func=names.get, index=None, key="people_person"
     )
     if chosen:
-        st.dataframe(person_attempts(db, chosen, bank, as_of), hide_index=True, width="stretch")
+        _table(person_attempts(db, chosen, bank, as_of))
 
 
 def _overdue_tab(
     db: Database, plan: StudyPlan, bank: Bank, person: Person, tables: dict[str, pd.DataFrame]
 ) -> None:
     st.markdown("**逾期名单**（截止时间已过仍未完成，免学人员另列）")
-    st.dataframe(tables["逾期名单"], hide_index=True, width="stretch")
+    _table(tables["逾期名单"])
     st.markdown("**免学名单**（不计入人数与比率）")
-    st.dataframe(tables["免学名单"], hide_index=True, width="stretch")
+    _table(tables["免学名单"])
     notices = list_notices(db)
     if person.role == Role.ADMIN:
         with st.form("freeze_notice"):
@@ -344,7 +356,7 @@ def _overdue_tab(
         for p in notice.people
         if person.role == Role.ADMIN or p.department == person.department
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    _table(pd.DataFrame(rows))
     older = [n for n in notices if n.id < chosen]
     if older:
         previous = get_notice(db, max(n.id for n in older))
@@ -359,10 +371,10 @@ def _overdue_tab(
 
 def _quiz_tab(db: Database, tables: dict[str, pd.DataFrame]) -> None:
     st.markdown("**各测验作答与通过情况**")
-    st.dataframe(tables["测验统计"], hide_index=True, width="stretch")
+    _table(tables["测验统计"])
     questions = tables["题目统计"]
     st.markdown("**各题答对率**（最易错的在前）")
-    st.dataframe(questions, hide_index=True, width="stretch")
+    _table(questions)
     if questions.empty:
         return
     st.markdown("**最易错的题目及其原文出处**")
