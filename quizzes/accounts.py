@@ -16,7 +16,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlite_utils
@@ -24,6 +24,8 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kb.store import migrate, write
+from kb.timestamps import from_stamp as _unstamp
+from kb.timestamps import to_stamp as _stamp
 
 # -- policy numbers -------------------------------------------------------------------------
 
@@ -61,7 +63,6 @@ _DUMMY_HASH = (
 )
 
 _EMPLOYEE_NO_RE = re.compile(r"[A-Za-z0-9._-]+")
-_STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
 # -- types that cross the boundary ----------------------------------------------------------
@@ -277,18 +278,6 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
 
 
 # -- small helpers --------------------------------------------------------------------------
-
-
-def _stamp(moment: datetime) -> str:
-    # Naive datetimes are refused: local (UTC+8) and UTC mixed would shift every lock and
-    # history entry by eight hours without a sound.
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"timezone-aware datetime required, got {moment!r}")
-    return moment.astimezone(UTC).strftime(_STAMP_FORMAT)
-
-
-def _unstamp(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 def _login_key(employee_no: str) -> str:

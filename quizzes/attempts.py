@@ -26,6 +26,8 @@ from typing import Any, Literal
 import sqlite_utils
 
 from kb.store import migrate, write
+from kb.timestamps import from_stamp as _time
+from kb.timestamps import to_stamp as _iso
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
 
@@ -798,14 +800,6 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     return moment.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 def _required_time(text: str) -> datetime:

@@ -28,13 +28,14 @@ import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
 from kb.documents import DocumentInfo
 from kb.store import migrate, write
+from kb.timestamps import to_stamp as _stamp
 from quizzes.accounts import generate_password, hash_password
 from quizzes.bank import CHOICE_TYPES, Bank, Question, Quiz
 from quizzes.grading import grade_question
@@ -138,10 +139,6 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
 
 
 # -- preparation ----------------------------------------------------------------------------
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _dumps(value: Any) -> str:

@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
 import numpy as np
@@ -58,6 +58,8 @@ import sqlite_utils
 
 from kb.documents import DocumentInfo, list_documents
 from kb.store import migrate, write
+from kb.timestamps import from_stamp as _unstamp
+from kb.timestamps import to_stamp
 from quizzes.accounts import UnknownAccount, get_person
 from quizzes.bank import Bank
 
@@ -88,8 +90,6 @@ STATE_LABELS: dict[str, str] = {
 }
 EXEMPT_LABEL = "免学"
 KIND_LABELS: dict[str, str] = {"quiz": "测验", "document": "文件"}
-
-_STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -467,23 +467,6 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
 
 
 # -- small helpers --------------------------------------------------------------------------
-
-
-def to_stamp(moment: datetime) -> str:
-    """``moment`` as stored: UTC text of fixed width, so SQL compares times as strings.
-
-    Raises:
-        ValueError: ``moment`` is naive.
-    """
-    # Naive datetimes are refused: UTC and Beijing time mixed would shift every deadline
-    # by eight hours without a sound.
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"timezone-aware datetime required, got {moment!r}")
-    return moment.astimezone(UTC).strftime(_STAMP_FORMAT)
-
-
-def _unstamp(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 def _required(text: str) -> datetime:

@@ -1,0 +1,28 @@
+"""How moments are stored: fixed-width UTC text, so SQLite compares them as strings.
+
+Every table of the app (attempts, answers, people, readings, notices) stores times this
+way; the dashboard's SQL compares them across tables, so there is one format.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def to_stamp(moment: datetime) -> str:
+    """``moment`` as stored, e.g. ``2026-11-25T01:02:03.000004+00:00``.
+
+    Raises:
+        ValueError: ``moment`` is naive; Beijing time and UTC mixed would shift every
+            deadline and lock by eight hours without a sound.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timezone-aware datetime required, got {moment!r}")
+    return moment.astimezone(UTC).strftime(STAMP_FORMAT)
+
+
+def from_stamp(text: str | None) -> datetime | None:
+    """A stored moment back as an aware datetime (None stays None)."""
+    return None if text is None else datetime.fromisoformat(text)
