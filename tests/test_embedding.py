@@ -46,7 +46,7 @@ def builtin(tmp_path_factory):
 def test_builtin_model_is_the_labelled_e5(builtin):
     embedder = builtin.embedder
     assert (embedder.label, embedder.dimension) == (
-        "multilingual-e5-small (4-bit weights, dequantized)",
+        "multilingual-e5-small (4-bit weights, dequantized), MIT licence",
         384,
     )
     assert embedder.model_id.startswith("builtin:multilingual-e5-small-q4-dequant:v1:")
