@@ -17,10 +17,12 @@ from kb.service import backup_database, open_kb
 from kb.settings import Settings
 
 
-def _model(settings: Settings, enabled: bool = True) -> ModelStatus:
+def _model(settings: Settings, enabled: bool = True, serving: bool = True) -> ModelStatus:
     if not enabled:
         return load_embedder("none", settings.model_cache_dir)
-    status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
+    # Ingest runs alone, before the app: it may use every core (twice as fast here).
+    threads = settings.torch_threads if serving else None
+    status = load_embedder(settings.embed_model, settings.model_cache_dir, threads)
     if status.message:
         click.echo(status.message, err=True)
     return status
@@ -42,7 +44,7 @@ def ingest(paths: tuple[Path, ...], no_model: bool) -> None:
     """
     settings = Settings.from_env()
     db = open_kb(settings)
-    status = _model(settings, not no_model)
+    status = _model(settings, not no_model, serving=False)
     files: list[Path] | None = None
     if paths:
         files = []
