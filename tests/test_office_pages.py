@@ -127,7 +127,7 @@ def test_a_head_sees_only_their_department(bureau):
     open_page(at, "dashboard")
     assert texts(at.caption)[0] == "统计范围：监测站"
     assert by_department(at) == [("监测站", 3, 1, 2)]
-    assert not at.multiselect
+    assert [m.label for m in at.multiselect] == ["测验（不选则为全部）"]  # no department choice
 
 
 def test_staff_are_refused_the_dashboard_on_the_server(bureau):
@@ -189,3 +189,15 @@ def test_coverage_and_integrity_are_computed_when_asked(bureau):
     [documents] = [d.value for d in at.dataframe if "覆盖率" in d.value.columns]
     plan_row = documents[documents["文件"] == "chuangjian_wenming_danwei_shishi_fangan.txt"]
     assert 0 < plan_row["覆盖率"].iloc[0] <= 1
+
+
+def test_quiz_statistics_filter_by_quiz(bureau):
+    at = logged_in("9001")
+    open_page(at, "dashboard")
+    at.multiselect(key="quiz_filter").set_value(["ethics-values"]).run()
+    [quizzes] = [d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns]
+    assert list(quizzes["测验编号"]) in ([], ["ethics-values"])
+    at.multiselect(key="quiz_filter").set_value(["plan-basics"]).run()
+    [quizzes] = [d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns]
+    assert list(quizzes["测验编号"]) == ["plan-basics"]
+    assert list(quizzes["通过人数"]) == [2]

@@ -25,6 +25,8 @@ from quizzes.dashboard import (
     headline,
     integrity_flags,
     person_attempts,
+    question_stats,
+    quiz_stats,
 )
 from quizzes.reports import REPORT_KIND, report_filename, report_tables, workbook_bytes
 from quizzes.studyplan import (
@@ -203,7 +205,7 @@ def dashboard_page() -> None:
     with overdue:
         _overdue_tab(db, plan, bank, person, tables)
     with quizzes:
-        _quiz_tab(db, tables)
+        _quiz_tab(db, tables, as_of, departments)
     # The answer-level views take seconds at thousands of people: computed when asked for.
     with cover:
         if st.toggle("计算学习覆盖情况", key="show_coverage"):
@@ -369,16 +371,42 @@ def _overdue_tab(
         )
 
 
-def _quiz_tab(db: Database, tables: dict[str, pd.DataFrame]) -> None:
+def _quiz_tab(
+    db: Database,
+    tables: dict[str, pd.DataFrame],
+    as_of: datetime,
+    departments: list[str] | None,
+) -> None:
+    bank = get_bank()
+    left, right = st.columns(2)
+    quiz_ids = left.multiselect(
+        "测验（不选则为全部）",
+        list(bank.quizzes),
+        format_func=lambda q: bank.quizzes[q].title,
+        placeholder="选择测验",
+        key="quiz_filter",
+    )
+    period = right.date_input(
+        "提交日期范围（可不选）", value=(), format="YYYY-MM-DD", key="quiz_dates"
+    )
+    since = until = None
+    if len(period) == 2:
+        since = datetime.combine(period[0], time.min, tzinfo=LOCAL_TZ)
+        until = min(datetime.combine(period[1], time.max, tzinfo=LOCAL_TZ), as_of)
+    if quiz_ids or since is not None:
+        # Filtered views are computed here; the unfiltered ones are the exported tables.
+        window = {"quiz_ids": quiz_ids or None, "since": since, "until": until}
+        quizzes = quiz_stats(db, bank, as_of, departments, **window)
+        questions = question_stats(db, bank, as_of, departments, **window)
+    else:
+        quizzes, questions = tables["测验统计"], tables["题目统计"]
     st.markdown("**各测验作答与通过情况**")
-    _table(tables["测验统计"])
-    questions = tables["题目统计"]
+    _table(quizzes)
     st.markdown("**各题答对率**（最易错的在前）")
     _table(questions)
     if questions.empty:
         return
     st.markdown("**最易错的题目及其原文出处**")
-    bank = get_bank()
     for _, row in questions.head(5).iterrows():
         with st.container(border=True):
             st.markdown(
