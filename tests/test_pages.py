@@ -117,6 +117,9 @@ def test_take_a_quiz_answers_survive_a_new_session_and_the_result_cites_the_pass
     again.button(key=f"submit-{attempt_id}").click().run()
     assert again.query_params["result"] == attempt_id
     assert texts(again.success) + texts(again.warning)
+    # the passage appears only after submitting, and on asking for the review
+    assert not any("出处：" in c.value for c in again.caption)
+    again.toggle(key=f"review-{attempt_id}").set_value(True).run()
     assert any("出处：" in c.value for c in again.caption)
     assert "在原文中查看" in [p.proto.label for p in again.get("page_link")]
 
@@ -266,6 +269,9 @@ def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch
     assert_inert(rendered_markdown(quiz))
     quiz.button(key="start-hostile").click().run()
     assert_inert(rendered_markdown(quiz) + [str(r.options) for r in quiz.radio])
-    quiz.button(key=f"submit-{quiz.query_params['attempt']}").click().run()
+    attempt_id = quiz.query_params["attempt"]
+    quiz.button(key=f"submit-{attempt_id}").click().run()
+    quiz.toggle(key=f"review-{attempt_id}").set_value(True).run()
+    assert any("出处：" in c.value for c in quiz.caption)
     assert_inert(rendered_markdown(quiz))
     st.cache_resource.clear()
