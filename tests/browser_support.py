@@ -5,16 +5,9 @@ actions that know how Streamlit 1.67 renders its widgets in Debian's Chromium.""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +17,9 @@ from typing import Any
 import yaml
 from playwright.sync_api import Locator, Page, expect
 
+from bench.app_server import AppServer
+from bench.app_server import app_environment as bench_app_environment
+from bench.app_server import start_app as bench_start_app
 from kb.ingest import sync_corpus
 from kb.service import open_kb
 from kb.settings import PROJECT_ROOT, Settings
@@ -46,7 +42,6 @@ CHROMIUM_ARGS = [
 ]
 # Every wait in the browser tests is bounded by this (milliseconds).
 WAIT_MS = 30_000
-SERVER_START_SECONDS = 60
 
 EMPLOYEE_NO = "1001"
 PASSWORD = "study2026ok"
@@ -58,12 +53,16 @@ PLAN_QUIZ_FILE = PROJECT_ROOT / "quizzes" / "bank" / "plan-basics.yaml"
 
 def app_environment(data_dir: Path) -> dict[str, str]:
     """The variables that point the app at ``data_dir``, the shipped corpus, lexical-only."""
-    return {
-        "KB_DATA_DIR": str(data_dir),
-        "KB_CORPUS_DIR": str(PROJECT_ROOT / "corpus"),
-        "KB_QUIZ_DIR": str(PROJECT_ROOT / "quizzes" / "bank"),
-        "KB_EMBED_MODEL": "none",
-    }
+    return bench_app_environment(data_dir, "none")
+
+
+def start_app(data_dir: Path, log_path: Path) -> AppServer:
+    """Serve the real app.py (lexical-only) on a free local port, healthy when returned.
+
+    The server is the benchmarks' (bench/app_server.py): cwd is the project, so the
+    production .streamlit/config.toml applies and the browser sees what staff will see.
+    """
+    return bench_start_app(data_dir, log_path, "none")
 
 
 def prepare_data(data_dir: Path) -> Settings:
@@ -85,95 +84,6 @@ def prepare_data(data_dir: Path) -> Settings:
     finally:
         db.close()
     return settings
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class AppServer:
-    """``streamlit run app.py`` in its own process group, its output in ``log_path``."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    db_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self, last_chars: int = 4000) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return text[-last_chars:]
-
-    def stop(self) -> None:
-        """Terminate the server and anything it started (the whole process group)."""
-        if self.process.poll() is None:
-            pgid = os.getpgid(self.process.pid)
-            os.killpg(pgid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(pgid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-
-def start_app(data_dir: Path, log_path: Path) -> AppServer:
-    """Serve the real app.py on a free local port and wait until it reports healthy."""
-    port = free_port()
-    # Inherited KB_* variables (a developer's own setup) must not leak into the app.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(app_environment(data_dir))
-    streamlit = Path(sys.executable).with_name("streamlit")
-    command = [
-        str(streamlit),
-        "run",
-        "app.py",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-    ]
-    with log_path.open("wb") as log:
-        # cwd is the project, so the production .streamlit/config.toml applies (no file
-        # watcher, no usage stats, viewer toolbar): the browser sees what staff will see.
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    db_path = Settings.from_env(app_environment(data_dir)).db_path
-    server = AppServer(process, port, log_path, db_path)
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"streamlit exited with code {process.returncode}:\n{server.output()}"
-            )
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200 and reply.read().strip() == b"ok":
-                    return server
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(
-                f"streamlit did not answer /_stcore/health within "
-                f"{SERVER_START_SECONDS} s:\n{server.output()}"
-            )
-        time.sleep(0.25)
 
 
 def wait_until(condition: Callable[[], Any], what: str, seconds: float = WAIT_MS / 1000) -> Any:
