@@ -195,9 +195,13 @@ def test_quiz_statistics_filter_by_quiz(bureau):
     at = logged_in("9001")
     open_page(at, "dashboard")
     at.multiselect(key="quiz_filter").set_value(["ethics-values"]).run()
-    [quizzes] = [d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns]
+    [quizzes] = [
+        d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns
+    ]
     assert list(quizzes["测验编号"]) in ([], ["ethics-values"])
     at.multiselect(key="quiz_filter").set_value(["plan-basics"]).run()
-    [quizzes] = [d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns]
+    [quizzes] = [
+        d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns
+    ]
     assert list(quizzes["测验编号"]) == ["plan-basics"]
     assert list(quizzes["通过人数"]) == [2]

@@ -158,7 +158,14 @@ def test_admin_sees_the_admin_page_and_can_reset_a_password(app_settings):
     at = logged_in("9001")
     open_page(at, "admin")
     assert at.title[0].value == "管理"
-    assert [t.label for t in at.tabs] == ["文件", "职工名册", "题库", "账号", "学习计划", "免学登记"]
+    assert [t.label for t in at.tabs] == [
+        "文件",
+        "职工名册",
+        "题库",
+        "账号",
+        "学习计划",
+        "免学登记",
+    ]
     people = at.dataframe[1].value
     # by department, then 工号; no first admin is made when an admin already exists
     assert list(people["工号"]) == ["9001", "1001", "1002"]
