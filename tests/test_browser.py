@@ -12,11 +12,10 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.browser_support import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     WAIT_MS,
     AppServer,
     answer_widget,
@@ -52,14 +51,6 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
     server = start_app(folder / "data", folder / "streamlit.log")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from kb.documents import document_texts
 from kb.service import open_kb
@@ -30,7 +30,6 @@ from quizzes.studyplan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.browser_support import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
     WAIT_MS,
     AppServer,
@@ -107,14 +106,6 @@ def bureau_server(tmp_path_factory) -> Iterator[tuple[AppServer, datetime]]:
     server = start_app(folder / "data", folder / "streamlit.log")
     yield server, deadline
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
