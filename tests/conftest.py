@@ -113,9 +113,14 @@ def app_settings(tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium driven by Playwright, shared by every browser test."""
+    """Debian's Chromium driven by Playwright, shared by the tests of one module.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running on the
+    main thread while it is open, and later tests that call asyncio.run (the soak test)
+    would fail with "cannot be called from a running event loop".
+    """
     from playwright.sync_api import sync_playwright
 
     from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
