@@ -35,7 +35,9 @@ import json
 import random
 import re
 import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -181,6 +183,35 @@ async def searcher(
             phase.one_ready()
 
 
+def start_profiler(args: argparse.Namespace, server: AppServer) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server's every thread during the burst (``--py-spy``), or None."""
+    if args.py_spy is None:
+        return None
+    return subprocess.Popen(
+        [
+            str(args.py_spy),
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",  # collapsed stacks: one line per stack, its sample count at the end
+            "--output",
+            str(args.profile_out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        profiler.wait(timeout=30)
+
+
 async def sample_peak(server: AppServer, peak: list[float], stop: asyncio.Event) -> None:
     """Keep the highest server RSS seen, every 0.25 s, until ``stop``."""
     while not stop.is_set():
@@ -227,6 +258,7 @@ async def scenario(args: argparse.Namespace, server: AppServer, report: dict[str
         report["ramp_seconds"] = time.perf_counter() - ramp_started
         report["rss_mb_ready"] = server.rss_mb()
         client = psutil.Process()
+        profiler = start_profiler(args, server)
         client_cpu = sum(client.cpu_times()[:2])
         server_cpu = server.cpu_seconds()
         burst_started = time.perf_counter()
@@ -236,6 +268,7 @@ async def scenario(args: argparse.Namespace, server: AppServer, report: dict[str
         report["burst_seconds"] = wall
         report["server_cpu_share_in_burst"] = (server.cpu_seconds() - server_cpu) / wall
         report["client_cpu_share_in_burst"] = (sum(client.cpu_times()[:2]) - client_cpu) / wall
+        stop_profiler(profiler)
         report["rss_mb_after"] = server.rss_mb()
     finally:
         for task in tasks:
@@ -409,6 +442,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--malloc-arena-max", type=int, help="set MALLOC_ARENA_MAX for the server (glibc)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="path of a py-spy binary: profile the server during the burst (not a dependency)",
+    )
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        default=Path("burst-profile.txt"),
+        help="where --py-spy writes its collapsed stacks (burst-profile.txt)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     if args.sessions < 0 or args.searchers < 0 or args.answers < 0:
