@@ -91,6 +91,7 @@ class RunResult:
     status: int = ForwardMsg.FINISHED_SUCCESSFULLY
     page_not_found: bool = False
     compile_error: str = ""
+    first_frame_seconds: float = 0.0  # until the first ForwardMsg: the server began the run
     messages: int = 0  # ForwardMsg frames received for this interaction
     received_bytes: int = 0
 
@@ -290,6 +291,8 @@ class StreamlitSession:
             raise ClientError(f"send failed: {type(exc).__name__}: {exc}") from exc
         result = RunResult(seconds=0.0)
         async for data in self._messages(deadline):
+            if not result.messages:
+                result.first_frame_seconds = time.perf_counter() - started
             result.messages += 1
             result.received_bytes += len(data)
             msg = ForwardMsg.FromString(data)

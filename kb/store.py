@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,14 +22,23 @@ BUSY_TIMEOUT_MS = 30_000
 
 _locks_guard = threading.Lock()
 _writer_locks: dict[str, threading.Lock] = {}
+# Each connection's lock, found once: a PRAGMA per write is one more hand-over of the
+# interpreter lock under a burst.
+_lock_of: weakref.WeakKeyDictionary[sqlite_utils.Database, threading.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _writer_lock(db: sqlite_utils.Database) -> threading.Lock:
     # One lock per database file, shared by every connection of the process: the busy
     # handler is not fair, a lock in the process is (DESIGN.md: 19 of 200 failed without).
-    key = _db_key(db)
-    with _locks_guard:
-        return _writer_locks.setdefault(key, threading.Lock())
+    lock = _lock_of.get(db)
+    if lock is None:
+        key = _db_key(db)
+        with _locks_guard:
+            lock = _writer_locks.setdefault(key, threading.Lock())
+            _lock_of[db] = lock
+    return lock
 
 
 def _db_key(db: sqlite_utils.Database) -> str:

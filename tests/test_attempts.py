@@ -336,6 +336,32 @@ def test_twenty_threads_submitting_the_same_attempt_get_one_result(db_path, db):
     assert db.execute("SELECT count(*) FROM answers").fetchone() == (7,)
 
 
+def test_an_answer_saved_while_the_submit_grades_is_graded_too(db_path, db, monkeypatch):
+    # submit_attempt grades before it takes the writer lock; an answer saved from another
+    # tab in between must make it grade again inside the lock, not store a stale score.
+    import quizzes.attempts as attempts_module
+
+    attempt = start_attempt(db, PLAIN, "E001", NOW, random.Random(1))
+    answer_all(db, attempt, {"q01": "A"})  # wrong
+    real_grade = attempts_module._grade
+    saves = []
+
+    def grade_while_the_other_tab_saves(*args):
+        grading = real_grade(*args)
+        if not saves:  # once: the second grading runs inside the writer lock
+            other_tab = open_db(db_path)
+            save_answer(other_tab, attempt.id, "E001", "q01", "B", NOW)  # now right
+            other_tab.close()
+            saves.append("q01")
+        return grading
+
+    monkeypatch.setattr(attempts_module, "_grade", grade_while_the_other_tab_saves)
+    result = submit_attempt(db, attempt.id, "E001", NOW, bank_of(PLAIN))
+    assert saves == ["q01"]
+    assert (result.questions[0], result.score) == (QuestionResult("q01", "B", 1.0, 1.0, True), 1.0)
+    assert get_result(db, attempt.id, "E001") == result
+
+
 def test_answers_saved_at_once_are_never_lost(db_path, db):
     attempt = start_attempt(db, PLAIN, "E001", NOW, random.Random(1))
     barrier = threading.Barrier(len(ALL_RIGHT))

@@ -41,6 +41,7 @@ pytestmark = [
 ]
 
 READER_SCREENSHOT_COPY = "/tmp/browser-reader.png"
+SEARCH_SCREENSHOT_COPY = "/tmp/browser-search.png"
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +86,13 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     # The hit says where it stands, and the query's words are highlighted in it.
     expect(hit).to_contain_text("创建全国文明单位实施方案 › 五、工作措施 › (三)责任考核")
     expect(marked_spans(hit).first).to_be_visible()
-    passage = hit.get_by_test_id("stMarkdownContainer").filter(has_text="通报批评").inner_text()
+    shown = hit.get_by_test_id("stMarkdownContainer").filter(has_text="通报批评").inner_text()
+    # The place on the first line, the passage after it.
+    place, passage = shown.strip().split("\n", 1)
+    assert place == "1. 创建全国文明单位实施方案 › 五、工作措施 › (三)责任考核"
     assert "对没有按期完成任务的责任单位要通报批评" in passage
+    page.screenshot(path=tmp_path / "search.png")
+    shutil.copyfile(tmp_path / "search.png", SEARCH_SCREENSHOT_COPY)
 
     hit.get_by_role("link", name=re.compile("打开原文，定位到此段")).click()
     expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
@@ -98,7 +104,7 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     # Exactly one span is marked, and it is the passage the search showed.
     marked = marked_spans(page)
     expect(marked).to_have_count(1)
-    expect(marked).to_have_text(passage.strip())
+    expect(marked).to_have_text(passage)
 
     # The reader opens at the top of the document; its link brings the passage into view.
     page.get_by_role("link", name="跳到标出的段落").click()
