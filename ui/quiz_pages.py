@@ -20,7 +20,7 @@ from quizzes.attempts import (
     submit_attempt,
     wrong_questions,
 )
-from quizzes.bank import Question
+from quizzes.bank import Bank, Question
 from quizzes.practice import related_passages, source_passage
 from ui.auth import require
 from ui.quiz_widgets import (
@@ -68,7 +68,7 @@ def quizzes_page() -> None:
     result_id, attempt_id = _int_param("result"), _int_param("attempt")
     try:
         if result_id is not None:
-            _result_view(result_id, person.employee_no)
+            _result_view(result_id, person.employee_no, bank)
             return
         if attempt_id is not None:
             _attempt_view(get_attempt(db, attempt_id, person.employee_no))
@@ -173,11 +173,11 @@ def _submit(attempt: Attempt) -> None:
     except AttemptError as exc:
         st.session_state["quiz_save_error"] = str(exc)
         return
-    st.query_params.pop("attempt", None)
-    st.query_params["result"] = str(attempt.id)
+    # One query-string message instead of two (a pop and a set).
+    st.query_params.from_dict({"result": str(attempt.id)})
 
 
-def _result_view(attempt_id: int, employee_no: str) -> None:
+def _result_view(attempt_id: int, employee_no: str, bank: Bank) -> None:
     db = get_db()
     result = get_result(db, attempt_id, employee_no)
     if result is None:
@@ -185,7 +185,7 @@ def _result_view(attempt_id: int, employee_no: str) -> None:
         st.query_params.pop("result", None)
         st.query_params["attempt"] = str(attempt_id)
         return
-    quiz = get_bank().quiz(result.quiz_id)
+    quiz = bank.quiz(result.quiz_id)
     st.subheader(md_text(f"{quiz.title} · 第 {result.attempt_no} 次作答结果"), anchor=False)
     verdict = "通过" if result.passed else "未通过"
     (st.success if result.passed else st.warning)(
