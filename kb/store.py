@@ -9,15 +9,12 @@ deferred ``BEGIN``; under concurrent writers the later lock upgrade fails at onc
 from __future__ import annotations
 
 import os
-import queue
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -90,78 +87,6 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             raise
         else:
             db.execute("COMMIT")
-
-
-T = TypeVar("T")
-_STOP: Any = object()  # queued by GroupWriter.close
-
-
-class GroupWriter:
-    """A thread that commits queued write jobs together: one transaction per batch.
-
-    Under the deadline burst every submitting session's thread held the writer lock for a
-    whole transaction of its own (BEGIN IMMEDIATE, its statements, COMMIT with an fsync)
-    while sharing the interpreter with 200 others, so the lock's queue was the slowest
-    part of a submit (bench/README_load.md). Here the waiting callers sleep, and the one
-    writer thread runs every job that queued meanwhile in a single :func:`write`
-    transaction (group commit): one BEGIN, one COMMIT and one fsync for the batch.
-
-    A job is a function of the writer's connection; it must do nothing but database work
-    (it may run twice: when a job of the batch raises, the batch is rolled back and each
-    job runs again alone, so that only the failing one fails).
-    """
-
-    def __init__(self, path: Path | str, max_batch: int = 100) -> None:
-        self._db = open_db(path)
-        self._max_batch = max_batch
-        self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite_utils.Database], Any], Future[Any]]]
-        self._jobs = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="group-writer", daemon=True)
-        self._thread.start()
-
-    def run(self, job: Callable[[sqlite_utils.Database], T]) -> T:
-        """Run ``job`` in a write transaction of the writer thread; its result or its error."""
-        future: Future[T] = Future()
-        self._jobs.put((job, future))
-        return future.result()
-
-    def close(self) -> None:
-        """Finish the jobs already queued, stop the thread and close its connection."""
-        self._jobs.put(_STOP)
-        self._thread.join()
-        self._db.close()
-
-    def _serve(self) -> None:
-        while True:
-            batch = [self._jobs.get()]
-            while batch[-1] is not _STOP and len(batch) < self._max_batch:
-                try:
-                    batch.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
-            stop = batch[-1] is _STOP
-            if stop:
-                batch.pop()
-            if batch:
-                self._commit(batch)
-            if stop:
-                return
-
-    def _commit(
-        self, batch: list[tuple[Callable[[sqlite_utils.Database], Any], Future[Any]]]
-    ) -> None:
-        try:
-            with write(self._db):
-                results = [job(self._db) for job, _ in batch]
-        except BaseException as exc:
-            if len(batch) == 1:
-                batch[0][1].set_exception(exc)
-            else:
-                for item in batch:
-                    self._commit([item])
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            future.set_result(result)
 
 
 Migration = Callable[[sqlite_utils.Database], None]

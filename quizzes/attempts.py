@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from kb.store import GroupWriter, migrate, write
+from kb.store import migrate, write
 from kb.timestamps import from_stamp as _time
 from kb.timestamps import to_stamp as _iso
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
@@ -441,7 +441,6 @@ def submit_attempt(
     employee_no: str,
     now: datetime,
     bank: Bank,
-    writer: GroupWriter | None = None,
 ) -> AttemptResult:
     """Grade and close an attempt; idempotent.
 
@@ -454,8 +453,6 @@ def submit_attempt(
     Args:
         now: the current time (aware).
         bank: the bank the attempt's quiz is graded against.
-        writer: commit through this group writer (the app, where hundreds submit at
-            once) instead of a transaction of ``db``'s own.
 
     Raises:
         AccessDenied: not this person's attempt.
@@ -475,19 +472,12 @@ def submit_attempt(
         # median, 2 s in all for 200 submits (bench/load_sessions.py, bench/README_load.md).
         saved = _saved_answers(db, row["id"])
         grading = _grade(row, quiz, saved, now)
-
-        def store(conn: sqlite_utils.Database) -> None:
-            if not _store_grading(conn, row["id"], grading, expected_answers=saved):
+        with write(db):
+            if not _store_grading(db, row["id"], grading, expected_answers=saved):
                 # An answer was saved meanwhile, or another submit got there first.
-                fresh = _owned(conn, attempt_id, employee_no)
+                fresh = _owned(db, attempt_id, employee_no)
                 if fresh["status"] == "in_progress":
-                    _finalize(conn, fresh, quiz, now)
-
-        if writer is not None:
-            writer.run(store)
-        else:
-            with write(db):
-                store(db)
+                    _finalize(db, fresh, quiz, now)
     result = get_result(db, attempt_id, employee_no)
     assert result is not None
     return result

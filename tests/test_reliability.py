@@ -21,7 +21,7 @@ import pytest
 from kb.ingest import extract_texts, sync_corpus
 from kb.service import backup_database
 from kb.settings import PROJECT_ROOT
-from kb.store import GroupWriter, open_db
+from kb.store import open_db
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import Bank, load_bank
@@ -138,13 +138,7 @@ def _prepare_attempts(path: Path, bank: Bank, people: list[str]) -> dict[str, in
     return ids
 
 
-def _burst(
-    path: str,
-    bank: Bank,
-    attempts: dict[str, int],
-    errors: list[str],
-    writer: GroupWriter | None = None,
-) -> None:
+def _burst(path: str, bank: Bank, attempts: dict[str, int], errors: list[str]) -> None:
     """Every thread, its own connection, answers 20 questions and submits at one instant."""
     barrier = threading.Barrier(len(attempts))
 
@@ -156,7 +150,7 @@ def _burst(
             attempt = get_attempt(db, attempt_id, employee_no)
             barrier.wait()
             answer_all(db, bank, attempt, random.Random(attempt_id))
-            submit_attempt(db, attempt_id, employee_no, NOW, bank, writer)
+            submit_attempt(db, attempt_id, employee_no, NOW, bank)
         except Exception as exc:  # collected: the test asserts there are none
             errors.append(f"{employee_no}: {type(exc).__name__}: {exc}")
         finally:
@@ -170,18 +164,12 @@ def _burst(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("grouped", [False, True], ids=["own-transactions", "group-writer"])
-def test_deadline_burst_of_300_threads_loses_nothing(tmp_path, grouped):
+def test_deadline_burst_of_300_threads_loses_nothing(tmp_path):
     bank = shipped_bank()
     path = tmp_path / "burst.sqlite3"
     attempts = _prepare_attempts(path, bank, [f"P{n:04d}" for n in range(300)])
     errors: list[str] = []
-    writer = GroupWriter(path) if grouped else None
-    try:
-        _burst(str(path), bank, attempts, errors, writer)
-    finally:
-        if writer is not None:
-            writer.close()
+    _burst(str(path), bank, attempts, errors)
     assert errors == []
     db = open_db(path)
     assert whole_results(db) == {"submitted": 300, "answers": 6000, "integrity": "ok"}
@@ -216,8 +204,7 @@ def test_deadline_burst_from_4_processes_loses_nothing(tmp_path):
     assert whole_results(db) == {"submitted": 300, "answers": 6000, "integrity": "ok"}
 
 
-@pytest.mark.parametrize("grouped", [False, True], ids=["own-transactions", "group-writer"])
-def test_twenty_tabs_submitting_one_attempt_give_one_result(tmp_path, grouped):
+def test_twenty_tabs_submitting_one_attempt_give_one_result(tmp_path):
     bank = shipped_bank()
     path = tmp_path / "double.sqlite3"
     db = fresh_attempts_db(path)
@@ -226,12 +213,11 @@ def test_twenty_tabs_submitting_one_attempt_give_one_result(tmp_path, grouped):
     db.close()
     barrier = threading.Barrier(20)
     results = []
-    writer = GroupWriter(path) if grouped else None
 
     def tab() -> None:
         own = open_db(path)
         barrier.wait()
-        results.append(submit_attempt(own, attempt.id, "1001", NOW, bank, writer))
+        results.append(submit_attempt(own, attempt.id, "1001", NOW, bank))
         own.close()
 
     threads = [threading.Thread(target=tab) for _ in range(20)]
@@ -239,8 +225,6 @@ def test_twenty_tabs_submitting_one_attempt_give_one_result(tmp_path, grouped):
         thread.start()
     for thread in threads:
         thread.join()
-    if writer is not None:
-        writer.close()
     assert len(results) == 20 and all(r == results[0] for r in results)
     db = open_db(path)
     assert db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 1
@@ -251,21 +235,16 @@ def test_twenty_tabs_submitting_one_attempt_give_one_result(tmp_path, grouped):
 
 
 def child_main(path: str, seed: int) -> None:
-    """Submit attempts in a loop, printing each id once it is saved (run in a child).
-
-    Odd seeds submit through a GroupWriter, as the app does; even ones in their own
-    transactions, as the command line does.
-    """
+    """Submit attempts in a loop, printing each id once it is saved (run in a child)."""
     bank = shipped_bank()
     db = fresh_attempts_db(Path(path))
-    writer = GroupWriter(path) if seed % 2 else None
     rng = random.Random(seed)
     n = 0
     while True:
         employee_no = f"C{seed:02d}-{n:05d}"
         attempt = start_attempt(db, bank.quiz(QUIZ), employee_no, NOW, rng)
         answer_all(db, bank, attempt, rng)
-        submit_attempt(db, attempt.id, employee_no, NOW, bank, writer)
+        submit_attempt(db, attempt.id, employee_no, NOW, bank)
         print(json.dumps({"saved": attempt.id}), flush=True)
         n += 1
 

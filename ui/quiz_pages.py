@@ -35,7 +35,6 @@ from ui.render import md_text
 from ui.services import (
     get_bank,
     get_db,
-    get_group_writer,
     get_model_status,
     get_questions_by_passage,
     get_vector_index,
@@ -170,9 +169,7 @@ def _attempt_view(attempt: Attempt) -> None:
 
 def _submit(attempt: Attempt) -> None:
     try:
-        submit_attempt(
-            get_db(), attempt.id, attempt.employee_no, _now(), get_bank(), get_group_writer()
-        )
+        submit_attempt(get_db(), attempt.id, attempt.employee_no, _now(), get_bank())
     except AttemptError as exc:
         st.session_state["quiz_save_error"] = str(exc)
         return

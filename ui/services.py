@@ -18,7 +18,7 @@ from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
 from kb.settings import Settings
-from kb.store import GroupWriter, open_db
+from kb.store import open_db
 from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
@@ -88,13 +88,6 @@ def get_model_status() -> ModelStatus:
 def get_vector_index() -> VectorIndex:
     """The current model's vectors in memory, shared by all sessions."""
     return VectorIndex()
-
-
-@st.cache_resource(on_release=GroupWriter.close)
-def get_group_writer() -> GroupWriter:
-    """The process's group-commit writer for quiz submissions (see kb.store.GroupWriter)."""
-    bootstrap()
-    return GroupWriter(get_settings().db_path)
 
 
 def get_db() -> sqlite_utils.Database:
