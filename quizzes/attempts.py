@@ -493,16 +493,16 @@ class _Grading:
     rows: str  # JSON: [[question_id, points, max_points, correct], ...]
 
 
-def _saved_answers(db: sqlite_utils.Database, attempt_id: int) -> str:
-    # The saved answers as one JSON object in one statement (a row at a time would hand
-    # the interpreter lock over once per row); also the fingerprint _store_grading checks.
-    return db.execute(_SAVED_ANSWERS_SQL, [attempt_id]).fetchone()[0]
-
-
 _SAVED_ANSWERS_SQL = (
     "SELECT COALESCE(json_group_object(question_id, json(answer)), '{}') "
     "FROM answers WHERE attempt_id = ?"
 )
+
+
+def _saved_answers(db: sqlite_utils.Database, attempt_id: int) -> str:
+    # The saved answers as one JSON object in one statement (a row at a time would hand
+    # the interpreter lock over once per row); also the fingerprint _store_grading checks.
+    return db.execute(_SAVED_ANSWERS_SQL, [attempt_id]).fetchone()[0]
 
 
 def _grade(row: dict[str, Any], quiz: Quiz, saved_json: str, now: datetime) -> _Grading:
