@@ -139,13 +139,18 @@ class AppServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _processes(self) -> list[psutil.Process]:
+        # The server and its children: KB_WORKERS > 1 runs workers under ui/serve.py.
+        process = psutil.Process(self.process.pid)
+        return [process, *process.children(recursive=True)]
+
     def rss_mb(self) -> float:
-        """The server process's resident memory, MB."""
-        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+        """The server processes' resident memory, MB (summed over workers)."""
+        return sum(p.memory_info().rss for p in self._processes()) / 2**20
 
     def cpu_seconds(self) -> float:
-        times = psutil.Process(self.process.pid).cpu_times()
-        return times.user + times.system
+        """CPU used so far by the server processes (those alive now)."""
+        return sum(sum(p.cpu_times()[:2]) for p in self._processes())
 
     def wait_idle(self, seconds: float = 120.0, busy_share: float = 0.1) -> float:
         """Wait until the server uses under ``busy_share`` of a core for 0.5 s; returns waited."""
@@ -182,24 +187,35 @@ def start_app(
     extra_args: list[str] | None = None,
     project: Path = ROOT,
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> AppServer:
     """Serve ``project``/app.py on a free local port and wait for ``/_stcore/health``.
 
     ``project`` is this checkout unless a benchmark compares a modified copy of it;
-    ``extra_env`` adds variables (e.g. ``MALLOC_ARENA_MAX``) to the server's environment.
+    ``extra_env`` adds variables (e.g. ``MALLOC_ARENA_MAX``) to the server's environment;
+    ``workers`` > 1 serves through ui/serve.py's sticky proxy, as ``make run`` does.
     """
     port = free_port()
     streamlit = Path(sys.executable).with_name("streamlit")
-    command = [
-        str(streamlit),
-        "run",
-        "app.py",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        *(extra_args or []),
-    ]
+    if workers > 1:
+        command = [sys.executable, "-m", "ui.serve", *(extra_args or [])]
+        extra_env = {
+            **(extra_env or {}),
+            "KB_HOST": "127.0.0.1",
+            "KB_PORT": str(port),
+            "KB_WORKERS": str(workers),
+        }
+    else:
+        command = [
+            str(streamlit),
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            *(extra_args or []),
+        ]
     with log_path.open("wb") as log:
         try:
             process = subprocess.Popen(

@@ -360,6 +360,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any]) -> None:
         f"ramp {args.ramp:g} s, think {args.think:g} s, model {args.model}, "
         f"postScriptGC {args.gc}"
         + (f", MALLOC_ARENA_MAX={args.malloc_arena_max}" if args.malloc_arena_max else "")
+        + (f", {args.workers} workers" if args.workers > 1 else "")
         + ("" if args.project == ROOT else f", project {args.project}")
     )
     print(
@@ -450,6 +451,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--malloc-arena-max", type=int, help="set MALLOC_ARENA_MAX for the server (glibc)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Streamlit processes behind ui/serve.py (1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--py-spy",
@@ -493,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_env=(
                 {"MALLOC_ARENA_MAX": str(args.malloc_arena_max)} if args.malloc_arena_max else None
             ),
+            workers=args.workers,
         )
         report["rss_mb_start"] = server.rss_mb()
         print(f"app on {server.url}, RSS {report['rss_mb_start']:.0f} MB; running ...", flush=True)

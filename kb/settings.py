@@ -37,6 +37,8 @@ class Settings:
         max_upload_mb: largest document accepted by ingestion (KB_MAX_UPLOAD_MB).
         session_idle_minutes: an idle login ends after this long (KB_SESSION_IDLE_MINUTES).
         torch_threads: CPU threads the model may use while serving (KB_TORCH_THREADS).
+        workers: Streamlit processes behind ``make run``'s sticky proxy (KB_WORKERS;
+            ui/serve.py).
     """
 
     data_dir: Path
@@ -48,6 +50,7 @@ class Settings:
     max_upload_mb: int = 20
     session_idle_minutes: int = 30
     torch_threads: int = 1
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +66,7 @@ class Settings:
             max_upload_mb=_int(env, "KB_MAX_UPLOAD_MB", 20),
             session_idle_minutes=_int(env, "KB_SESSION_IDLE_MINUTES", 30),
             torch_threads=_int(env, "KB_TORCH_THREADS", 1),
+            workers=_int(env, "KB_WORKERS", 1),
         )
 
     @property

@@ -1,13 +1,15 @@
 """The SQLite store: connections, the one writer path, and schema migrations.
 
-Every write transaction goes through :func:`write`, which serialises writers inside the
-process with a lock and opens ``BEGIN IMMEDIATE``. sqlite-utils' own ``atomic()`` opens a
-deferred ``BEGIN``; under concurrent writers the later lock upgrade fails at once with
-"database is locked" without waiting for busy_timeout (measured in DESIGN.md).
+Every write transaction goes through :func:`write`, which serialises writers (the threads
+of the process, then other processes: :class:`_WriterLock`) and opens ``BEGIN IMMEDIATE``.
+sqlite-utils' own ``atomic()`` opens a deferred ``BEGIN``; under concurrent writers the
+later lock upgrade fails at once with "database is locked" without waiting for
+busy_timeout (measured in DESIGN.md).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -20,23 +22,62 @@ import sqlite_utils
 
 BUSY_TIMEOUT_MS = 30_000
 
+
+class _WriterLock:
+    """The writers of one database file: this process's threads, then other processes.
+
+    The thread lock is fair where SQLite's busy handler is not (DESIGN.md: 19 of 200
+    failed without it). The file lock (flock on ``<database>.writer-lock``) does the same
+    across processes (``KB_WORKERS`` > 1, the command line): a waiting process sleeps in
+    the kernel and wakes when the lock is free, instead of polling in SQLite's busy
+    handler with sleeps of up to 100 ms.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = None if path is None else f"{path}.writer-lock"
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._path is not None:
+                if self._pid != os.getpid():  # a forked child gets its own lock
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 _locks_guard = threading.Lock()
-_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks: dict[str, _WriterLock] = {}
 # Each connection's lock, found once: a PRAGMA per write is one more hand-over of the
 # interpreter lock under a burst.
-_lock_of: weakref.WeakKeyDictionary[sqlite_utils.Database, threading.Lock] = (
+_lock_of: weakref.WeakKeyDictionary[sqlite_utils.Database, _WriterLock] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _writer_lock(db: sqlite_utils.Database) -> threading.Lock:
-    # One lock per database file, shared by every connection of the process: the busy
-    # handler is not fair, a lock in the process is (DESIGN.md: 19 of 200 failed without).
+def _writer_lock(db: sqlite_utils.Database) -> _WriterLock:
+    # One per database file, shared by every connection of the process.
     lock = _lock_of.get(db)
     if lock is None:
         key = _db_key(db)
         with _locks_guard:
-            lock = _writer_locks.setdefault(key, threading.Lock())
+            lock = _writer_locks.get(key)
+            if lock is None:
+                lock = _WriterLock(None if key.startswith("memory:") else key)
+                _writer_locks[key] = lock
             _lock_of[db] = lock
     return lock
 

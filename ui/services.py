@@ -7,6 +7,7 @@ own (see :func:`get_db`).
 from __future__ import annotations
 
 import gc
+import os
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -100,8 +101,24 @@ def get_db() -> sqlite_utils.Database:
     return db
 
 
-@st.cache_resource
-def _bank_for(generation_: int) -> Bank:
+def _bank_version() -> tuple[int, tuple[tuple[str, int, int], ...]]:
+    # The documents' generation and the bank files as they are on disk: a change made in
+    # another worker process (KB_WORKERS > 1) is seen here at the next page run.
+    quiz_dir = get_settings().quiz_dir
+    files = tuple(
+        sorted(
+            (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+            for entry in os.scandir(quiz_dir)
+            if entry.is_file()
+        )
+        if quiz_dir.is_dir()
+        else ()
+    )
+    return generation(get_db()), files
+
+
+@st.cache_resource(max_entries=4)
+def _bank_for(version: tuple[int, tuple[tuple[str, int, int], ...]]) -> Bank:
 
     db = open_db(get_settings().db_path)
     try:
@@ -113,22 +130,24 @@ def _bank_for(generation_: int) -> Bank:
 
 def get_bank() -> Bank:
     """The quiz bank, validated against the indexed documents; reloaded when they change."""
-    return _bank_for(generation(get_db()))
+    return _bank_for(_bank_version())
 
 
-@st.cache_resource
-def _question_map_for(generation_: int) -> dict[int, list[CitedQuestion]]:
+@st.cache_resource(max_entries=4)
+def _question_map_for(
+    version: tuple[int, tuple[tuple[str, int, int], ...]],
+) -> dict[int, list[CitedQuestion]]:
 
     db = open_db(get_settings().db_path)
     try:
-        return questions_by_passage(db, _bank_for(generation_))
+        return questions_by_passage(db, _bank_for(version))
     finally:
         db.close()
 
 
 def get_questions_by_passage() -> dict[int, list[CitedQuestion]]:
-    """Which questions cite which passage; recomputed when the index changes."""
-    return _question_map_for(generation(get_db()))
+    """Which questions cite which passage; recomputed when the index or the bank changes."""
+    return _question_map_for(_bank_version())
 
 
 def clear_bank_cache() -> None:

@@ -1,0 +1,207 @@
+"""Serve the app on KB_HOST:KB_PORT with KB_WORKERS Streamlit processes behind a sticky proxy.
+
+One Streamlit process runs every session's page runs on one interpreter: under the deadline
+burst it uses one core of the server's two (bench/README_load.md). With ``KB_WORKERS=2``
+this starts two ``streamlit run app.py`` processes on free ports of 127.0.0.1 and forwards
+each browser to one of them. A Streamlit session lives in its process, so a browser must
+keep talking to the same one: its first response sets a cookie naming the worker, and
+every later request (the websocket included, and a reconnect after a network blip) goes
+where the cookie says. Everything shared lives in SQLite, which both processes use through
+the same writer discipline.
+
+    python -m ui.serve [streamlit options...]     # what ``make run`` starts
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+
+from kb.settings import PROJECT_ROOT, Settings
+
+COOKIE = "kb_worker"
+HEAD_LIMIT = 64 * 1024  # request and response heads larger than this are refused
+START_TIMEOUT_S = 120.0
+
+Backend = tuple[str, int]
+
+
+def pinned_worker(head: bytes, workers: int) -> int | None:
+    """The worker a request's ``kb_worker`` cookie names, or None (absent or not valid)."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() != b"cookie":
+            continue
+        cookies = SimpleCookie()
+        with contextlib.suppress(CookieError, UnicodeDecodeError):
+            cookies.load(value.decode("latin-1"))
+        morsel = cookies.get(COOKIE)
+        if morsel is not None and morsel.value.isdigit() and int(morsel.value) < workers:
+            return int(morsel.value)
+    return None
+
+
+def with_cookie(head: bytes, worker: int) -> bytes:
+    """A response head with the cookie that pins the browser to ``worker`` added."""
+    line = f"Set-Cookie: {COOKIE}={worker}; Path=/; HttpOnly; SameSite=Lax\r\n".encode()
+    return head[:-2] + line + b"\r\n"
+
+
+class StickyProxy:
+    """Forward each connection to a backend: the one its cookie names, else the next in turn."""
+
+    def __init__(self, backends: Sequence[Backend]) -> None:
+        self.backends = list(backends)
+        self._turn = itertools.cycle(range(len(self.backends)))
+
+    async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+        """Serve one client connection (keep-alive requests included) until either side ends."""
+        backend_w = None
+        try:
+            head = await client_r.readuntil(b"\r\n\r\n")
+            worker = pinned_worker(head, len(self.backends))
+            set_cookie = worker is None
+            if worker is None:
+                worker = next(self._turn)
+            backend_r, backend_w = await asyncio.open_connection(*self.backends[worker])
+            backend_w.write(head)
+            await asyncio.gather(
+                _pipe(client_r, backend_w),
+                _respond(backend_r, client_w, worker if set_cookie else None),
+            )
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
+            pass
+        finally:
+            for writer in (client_w, backend_w):
+                if writer is not None:
+                    writer.close()
+
+    async def serve(self, host: str, port: int) -> asyncio.Server:
+        """Listen on ``host``:``port``."""
+        return await asyncio.start_server(self.handle, host, port, limit=HEAD_LIMIT)
+
+
+async def _respond(
+    backend_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, worker: int | None
+) -> None:
+    if worker is not None:
+        client_w.write(with_cookie(await backend_r.readuntil(b"\r\n\r\n"), worker))
+    await _pipe(backend_r, client_w)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    # The other side may still answer a request it has (HTTP half-close).
+    with contextlib.suppress(OSError, RuntimeError):
+        if writer.can_write_eof():
+            writer.write_eof()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def streamlit_command(host: str, port: int, options: Sequence[str]) -> list[str]:
+    """``streamlit run app.py`` on ``host``:``port`` with the extra ``options``."""
+    streamlit = Path(sys.executable).with_name("streamlit")
+    return [
+        str(streamlit),
+        "run",
+        "app.py",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        *options,
+    ]
+
+
+def wait_healthy(port: int, processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Wait for a worker's health check; raise if any worker exits or time runs out."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError("a Streamlit worker exited while starting")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as reply:
+            if reply.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Streamlit worker on port {port} did not start")
+
+
+def run(settings: Settings, options: Sequence[str]) -> int:
+    """Start the workers and the proxy; stop everything when one ends or on SIGTERM/SIGINT."""
+    if settings.workers <= 1:
+        # One process needs no proxy: Streamlit serves KB_HOST:KB_PORT itself.
+        os.chdir(PROJECT_ROOT)
+        os.execv(
+            str(Path(sys.executable).with_name("streamlit")),
+            streamlit_command(settings.host, settings.port, options),
+        )
+    ports = [free_port() for _ in range(settings.workers)]
+    processes = [
+        subprocess.Popen(streamlit_command("127.0.0.1", port, options), cwd=PROJECT_ROOT)
+        for port in ports
+    ]
+    try:
+        for port in ports:
+            wait_healthy(port, processes)
+        print(
+            f"{settings.workers} workers behind http://{settings.host}:{settings.port}",
+            flush=True,
+        )
+        asyncio.run(_serve_until_stopped(settings, ports, processes))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0
+
+
+async def _serve_until_stopped(
+    settings: Settings, ports: Sequence[int], processes: Sequence[subprocess.Popen[bytes]]
+) -> None:
+    proxy = StickyProxy([("127.0.0.1", port) for port in ports])
+    server = await proxy.serve(settings.host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with server:
+        while not stop.is_set():
+            if any(p.poll() is not None for p in processes):
+                print("a Streamlit worker exited; stopping", file=sys.stderr, flush=True)
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``python -m ui.serve [streamlit options...]``."""
+    return run(Settings.from_env(), list(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
