@@ -26,7 +26,8 @@ run: $(STAMP)
 	-$(BIN)/python -m kb ingest
 	# glibc's per-thread memory pools double the server's memory with hundreds of
 	# sessions (bench/load_sessions.py: 287 MB instead of 549 MB at 220 sessions)
-	MALLOC_ARENA_MAX=2 $(BIN)/streamlit run app.py --server.address $(KB_HOST) --server.port $(KB_PORT)
+	# KB_WORKERS Streamlit processes (default 2: one a core) behind a sticky proxy (ui/serve.py)
+	MALLOC_ARENA_MAX=2 KB_HOST=$(KB_HOST) KB_PORT=$(KB_PORT) $(BIN)/python -m ui.serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -452,7 +452,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--malloc-arena-max", type=int, help="set MALLOC_ARENA_MAX for the server (glibc)"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="Streamlit processes behind ui/serve.py (1)"
+        "--workers",
+        type=int,
+        default=2,
+        help="Streamlit processes behind ui/serve.py (2, as make run; 1: streamlit alone)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(

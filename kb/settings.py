@@ -50,7 +50,7 @@ class Settings:
     max_upload_mb: int = 20
     session_idle_minutes: int = 30
     torch_threads: int = 1
-    workers: int = 1
+    workers: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,7 +66,7 @@ class Settings:
             max_upload_mb=_int(env, "KB_MAX_UPLOAD_MB", 20),
             session_idle_minutes=_int(env, "KB_SESSION_IDLE_MINUTES", 30),
             torch_threads=_int(env, "KB_TORCH_THREADS", 1),
-            workers=_int(env, "KB_WORKERS", 1),
+            workers=_int(env, "KB_WORKERS", 2),
         )
 
     @property

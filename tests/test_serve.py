@@ -1,0 +1,131 @@
+"""KB_WORKERS: the sticky proxy in front of several Streamlit processes (ui/serve.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kb.settings import Settings, SettingsError
+from ui.serve import COOKIE, StickyProxy, pinned_worker, with_cookie
+
+
+def test_two_workers_unless_kb_workers_says_otherwise():
+    assert Settings.from_env({}).workers == 2
+    assert Settings.from_env({"KB_WORKERS": "1"}).workers == 1
+    with pytest.raises(SettingsError, match="KB_WORKERS='two': expected a whole number"):
+        Settings.from_env({"KB_WORKERS": "two"})
+
+
+@pytest.mark.parametrize(
+    ("cookie_line", "expected"),
+    [
+        (b"Cookie: kb_worker=1", 1),
+        (b"cookie: _streamlit_xsrf=2|abc; kb_worker=0; other=x", 0),
+        (b"Cookie: kb_worker=2", None),  # no such worker: assigned afresh
+        (b"Cookie: kb_worker=-1", None),
+        (b"Cookie: kb_worker=one", None),
+        (b"Cookie: other=1", None),
+        (b"X-Cookie: kb_worker=1", None),
+    ],
+)
+def test_the_cookie_names_the_worker(cookie_line, expected):
+    head = b"GET / HTTP/1.1\r\nHost: x\r\n" + cookie_line + b"\r\n\r\n"
+    assert pinned_worker(head, workers=2) == expected
+
+
+def test_the_first_response_sets_the_cookie():
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+    assert with_cookie(head, 1) == (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+        b"Set-Cookie: kb_worker=1; Path=/; HttpOnly; SameSite=Lax\r\n\r\n"
+    )
+
+
+async def _backend(name: bytes) -> asyncio.Server:
+    """A worker stand-in: answers a request head, then echoes (like an upgraded socket)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nX-Worker: " + name + b"\r\n\r\n")
+        while data := await reader.read(1024):
+            writer.write(name + b":" + data)
+            await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+async def _exchange(port: int, cookie: str | None) -> tuple[bytes, bytes]:
+    """Send a head (with ``cookie``), read the answer's head, then one echoed message."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = b"GET /_stcore/stream HTTP/1.1\r\nHost: x\r\n"
+    if cookie is not None:
+        head += f"Cookie: {cookie}\r\n".encode()
+    writer.write(head + b"\r\n")
+    answer = await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"ping")
+    echoed = await reader.readexactly(len(b"w0:ping"))
+    writer.close()
+    return answer, echoed
+
+
+def test_the_proxy_pins_each_browser_to_one_worker_both_ways():
+    async def scenario():
+        backends = [await _backend(b"w0"), await _backend(b"w1")]
+        proxy = StickyProxy([("127.0.0.1", b.sockets[0].getsockname()[1]) for b in backends])
+        server = await proxy.serve("127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            first = await _exchange(port, None)  # new browsers are dealt in turn
+            second = await _exchange(port, None)
+            pinned = await _exchange(port, f"other=1; {COOKIE}=1")  # a known browser
+        finally:
+            server.close()
+            for backend in backends:
+                backend.close()
+        return first, second, pinned
+
+    first, second, pinned = asyncio.run(scenario())
+    assert b"X-Worker: w0" in first[0] and f"Set-Cookie: {COOKIE}=0".encode() in first[0]
+    assert b"X-Worker: w1" in second[0] and f"Set-Cookie: {COOKIE}=1".encode() in second[0]
+    assert b"X-Worker: w1" in pinned[0] and b"Set-Cookie" not in pinned[0]
+    assert (first[1], second[1], pinned[1]) == (b"w0:ping", b"w1:ping", b"w1:ping")
+
+
+@pytest.mark.slow
+def test_the_app_served_by_two_workers_keeps_each_login_on_its_worker(tmp_path):
+    pytest.importorskip("websockets")
+    from bench import app_steps
+    from bench.app_server import PASSWORD, AppDidNotStart, prepare_data, start_app
+    from bench.st_client import StreamlitSession
+
+    prepare_data(tmp_path / "data", ["T0000", "T0001", "T0002"])
+    try:
+        server = start_app(tmp_path / "data", tmp_path / "server.log", workers=2)
+    except AppDidNotStart as exc:
+        pytest.skip(f"the app could not start here: {exc}")
+
+    async def session(employee_no: str) -> tuple[str, list[str]]:
+        tab = StreamlitSession(server.url)
+        try:
+            await app_steps.open_app(tab)
+            page = await app_steps.login(tab, employee_no, PASSWORD)
+            page = await app_steps.search(tab, page, "满意率")
+            quizzes = await app_steps.open_page(tab, "quizzes", "学习测验")
+            return tab.cookies[COOKIE], [*page.headings[:1], *quizzes.headings[:1]]
+        finally:
+            await tab.close()
+
+    async def three():
+        return [await session(e) for e in ("T0000", "T0001", "T0002")]
+
+    try:
+        results = asyncio.run(three())
+    finally:
+        server.stop()
+    # Dealt in turn (the start-up health check took a turn too), and each stayed logged in
+    # on its worker through every click.
+    workers = [worker for worker, _ in results]
+    assert sorted(set(workers)) == ["0", "1"] and workers[0] != workers[1] != workers[2]
+    assert [pages for _, pages in results] == [["政策检索", "学习测验"]] * 3
