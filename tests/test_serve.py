@@ -129,3 +129,34 @@ def test_the_app_served_by_two_workers_keeps_each_login_on_its_worker(tmp_path):
     workers = [worker for worker, _ in results]
     assert sorted(set(workers)) == ["0", "1"] and workers[0] != workers[1] != workers[2]
     assert [pages for _, pages in results] == [["政策检索", "学习测验"]] * 3
+
+
+def test_a_browser_that_vanishes_closes_its_worker_connection():
+    async def scenario() -> bool:
+        closed = asyncio.Event()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+            while await reader.read(1024):
+                pass
+            closed.set()  # the proxy let go of the worker's connection
+            writer.close()
+
+        backend = await asyncio.start_server(handle, "127.0.0.1", 0)
+        proxy = StickyProxy([("127.0.0.1", backend.sockets[0].getsockname()[1])])
+        server = await proxy.serve("127.0.0.1", 0)
+        try:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", server.sockets[0].getsockname()[1]
+            )
+            writer.write(b"GET /_stcore/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            await reader.readuntil(b"\r\n\r\n")
+            writer.transport.abort()  # a reset, not a polite close
+            await asyncio.wait_for(closed.wait(), timeout=5)
+            return closed.is_set()
+        finally:
+            server.close()
+            backend.close()
+
+    assert asyncio.run(scenario())

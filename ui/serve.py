@@ -32,6 +32,7 @@ from kb.settings import PROJECT_ROOT, Settings
 
 COOKIE = "kb_worker"
 HEAD_LIMIT = 64 * 1024  # request and response heads larger than this are refused
+HEAD_TIMEOUT_S = 30.0  # a client that sends no complete request head in time is dropped
 START_TIMEOUT_S = 120.0
 
 Backend = tuple[str, int]
@@ -69,18 +70,25 @@ class StickyProxy:
         """Serve one client connection (keep-alive requests included) until either side ends."""
         backend_w = None
         try:
-            head = await client_r.readuntil(b"\r\n\r\n")
+            head = await asyncio.wait_for(client_r.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT_S)
             worker = pinned_worker(head, len(self.backends))
             set_cookie = worker is None
             if worker is None:
                 worker = next(self._turn)
             backend_r, backend_w = await asyncio.open_connection(*self.backends[worker])
             backend_w.write(head)
-            await asyncio.gather(
-                _pipe(client_r, backend_w),
-                _respond(backend_r, client_w, worker if set_cookie else None),
-            )
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
+            tasks = [
+                asyncio.create_task(_pipe(client_r, backend_w)),
+                asyncio.create_task(_respond(backend_r, client_w, worker if set_cookie else None)),
+            ]
+            # An end of input is passed on (half-close); an error on either side ends both.
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
             pass
         finally:
             for writer in (client_w, backend_w):
