@@ -86,8 +86,10 @@ class StickyProxy:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             finally:
                 for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                    if not task.done():
+                        task.cancel()
+                    elif not task.cancelled():
+                        task.exception()  # seen: asyncio need not log it as never retrieved
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
             pass
         finally:
