@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from kb.store import open_db, write  # noqa: E402
 from quizzes.accounts import Role, add_person, hash_password  # noqa: E402
 from quizzes.accounts import ensure_schema as ensure_accounts_schema  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402
+from ui.serve import free_port, streamlit_command  # noqa: E402
 
 PASSWORD = "load2026ok"
 START_SECONDS = 90
@@ -117,13 +117,6 @@ def prepare_data(data_dir: Path, people: list[str], model: str = "none") -> floa
     return time.perf_counter() - started
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class AppDidNotStart(RuntimeError):
     """``streamlit run`` exited or never answered its health check."""
 
@@ -196,7 +189,6 @@ def start_app(
     ``workers`` > 1 serves through ui/serve.py's sticky proxy, as ``make run`` does.
     """
     port = free_port()
-    streamlit = Path(sys.executable).with_name("streamlit")
     if workers > 1:
         command = [sys.executable, "-m", "ui.serve", *(extra_args or [])]
         extra_env = {
@@ -206,16 +198,7 @@ def start_app(
             "KB_WORKERS": str(workers),
         }
     else:
-        command = [
-            str(streamlit),
-            "run",
-            "app.py",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            *(extra_args or []),
-        ]
+        command = streamlit_command("127.0.0.1", port, extra_args or [])
     with log_path.open("wb") as log:
         try:
             process = subprocess.Popen(
@@ -228,7 +211,7 @@ def start_app(
                 start_new_session=True,
             )
         except OSError as exc:
-            raise AppDidNotStart(f"cannot run {streamlit}: {exc}") from exc
+            raise AppDidNotStart(f"cannot run {command[0]}: {exc}") from exc
     settings = Settings.from_env(app_environment(data_dir, model))
     server = AppServer(process, port, log_path, settings.db_path)
     deadline = time.monotonic() + START_SECONDS

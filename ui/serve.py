@@ -66,7 +66,7 @@ class StickyProxy:
         self.backends = list(backends)
         self._turn = itertools.cycle(range(len(self.backends)))
 
-    async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+    async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         """Serve one client connection (keep-alive requests included) until either side ends."""
         backend_w = None
         try:
