@@ -7,10 +7,9 @@ import streamlit as st
 from ui.auth import current_user, login_page
 from ui.nav import all_pages, pages_for
 from ui.render import md_text
-from ui.services import bootstrap, tune_garbage_collector
+from ui.services import bootstrap
 
 st.set_page_config(page_title="创建文明单位学习平台", page_icon=":material/school:", layout="wide")
-tune_garbage_collector()
 bootstrap()
 person = current_user()
 if person is None or person.must_change_password:

@@ -283,3 +283,30 @@ def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch
     assert any("出处：" in c.value for c in quiz.caption)
     assert_inert(rendered_markdown(quiz))
     st.cache_resource.clear()
+
+
+def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
+    app_settings, monkeypatch, tmp_path
+):
+    # With KB_WORKERS=2 an import through one worker writes the bank files the other worker
+    # has cached: the cache follows the files, there is no signal to clear it.
+    import shutil
+
+    from kb.settings import PROJECT_ROOT
+
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(PROJECT_ROOT / "quizzes" / "bank", bank_dir)
+    monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
+    st.cache_resource.clear()
+    at = open_page(logged_in(), "quizzes")
+    assert "创建文明单位实施方案学习测验" in texts(at.subheader)
+    plan = bank_dir / "plan-basics.yaml"
+    plan.write_text(
+        plan.read_text("utf-8").replace(
+            "title: 创建文明单位实施方案学习测验", "title: 实施方案学习测验（修订）", 1
+        ),
+        "utf-8",
+    )
+    at.run()
+    titles = texts(at.subheader)
+    assert "实施方案学习测验（修订）" in titles and "创建文明单位实施方案学习测验" not in titles

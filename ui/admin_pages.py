@@ -46,7 +46,6 @@ from quizzes.studyplan import (
 from ui.auth import require
 from ui.render import md_text
 from ui.services import (
-    clear_bank_cache,
     get_bank,
     get_db,
     get_model_status,
@@ -126,7 +125,6 @@ def _documents_tab() -> None:
                 _errors(md_text(f"{upload.name}：未入库"), report.errors)
             else:
                 st.success(md_text(f"{upload.name}：{report.summary()}"))
-        clear_bank_cache()
 
 
 def _roster_tab() -> None:
@@ -195,7 +193,6 @@ def _bank_tab() -> None:
             _errors("题库表格有误，未做任何修改：", list(exc.errors))
             return
     write_quiz_yaml(quiz, settings.quiz_dir / f"{quiz.id}.yaml")
-    clear_bank_cache()
     st.success(md_text(f"已导入“{quiz.title}”，共 {len(quiz.questions)} 题。"))
 
 

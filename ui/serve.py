@@ -161,10 +161,8 @@ def run(settings: Settings, options: Sequence[str]) -> int:
     if settings.workers <= 1:
         # One process needs no proxy: Streamlit serves KB_HOST:KB_PORT itself.
         os.chdir(PROJECT_ROOT)
-        os.execv(
-            str(Path(sys.executable).with_name("streamlit")),
-            streamlit_command(settings.host, settings.port, options),
-        )
+        command = streamlit_command(settings.host, settings.port, options)
+        os.execv(command[0], command)
     ports = [free_port() for _ in range(settings.workers)]
     processes = [
         subprocess.Popen(streamlit_command("127.0.0.1", port, options), cwd=PROJECT_ROOT)

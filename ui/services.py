@@ -43,16 +43,11 @@ GC_YOUNG_THRESHOLD = 10_000
 
 
 @st.cache_resource
-def tune_garbage_collector() -> bool:
-    """Collect less often, once per process (what is collected is the same)."""
+def bootstrap() -> bool:
+    """Once per process: collect garbage less often (what is collected is the same), and
+    create or upgrade every table, and the first admin on an empty install."""
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-    return True
-
-
-@st.cache_resource
-def bootstrap() -> bool:
-    """Create or upgrade every table, and the first admin on an empty install (once)."""
 
     db = open_db(get_settings().db_path)
     try:
@@ -148,12 +143,6 @@ def _question_map_for(
 def get_questions_by_passage() -> dict[int, list[CitedQuestion]]:
     """Which questions cite which passage; recomputed when the index or the bank changes."""
     return _question_map_for(_bank_version())
-
-
-def clear_bank_cache() -> None:
-    """Forget the loaded bank (after the bank files or the documents changed)."""
-    _bank_for.clear()
-    _question_map_for.clear()
 
 
 def get_study_plan() -> StudyPlan | None:
