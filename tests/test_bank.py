@@ -480,3 +480,23 @@ def test_the_shipped_bank_validates_against_the_shipped_corpus():
         pytest.skip("no quiz files in the bank yet")
     bank = load_bank(settings.quiz_dir, corpus_texts(settings))
     assert (bank.errors, bank.flagged) == ({}, ())
+
+
+def test_every_shipped_source_quote_stands_in_one_indexed_passage(tmp_path):
+    # A quote that runs from a heading into its paragraph is in the text but in no passage:
+    # the result page could then not show or link its source (plan-basics q13 once did).
+    from kb.documents import find_quote
+    from kb.ingest import sync_corpus
+    from kb.service import open_kb
+
+    settings = Settings.from_env({"KB_DATA_DIR": str(tmp_path), "KB_EMBED_MODEL": "none"})
+    db = open_kb(settings)
+    sync_corpus(db, settings.corpus_dir, None)
+    bank = load_bank(settings.quiz_dir, corpus_texts(settings))
+    unplaced = [
+        (quiz.id, question.id)
+        for quiz in bank.quizzes.values()
+        for question in quiz.questions
+        if find_quote(db, question.source.document, question.source.quote) is None
+    ]
+    assert unplaced == []
