@@ -353,13 +353,21 @@ def summarize(stats: Stats) -> dict[str, dict[str, float]]:
     return table
 
 
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """Variables added to the server's environment by --malloc-arena-max and --env."""
+    env = dict(item.split("=", 1) for item in args.env)
+    if args.malloc_arena_max:
+        env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
+    return env
+
+
 def print_report(args: argparse.Namespace, report: dict[str, Any]) -> None:
     print()
     print(
         f"sessions {args.sessions} takers + {args.searchers} searchers, answers {args.answers}, "
         f"ramp {args.ramp:g} s, think {args.think:g} s, model {args.model}, "
         f"postScriptGC {args.gc}"
-        + (f", MALLOC_ARENA_MAX={args.malloc_arena_max}" if args.malloc_arena_max else "")
+        + "".join(f", {name}={value}" for name, value in server_env(args).items())
         + (f", {args.workers} workers" if args.workers > 1 else "")
         + ("" if args.project == ROOT else f", project {args.project}")
     )
@@ -452,6 +460,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--malloc-arena-max", type=int, help="set MALLOC_ARENA_MAX for the server (glibc)"
     )
     parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add to the server's environment, e.g. KB_SEARCH_NICE=10 (repeatable)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -473,6 +488,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.sessions < 0 or args.searchers < 0 or args.answers < 0:
         parser.error("counts must not be negative")
+    for item in args.env:
+        if "=" not in item:
+            parser.error(f"--env {item!r}: expected NAME=VALUE")
     return args
 
 
@@ -497,9 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             args.model,
             ["--runner.postScriptGC", gc_flag],
             project=args.project,
-            extra_env=(
-                {"MALLOC_ARENA_MAX": str(args.malloc_arena_max)} if args.malloc_arena_max else None
-            ),
+            extra_env=server_env(args),
             workers=args.workers,
         )
         report["rss_mb_start"] = server.rss_mb()

@@ -39,6 +39,8 @@ class Settings:
         torch_threads: CPU threads the model may use while serving (KB_TORCH_THREADS).
         workers: Streamlit processes behind ``make run``'s sticky proxy (KB_WORKERS;
             ui/serve.py).
+        search_nice: how far below page runs query embeddings run on the CPU
+            (KB_SEARCH_NICE, 0-19; kb/query_batching.py).
     """
 
     data_dir: Path
@@ -51,6 +53,7 @@ class Settings:
     session_idle_minutes: int = 30
     torch_threads: int = 1
     workers: int = 2
+    search_nice: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +70,7 @@ class Settings:
             session_idle_minutes=_int(env, "KB_SESSION_IDLE_MINUTES", 30),
             torch_threads=_int(env, "KB_TORCH_THREADS", 1),
             workers=_int(env, "KB_WORKERS", 2),
+            search_nice=_int(env, "KB_SEARCH_NICE", 0),
         )
 
     @property
