@@ -14,14 +14,19 @@ class SettingsError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, allowed: range | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    if allowed is not None and value not in allowed:
+        raise SettingsError(
+            f"{name}={raw!r}: expected a whole number from {allowed.start} to {allowed.stop - 1}"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,9 @@ class Settings:
         torch_threads: CPU threads the model may use while serving (KB_TORCH_THREADS).
         workers: Streamlit processes behind ``make run``'s sticky proxy (KB_WORKERS;
             ui/serve.py).
-        search_nice: how far below page runs query embeddings run on the CPU
-            (KB_SEARCH_NICE, 0-19; kb/query_batching.py).
+        search_nice: how much lower than page runs query embeddings run on the CPU
+            (KB_SEARCH_NICE, 0-19, added to the process's nice value; 0 = the same).
+            Under a deadline burst submissions then go first (kb/query_batching.py).
     """
 
     data_dir: Path
@@ -53,7 +59,7 @@ class Settings:
     session_idle_minutes: int = 30
     torch_threads: int = 1
     workers: int = 2
-    search_nice: int = 0
+    search_nice: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,7 +76,7 @@ class Settings:
             session_idle_minutes=_int(env, "KB_SESSION_IDLE_MINUTES", 30),
             torch_threads=_int(env, "KB_TORCH_THREADS", 1),
             workers=_int(env, "KB_WORKERS", 2),
-            search_nice=_int(env, "KB_SEARCH_NICE", 0),
+            search_nice=_int(env, "KB_SEARCH_NICE", 10, range(0, 20)),
         )
 
     @property

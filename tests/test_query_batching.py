@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kb.query_batching import BatchingEmbedder
+from kb.settings import Settings, SettingsError
 from tests.conftest import CountingEmbedder
 
 QUERIES = ["文明单位", "全面学习阶段", "志愿服务怎么开展", "诚信建设", "卫生整治", "学习强国"]
@@ -149,3 +150,14 @@ def test_batched_vectors_of_the_builtin_model_are_those_of_each_query_alone(tmp_
     batched = np.concatenate(results)
     alone = np.concatenate([inner.embed_queries([q]) for q in queries])
     assert np.min(np.sum(batched * alone, axis=1)) > 0.9999
+
+
+def test_the_search_nice_setting_is_a_nice_increment():
+    assert Settings.from_env({}).search_nice == 10
+    assert Settings.from_env({"KB_SEARCH_NICE": "0"}).search_nice == 0
+    with pytest.raises(
+        SettingsError, match="KB_SEARCH_NICE='20': expected a whole number from 0 to 19"
+    ):
+        Settings.from_env({"KB_SEARCH_NICE": "20"})
+    with pytest.raises(SettingsError, match="KB_SEARCH_NICE='-5'"):
+        Settings.from_env({"KB_SEARCH_NICE": "-5"})
