@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from kb.embedding import load_embedder
 from kb.ingest import sync_corpus
+from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
 from kb.settings import Settings
 from quizzes.accounts import Role, change_password, create_account
@@ -24,6 +27,7 @@ from tests.apptest_support import (
     texts,
 )
 from ui.render import md_text
+from ui.services import get_model_status
 
 
 def test_login_with_a_wrong_then_the_right_password(app_settings):
@@ -310,3 +314,25 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     at.run()
     titles = texts(at.subheader)
     assert "实施方案学习测验（修订）" in titles and "创建文明单位实施方案学习测验" not in titles
+
+
+@pytest.mark.model
+def test_with_the_builtin_model_a_paraphrase_is_found_through_the_shared_embedding_thread(
+    app_settings, monkeypatch, tiny_corpus
+):
+    # What `make run` serves: the builtin model, every session's queries on one thread.
+    monkeypatch.setenv("KB_EMBED_MODEL", "builtin")
+    monkeypatch.setenv("KB_CORPUS_DIR", str(tiny_corpus))
+    settings = Settings.from_env()
+    model = load_embedder("builtin", settings.model_cache_dir, threads=1)
+    db = open_kb(settings)
+    sync_corpus(db, tiny_corpus, model.embedder)
+    db.close()
+
+    at = logged_in()
+    assert texts(at.caption)[0] == md_text(f"检索方式：关键词 + 语义（{model.embedder.label}）")
+    at.text_input[0].input("饭店厨房的烟气能不能排").run()  # shares no word with the article
+    assert at.markdown[0].value.endswith("任何单位不得在居民区附近排放油烟。")
+    embedder = get_model_status().embedder
+    assert isinstance(embedder, BatchingEmbedder)
+    assert (embedder.passes, embedder.queries) == (1, 1)
