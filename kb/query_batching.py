@@ -1,7 +1,7 @@
 """Query embeddings shared out: the searches of many sessions at once run as one batch.
 
-A query of a dozen tokens through e5-small is bound by reading the model's weights, not
-by arithmetic, so one forward pass over eight queries costs about three queries' time
+A short query through e5-small is bound by reading the model's weights, not by
+arithmetic, so one forward pass over eight queries costs about four queries' time
 (bench/bench_model.py). Searches from every session go to one embedding thread per
 process. It takes whatever has queued while it was busy and embeds it in one call: an idle
 server answers a lone query at once, and a busy one does more per pass instead of
