@@ -160,3 +160,24 @@ def test_a_browser_that_vanishes_closes_its_worker_connection():
             backend.close()
 
     assert asyncio.run(scenario())
+
+
+def test_closing_the_proxy_ends_open_connections_and_leaves_no_task_pending():
+    async def scenario() -> tuple[bytes, int]:
+        backend = await _backend(b"w0")
+        proxy = StickyProxy([("127.0.0.1", backend.sockets[0].getsockname()[1])])
+        server = await proxy.serve("127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.sockets[0].getsockname()[1]
+        )
+        writer.write(b"GET /_stcore/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")  # a websocket, open through the proxy
+        server.close()
+        await proxy.close()
+        after_close = await asyncio.wait_for(reader.read(), 5)  # the end of the stream
+        left = len(asyncio.all_tasks()) - 1  # this one
+        writer.close()
+        backend.close()
+        return after_close, left
+
+    assert asyncio.run(scenario()) == (b"", 0)

@@ -65,9 +65,13 @@ class StickyProxy:
     def __init__(self, backends: Sequence[Backend]) -> None:
         self.backends = list(backends)
         self._turn = itertools.cycle(range(len(self.backends)))
+        self._connections: set[asyncio.Task[None]] = set()
 
     async def handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         """Serve one client connection (keep-alive requests included) until either side ends."""
+        me = asyncio.current_task()
+        if me is not None:
+            self._connections.add(me)
         backend_w = None
         try:
             head = await asyncio.wait_for(client_r.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT_S)
@@ -86,16 +90,24 @@ class StickyProxy:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             finally:
                 for task in tasks:
-                    if not task.done():
-                        task.cancel()
-                    elif not task.cancelled():
-                        task.exception()  # seen: asyncio need not log it as never retrieved
+                    task.cancel()
+                # Both pipes end before this connection does: none is left pending when
+                # the loop stops. Their errors are seen here, so asyncio need not log them.
+                await asyncio.gather(*tasks, return_exceptions=True)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
             pass
         finally:
             for writer in (client_w, backend_w):
                 if writer is not None:
                     writer.close()
+            self._connections.discard(me)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        """End every open connection and wait until each has."""
+        connections = list(self._connections)
+        for task in connections:
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
         """Listen on ``host``:``port``."""
@@ -204,6 +216,7 @@ async def _serve_until_stopped(
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
+    await proxy.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -70,15 +70,12 @@ def bootstrap() -> bool:
         # Printed once, in the terminal that started the app: the only copy.
         print(first_admin_notice(FIRST_ADMIN_NO, password), flush=True)
     # Load the model now, off this page run: otherwise each worker's first search waits
-    # about 7 s for it, and a search page opened meanwhile waits on the same load.
-    threading.Thread(target=get_model_status, name="model-load", daemon=True).start()
+    # about 7 s for it.
+    _model_loading()
     return True
 
 
-@st.cache_resource(show_spinner="正在加载语义模型……")
-def get_model_status() -> ModelStatus:
-    """The embedding model, loaded once per process (or the reason there is none)."""
-    settings = get_settings()
+def _load_model(settings: Settings) -> ModelStatus:
     status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
     if status.embedder is not None:
         # Every session's searches share one embedding thread (kb/query_batching.py).
@@ -90,6 +87,25 @@ def get_model_status() -> ModelStatus:
     gc.collect()
     gc.freeze()
     return status
+
+
+@st.cache_resource
+def _model_loading() -> Future[ModelStatus]:
+    # Started once per process, in a thread that makes no Streamlit call.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
+    loading = executor.submit(_load_model, get_settings())
+    executor.shutdown(wait=False)
+    return loading
+
+
+def get_model_status() -> ModelStatus:
+    """The embedding model, loaded once per process (or the reason there is none); a page
+    that asks while it is still loading waits, with a spinner."""
+    loading = _model_loading()
+    if not loading.done():
+        with st.spinner("正在加载语义模型……"):
+            return loading.result()
+    return loading.result()
 
 
 @st.cache_resource
