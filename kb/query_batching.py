@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -55,10 +56,9 @@ class BatchingEmbedder:
         self.nice = nice
         self.passes = 0  # passes run and queries embedded, for the benchmarks
         self.queries = 0
-        self._pending: list[_Request] = []
+        self._pending: deque[_Request] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._owner_pid = 0
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for search queries, computed on the embedding thread with any others
@@ -67,7 +67,11 @@ class BatchingEmbedder:
         if not request.texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._ready:
-            self._ensure_thread()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="query-embedding", daemon=True
+                )
+                self._thread.start()
             self._pending.append(request)
             self._ready.notify()
         request.done.wait()
@@ -79,15 +83,6 @@ class BatchingEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for passages, from the wrapped embedder in the caller's thread."""
         return self.inner.embed_passages(texts)
-
-    def _ensure_thread(self) -> None:
-        # A forked child inherits the object but not the thread: start its own.
-        if self._thread is not None and self._owner_pid == os.getpid():
-            return
-        self._owner_pid = os.getpid()
-        self._pending = []
-        self._thread = threading.Thread(target=self._serve, name="query-embedding", daemon=True)
-        self._thread.start()
 
     def _serve(self) -> None:
         if self.nice and hasattr(os, "setpriority"):
@@ -111,7 +106,7 @@ class BatchingEmbedder:
         while self._pending and (
             not batch or count + len(self._pending[0].texts) <= self.max_batch
         ):
-            request = self._pending.pop(0)
+            request = self._pending.popleft()
             batch.append(request)
             count += len(request.texts)
         return batch
