@@ -105,6 +105,11 @@ def _folder_id(folder: Path) -> str:
     return f"local:{folder.name}:{digest.hexdigest()[:12]}"
 
 
+def model_is_off(setting: str) -> bool:
+    """Whether a KB_EMBED_MODEL value asks for lexical-only search."""
+    return setting.strip().lower() in ("none", "off", "lexical")
+
+
 def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = None) -> ModelStatus:
     """Load the embedder named by ``setting`` (the value of KB_EMBED_MODEL).
 
@@ -114,7 +119,7 @@ def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = Non
     and a message, in Chinese, that says what was asked for and why it failed.
     """
     setting = setting.strip() or "builtin"
-    if setting.lower() in ("none", "off", "lexical"):
+    if model_is_off(setting):
         return ModelStatus(
             None, setting, "已按设置关闭语义模型（KB_EMBED_MODEL=none），仅使用关键词检索。"
         )

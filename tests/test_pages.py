@@ -4,12 +4,13 @@ the shipped corpus (lexical-only) and the shipped quiz bank."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from kb.embedding import load_embedder
+from kb.embedding import ModelStatus, load_embedder
 from kb.ingest import sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
@@ -26,6 +27,7 @@ from tests.apptest_support import (
     run_page_function,
     texts,
 )
+from ui import services
 from ui.render import md_text
 from ui.services import get_model_status
 
@@ -62,6 +64,7 @@ def test_a_model_setting_that_cannot_load_leaves_search_lexical_with_the_reason(
     app_settings, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("KB_EMBED_MODEL", str(tmp_path / "no-such-model"))
+    get_model_status()  # the loading has ended (failed), as it will soon after a start
     at = logged_in()
     assert at.warning[0].value.startswith(
         md_text(f"语义模型 “{tmp_path / 'no-such-model'}” 无法加载（")
@@ -329,6 +332,7 @@ def test_with_the_builtin_model_a_paraphrase_is_found_through_the_shared_embeddi
     sync_corpus(db, tiny_corpus, model.embedder)
     db.close()
 
+    get_model_status()  # loaded, as it is seconds after a start
     at = logged_in()
     assert texts(at.caption)[0] == md_text(f"检索方式：关键词 + 语义（{model.embedder.label}）")
     at.text_input[0].input("饭店厨房的烟气能不能排").run()  # shares no word with the article
@@ -336,3 +340,14 @@ def test_with_the_builtin_model_a_paraphrase_is_found_through_the_shared_embeddi
     embedder = get_model_status().embedder
     assert isinstance(embedder, BatchingEmbedder)
     assert (embedder.passes, embedder.queries) == (1, 1)
+
+
+def test_while_the_model_loads_search_answers_lexical_only_and_says_so(app_settings, monkeypatch):
+    # After a restart the model takes seconds to load; a search meanwhile does not wait.
+    still_loading: Future[ModelStatus] = Future()
+    monkeypatch.setattr(services, "_model_loading", lambda: still_loading)
+    at = logged_in()
+    assert texts(at.warning) == [md_text(services.MODEL_LOADING)]
+    at.text_input[0].input("满意率").run()
+    assert not at.exception
+    assert "满意率" in at.markdown[0].value

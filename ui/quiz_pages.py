@@ -241,7 +241,7 @@ def practice_page() -> None:
         items = [(m.quiz_title, m.question, m) for m in mistakes]
         if not items:
             st.info("还没有错题。参加测验后，答错的题会出现在这里。")
-    status = get_model_status()
+    status = get_model_status(wait=False)
     for number, (quiz_title, question, mistake) in enumerate(items, start=1):
         with st.container(border=True):
             st.caption(md_text(quiz_title))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from kb.documents import list_documents
+from kb.embedding import ModelStatus
 from kb.errors import QueryError
 from kb.search import search
 from ui.auth import require
@@ -13,9 +14,8 @@ from ui.render import md_highlight, md_text
 from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
 
 
-def model_notice() -> None:
+def model_notice(status: ModelStatus) -> None:
     """Say which ranker search is using; a missing model is visible, never silent."""
-    status = get_model_status()
     if status.embedder is None:
         st.warning(md_text(status.message or "语义模型未加载，当前仅使用关键词检索。"))
     else:
@@ -26,7 +26,10 @@ def search_page() -> None:
     """The search box, the document filter and the results."""
     require()
     st.title("政策检索")
-    model_notice()
+    # Read once per run: the notice and the search agree even if the model finishes
+    # loading in between.
+    status = get_model_status(wait=False)
+    model_notice(status)
     db = get_db()
     documents = list_documents(db)
     if not documents:
@@ -44,7 +47,6 @@ def search_page() -> None:
     )
     if not query.strip():
         return
-    status = get_model_status()
     try:
         result = search(
             db,

@@ -16,7 +16,7 @@ import sqlite_utils
 import streamlit as st
 
 from kb.documents import document_texts, list_documents
-from kb.embedding import ModelStatus, load_embedder
+from kb.embedding import ModelStatus, load_embedder, model_is_off
 from kb.query_batching import BatchingEmbedder
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
@@ -92,20 +92,34 @@ def _load_model(settings: Settings) -> ModelStatus:
 @st.cache_resource
 def _model_loading() -> Future[ModelStatus]:
     # Started once per process, in a thread that makes no Streamlit call.
+    settings = get_settings()
+    if model_is_off(settings.embed_model):
+        # Nothing to load: settled at once, so no page ever shows "loading".
+        done: Future[ModelStatus] = Future()
+        done.set_result(_load_model(settings))
+        return done
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
-    loading = executor.submit(_load_model, get_settings())
+    loading = executor.submit(_load_model, settings)
     executor.shutdown(wait=False)
     return loading
 
 
-def get_model_status() -> ModelStatus:
-    """The embedding model, loaded once per process (or the reason there is none); a page
-    that asks while it is still loading waits, with a spinner."""
+MODEL_LOADING = "语义模型正在加载（服务启动后约需十秒），本次仅使用关键词检索。"
+
+
+def get_model_status(wait: bool = True) -> ModelStatus:
+    """The embedding model, loaded once per process (or the reason there is none).
+
+    While it is still loading, a page that needs it (ingestion) waits, with a spinner;
+    with ``wait=False`` (search) it gets no embedder and a message saying why.
+    """
     loading = _model_loading()
-    if not loading.done():
-        with st.spinner("正在加载语义模型……"):
-            return loading.result()
-    return loading.result()
+    if loading.done():
+        return loading.result()
+    if not wait:
+        return ModelStatus(None, get_settings().embed_model, MODEL_LOADING)
+    with st.spinner("正在加载语义模型……"):
+        return loading.result()
 
 
 @st.cache_resource
