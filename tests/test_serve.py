@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from kb.settings import Settings, SettingsError
-from ui.serve import COOKIE, StickyProxy, pinned_worker, with_cookie
+from ui.serve import COOKIE, RestartBudget, StickyProxy, pinned_worker, with_cookie
 
 
 def test_two_workers_unless_kb_workers_says_otherwise():
@@ -181,3 +181,77 @@ def test_closing_the_proxy_ends_open_connections_and_leaves_no_task_pending():
         return after_close, left
 
     assert asyncio.run(scenario()) == (b"", 0)
+
+
+def test_the_restart_budget_allows_a_few_restarts_per_window_not_a_crash_loop():
+    budget = RestartBudget(limit=2, window=60.0)
+    assert [budget.allow(t) for t in (0.0, 10.0, 20.0)] == [True, True, False]
+    assert budget.allow(75.0)  # 0.0 and 10.0 have left the window
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_started_again_and_the_other_keeps_its_sessions(tmp_path):
+    pytest.importorskip("websockets")
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    from bench import app_steps
+    from bench.app_server import PASSWORD, AppDidNotStart, prepare_data, start_app
+    from bench.st_client import StreamlitSession
+
+    prepare_data(tmp_path / "data", ["T0000", "T0001", "T0002", "T0003"])
+    try:
+        server = start_app(tmp_path / "data", tmp_path / "server.log", workers=2)
+    except AppDidNotStart as exc:
+        pytest.skip(f"the app could not start here: {exc}")
+
+    def workers() -> list[psutil.Process]:
+        children = psutil.Process(server.process.pid).children()
+        return sorted(children, key=lambda p: p.create_time())  # worker 0 started first
+
+    async def scenario() -> tuple[str, list[str], list[str]]:
+        kept = StreamlitSession(server.url)
+        try:
+            await app_steps.open_app(kept)
+            page = await app_steps.login(kept, "T0000", PASSWORD)
+            kept_worker = kept.cookies[COOKIE]
+            victim = workers()[1 - int(kept_worker)]
+            os.kill(victim.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 120
+            while victim.pid in [p.pid for p in workers()] or len(workers()) < 2:
+                assert time.monotonic() < deadline, "the worker was not started again"
+                await asyncio.sleep(0.2)
+            # The surviving worker's session is still logged in and searches.
+            page = await app_steps.search(kept, page, "满意率")
+            # New browsers are dealt to both workers again, the restarted one included.
+            dealt = []
+            for employee_no in ("T0001", "T0002", "T0003"):
+                tab = StreamlitSession(server.url)
+                try:
+                    for _ in range(240):  # the new worker answers once it has started
+                        try:
+                            await app_steps.open_app(tab)
+                            break
+                        except (OSError, app_steps.StepFailed, ConnectionError):
+                            await asyncio.sleep(0.5)
+                            tab = StreamlitSession(server.url)
+                    await app_steps.login(tab, employee_no, PASSWORD)
+                    dealt.append(tab.cookies[COOKIE])
+                finally:
+                    await tab.close()
+            return kept_worker, page.headings[:1], dealt
+        finally:
+            await kept.close()
+
+    try:
+        kept_worker, headings, dealt = asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert headings == ["政策检索"]
+    assert sorted(set(dealt)) == ["0", "1"]
+    restarted = str(1 - int(kept_worker))
+    assert "exited with -9; starting it again" in server.output()
+    assert restarted in dealt

@@ -7,7 +7,8 @@ each browser to one of them. A Streamlit session lives in its process, so a brow
 keep talking to the same one: its first response sets a cookie naming the worker, and
 every later request (the websocket included, and a reconnect after a network blip) goes
 where the cookie says. Everything shared lives in SQLite, which both processes use through
-the same writer discipline.
+the same writer discipline. A worker that exits is started again on its port (its own
+sessions are lost; the other worker's carry on), unless workers keep exiting.
 
     python -m ui.serve [streamlit options...]     # what ``make run`` starts
 """
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import deque
 from collections.abc import Sequence
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
@@ -34,6 +36,10 @@ COOKIE = "kb_worker"
 HEAD_LIMIT = 64 * 1024  # request and response heads larger than this are refused
 HEAD_TIMEOUT_S = 30.0  # a client that sends no complete request head in time is dropped
 START_TIMEOUT_S = 120.0
+# A worker that exits is started again on its port, unless workers keep exiting: more than
+# this many restarts within the window is a crash loop, and everything stops.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 60.0
 
 Backend = tuple[str, int]
 
@@ -168,18 +174,37 @@ def wait_healthy(port: int, processes: Sequence[subprocess.Popen[bytes]]) -> Non
     raise RuntimeError(f"the Streamlit worker on port {port} did not start")
 
 
+class RestartBudget:
+    """Allows at most ``limit`` restarts within any ``window`` seconds."""
+
+    def __init__(self, limit: int = MAX_RESTARTS, window: float = RESTART_WINDOW_S) -> None:
+        self.limit = limit
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def allow(self, now: float) -> bool:
+        """Count a restart at ``now``; False once the window holds more than the limit."""
+        self._times.append(now)
+        while now - self._times[0] > self.window:
+            self._times.popleft()
+        return len(self._times) <= self.limit
+
+
+def start_worker(port: int, options: Sequence[str]) -> subprocess.Popen[bytes]:
+    """One ``streamlit run app.py`` on 127.0.0.1:``port``."""
+    return subprocess.Popen(streamlit_command("127.0.0.1", port, options), cwd=PROJECT_ROOT)
+
+
 def run(settings: Settings, options: Sequence[str]) -> int:
-    """Start the workers and the proxy; stop everything when one ends or on SIGTERM/SIGINT."""
+    """Start the workers and the proxy; restart a worker that exits; stop everything on
+    SIGTERM/SIGINT or when workers keep exiting."""
     if settings.workers <= 1:
         # One process needs no proxy: Streamlit serves KB_HOST:KB_PORT itself.
         os.chdir(PROJECT_ROOT)
         command = streamlit_command(settings.host, settings.port, options)
         os.execv(command[0], command)
     ports = [free_port() for _ in range(settings.workers)]
-    processes = [
-        subprocess.Popen(streamlit_command("127.0.0.1", port, options), cwd=PROJECT_ROOT)
-        for port in ports
-    ]
+    processes = [start_worker(port, options) for port in ports]
     try:
         for port in ports:
             wait_healthy(port, processes)
@@ -187,7 +212,7 @@ def run(settings: Settings, options: Sequence[str]) -> int:
             f"{settings.workers} workers behind http://{settings.host}:{settings.port}",
             flush=True,
         )
-        asyncio.run(_serve_until_stopped(settings, ports, processes))
+        asyncio.run(_serve_until_stopped(settings, ports, processes, options))
     finally:
         for process in processes:
             if process.poll() is None:
@@ -201,19 +226,37 @@ def run(settings: Settings, options: Sequence[str]) -> int:
 
 
 async def _serve_until_stopped(
-    settings: Settings, ports: Sequence[int], processes: Sequence[subprocess.Popen[bytes]]
+    settings: Settings,
+    ports: Sequence[int],
+    processes: list[subprocess.Popen[bytes]],
+    options: Sequence[str],
 ) -> None:
+    # ``processes`` is updated in place, so that run() stops the workers running at the end.
     proxy = StickyProxy([("127.0.0.1", port) for port in ports])
     server = await proxy.serve(settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    budget = RestartBudget()
     async with server:
         while not stop.is_set():
-            if any(p.poll() is not None for p in processes):
-                print("a Streamlit worker exited; stopping", file=sys.stderr, flush=True)
-                break
+            for index, process in enumerate(processes):
+                if process.poll() is None:
+                    continue
+                # Its sessions are gone (they lived in it); its browsers reconnect to the
+                # new process on the same port and log in again. The other worker's are kept.
+                if not budget.allow(time.monotonic()):
+                    print("Streamlit workers keep exiting; stopping", file=sys.stderr, flush=True)
+                    stop.set()
+                    break
+                print(
+                    f"the Streamlit worker on port {ports[index]} exited with "
+                    f"{process.returncode}; starting it again",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                processes[index] = start_worker(ports[index], options)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
     await proxy.close()
