@@ -54,7 +54,7 @@ class BatchingEmbedder:
         self.dimension = inner.dimension
         self.max_batch = max_batch
         self.nice = nice
-        self.passes = 0  # passes run and queries embedded, for the benchmarks
+        self.passes = 0  # passes run and queries embedded so far (tests, diagnostics)
         self.queries = 0
         self._pending: deque[_Request] = deque()
         self._ready = threading.Condition()

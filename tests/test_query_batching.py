@@ -31,7 +31,10 @@ class GatedEmbedder(CountingEmbedder):
         return super().embed_queries(texts)
 
 
-def ask_in_threads(batcher: BatchingEmbedder, queries: list[str]) -> list[np.ndarray]:
+def ask_in_threads(
+    batcher: BatchingEmbedder, queries: list[str]
+) -> tuple[list[np.ndarray], list[threading.Thread]]:
+    """Each query from its own thread, started; its vectors land in the returned list."""
     results: list[np.ndarray] = [np.empty(0)] * len(queries)
 
     def ask(i: int) -> None:
@@ -65,25 +68,9 @@ def test_a_lone_query_gets_the_wrapped_embedders_vectors_at_once():
     )
 
 
-def test_queries_that_arrive_while_a_pass_runs_go_in_the_next_pass_together():
-    inner = GatedEmbedder()
-    batcher = BatchingEmbedder(inner)
-    first, first_threads = ask_in_threads(batcher, QUERIES[:1])
-    assert inner.entered.wait(10)
-    rest, rest_threads = ask_in_threads(batcher, QUERIES[1:])
-    wait_until_queued(batcher, len(QUERIES) - 1)
-    inner.gate.set()
-    for thread in first_threads + rest_threads:
-        thread.join(10)
-
-    assert [sorted(p) for p in inner.passes] == [QUERIES[:1], sorted(QUERIES[1:])]
-    expected = CountingEmbedder().embed_queries(QUERIES)
-    np.testing.assert_array_equal(np.concatenate(first + rest), expected)
-
-
-def test_a_pass_takes_at_most_max_batch_queries():
-    inner = GatedEmbedder()
-    batcher = BatchingEmbedder(inner, max_batch=2)
+def ask_while_a_pass_is_held(batcher: BatchingEmbedder, inner: GatedEmbedder) -> np.ndarray:
+    """Ask the first query, hold its pass, queue the rest, then let every pass run.
+    Returns every caller's vectors, in the order of QUERIES."""
     held, held_threads = ask_in_threads(batcher, QUERIES[:1])
     assert inner.entered.wait(10)
     queued, queued_threads = ask_in_threads(batcher, QUERIES[1:])
@@ -91,11 +78,21 @@ def test_a_pass_takes_at_most_max_batch_queries():
     inner.gate.set()
     for thread in held_threads + queued_threads:
         thread.join(10)
+    return np.concatenate(held + queued)
 
+
+def test_queries_that_arrive_while_a_pass_runs_go_in_the_next_pass_together():
+    inner = GatedEmbedder()
+    vectors = ask_while_a_pass_is_held(BatchingEmbedder(inner), inner)
+    assert [sorted(p) for p in inner.passes] == [QUERIES[:1], sorted(QUERIES[1:])]
+    np.testing.assert_array_equal(vectors, CountingEmbedder().embed_queries(QUERIES))
+
+
+def test_a_pass_takes_at_most_max_batch_queries():
+    inner = GatedEmbedder()
+    vectors = ask_while_a_pass_is_held(BatchingEmbedder(inner, max_batch=2), inner)
     assert [len(p) for p in inner.passes] == [1, 2, 2, 1]
-    np.testing.assert_array_equal(
-        np.concatenate(held + queued), CountingEmbedder().embed_queries(QUERIES)
-    )
+    np.testing.assert_array_equal(vectors, CountingEmbedder().embed_queries(QUERIES))
 
 
 class FailingOnce(CountingEmbedder):
