@@ -236,6 +236,7 @@ def test_a_worker_that_dies_is_started_again_and_the_other_keeps_its_sessions(tm
                             await app_steps.open_app(tab)
                             break
                         except (OSError, app_steps.StepFailed, ConnectionError):
+                            await tab.close()
                             await asyncio.sleep(0.5)
                             tab = StreamlitSession(server.url)
                     await app_steps.login(tab, employee_no, PASSWORD)
