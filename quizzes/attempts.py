@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import pandas as pd
 import sqlite_utils
 
 from kb.store import migrate, write
@@ -30,6 +31,7 @@ from kb.timestamps import from_stamp as _time
 from kb.timestamps import to_stamp as _iso
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
+from quizzes.sql import in_list_sql, query_frame
 
 GRACE_SECONDS = 10
 """Saves and submissions arriving this long after the deadline still count (network lag)."""
@@ -862,3 +864,108 @@ def _required_time(text: str) -> datetime:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- bulk writes and reads for the other components -----------------------------------------
+
+
+def insert_graded_attempts(
+    db: sqlite_utils.Database, attempts: Sequence[tuple], answers: Sequence[tuple]
+) -> None:
+    """Store many submitted, graded attempts with their answers at once, inside the
+    caller's write transaction (demo data: :mod:`quizzes.demo`).
+
+    Args:
+        db: the app database, in :func:`kb.store.write`.
+        attempts: ``(id, quiz_id, employee_no, attempt_no, started_at, expires_at,
+            submitted_at, score, max_score, passed, question_ids, option_orders,
+            submit_token)`` rows, times as stored text.
+        answers: ``(attempt_id, question_id, answer, saved_at, points, max_points,
+            correct)`` rows.
+    """
+    conn = db.conn
+    if attempts:
+        conn.executemany(
+            "INSERT INTO attempts (id, quiz_id, employee_no, attempt_no, started_at, "
+            "expires_at, submitted_at, status, score, max_score, passed, question_ids, "
+            "option_orders, submit_token) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)",
+            attempts,
+        )
+    if answers:
+        conn.executemany(
+            "INSERT INTO answers (attempt_id, question_id, answer, saved_at, points, "
+            "max_points, correct) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            answers,
+        )
+
+
+def next_attempt_id(db: sqlite_utils.Database) -> int:
+    """The id the next attempt would get; call it under the writer lock (demo data)."""
+    return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]) + 1
+
+
+def delete_attempts_of(
+    db: sqlite_utils.Database, people_sql: str, params: Any = ()
+) -> tuple[int, int]:
+    """Delete every attempt, with its answers, of the people ``people_sql`` selects,
+    inside the caller's write transaction (removing demo data).
+
+    Returns:
+        ``(answers, attempts)``: how many rows went.
+    """
+    answers = db.execute(
+        "DELETE FROM answers WHERE attempt_id IN (SELECT a.id FROM attempts a "
+        f"WHERE a.employee_no IN ({people_sql}))",
+        params,
+    ).rowcount
+    attempts = db.execute(
+        f"DELETE FROM attempts WHERE employee_no IN ({people_sql})", params
+    ).rowcount
+    return answers, attempts
+
+
+def quiz_progress(
+    db: sqlite_utils.Database,
+    quiz_ids: Sequence[str],
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Per person and quiz, as of a moment: attempts used, the first pass, the best score.
+
+    Counts attempts started by ``as_of``; a pass or a score counts once the attempt was
+    graded by then.
+
+    Args:
+        db: the app database.
+        quiz_ids: the quizzes.
+        as_of: the moment, aware.
+        who: only the people of this ``who`` CTE (:func:`quizzes.people.people_cte`);
+            None for everyone.
+
+    Returns:
+        Columns ``employee_no``, ``quiz_id``, ``attempts_used``, ``first_pass_at``
+        (stored text or None), ``best_percent`` (or None), ``last_at`` (the last attempt
+        started).
+    """
+    cte, params = who if who is not None else ("", {})
+    params = {**params, "as_of": _iso(as_of)}
+    quiz_list = in_list_sql("q", quiz_ids, params)
+    in_scope = "a.employee_no IN (SELECT employee_no FROM who) AND" if who is not None else ""
+    # One pass over the attempts: the first passing submission, the best graded score and
+    # the attempts used, per person and quiz.
+    return query_frame(
+        db,
+        f"""{"WITH " + cte if cte else ""}
+        SELECT a.employee_no, a.quiz_id,
+            COUNT(*) AS attempts_used,
+            MIN(CASE WHEN a.passed = 1 AND a.status != 'in_progress'
+                     AND a.submitted_at <= :as_of THEN a.submitted_at END) AS first_pass_at,
+            MAX(CASE WHEN a.status != 'in_progress' AND a.submitted_at <= :as_of
+                     AND a.max_score > 0 THEN a.score * 100.0 / a.max_score END) AS best_percent,
+            MAX(a.started_at) AS last_at
+        FROM attempts a
+        WHERE {in_scope} a.quiz_id IN ({quiz_list}) AND a.started_at <= :as_of
+        GROUP BY a.employee_no, a.quiz_id""",
+        params,
+    )

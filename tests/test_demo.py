@@ -11,12 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from kb.documents import list_documents
-from quizzes import cli_office
+from office import cli as cli_office
+from office.dashboard import headline
+from office.notices import freeze_notice, get_notice, list_notices
+from office.scope import Scope
 from quizzes.accounts import HASHER
-from quizzes.dashboard import headline
 from quizzes.demo import DEMO_DEPARTMENTS, DemoRemoval, demo_runs, generate_demo, remove_demo
 from quizzes.grading import grade_question
-from quizzes.studyplan import freeze_notice, get_notice, list_notices, save_plan
+from quizzes.plan import save_plan
 from tests.data.office.office_records import (
     BANK_DIR,
     CORPUS,
@@ -131,7 +133,7 @@ def test_every_demo_answer_is_graded_as_the_app_would(db, bank):
 
 def test_the_demo_has_people_behind_not_started_and_done(db, bank):
     demo(db, bank, people=300)
-    summary = headline(db, office_plan(), bank, at(16))
+    summary = headline(Scope(db, office_plan(), bank, at(16)))
     assert summary.headcount + summary.exempt == 300
     assert summary.not_started > 0 and summary.in_progress > 0 and summary.completed > 0
     assert 0.2 < summary.participation_rate < 1.0

@@ -11,41 +11,36 @@ import pytest
 from kb.documents import document_texts, list_documents
 from kb.ingest import sync_corpus
 from kb.settings import PROJECT_ROOT
-from quizzes.accounts import Role, UnknownAccount, deactivate_account, update_person
-from quizzes.bank import load_bank
-from quizzes.studyplan import (
-    CAMPAIGN_PLAN_DOCUMENT,
-    LOCAL_TZ,
-    Exemption,
+from office.notices import (
     MissingItem,
     NoticeChanges,
     NoticeDepartment,
     NoticeError,
     NoticeInfo,
     NoticePerson,
-    PersonProgress,
-    Phase,
-    PlanInvalid,
-    Reading,
-    RequirementProgress,
-    StudyPlan,
-    StudyPlanError,
-    add_exemption,
-    confirm_reading,
-    default_plan,
-    ensure_default_plan,
     freeze_notice,
     get_notice,
-    get_plan,
-    list_exemptions,
     list_notices,
     notice_changes,
-    person_progress,
+)
+from office.progress import PersonProgress, RequirementProgress, person_progress
+from quizzes.accounts import Role, UnknownAccount, deactivate_account, update_person
+from quizzes.bank import load_bank
+from quizzes.exemptions import Exemption, add_exemption, list_exemptions, remove_exemption
+from quizzes.plan import (
+    CAMPAIGN_PLAN_DOCUMENT,
+    LOCAL_TZ,
+    Phase,
+    PlanInvalid,
+    StudyPlan,
+    StudyPlanError,
+    default_plan,
+    ensure_default_plan,
+    get_plan,
     plan_versions,
-    readings_of,
-    remove_exemption,
     save_plan,
 )
+from quizzes.readings import Reading, confirm_reading, readings_of
 from tests.data.office.office_records import (
     DEADLINE,
     LAW,
