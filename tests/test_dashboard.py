@@ -6,7 +6,6 @@ who did what, and every expected figure below follows from it by the rules.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,6 @@ import pandas as pd
 import pytest
 
 import office.scope
-from kb.store import open_db
 from office.coverage import coverage
 from office.dashboard import (
     Headline,
@@ -40,10 +38,7 @@ from tests.data.office.office_records import (
     START,
     STATION,
     at,
-    build_bureau,
-    office_bank,
     office_plan,
-    open_office_db,
     person,
     take,
 )
@@ -78,38 +73,6 @@ def plain(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A table as plain rows: NaN/NaT as None, numpy and pandas scalars as Python ones."""
     return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_office_db(tmp_path / "office.sqlite3")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def bank(db):
-    return office_bank(db)
-
-
-@pytest.fixture(scope="module")
-def bureau_file(tmp_path_factory):
-    """The bureau, built once (about 100 write transactions) and copied for each test."""
-    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
-    database = open_office_db(path)
-    build_bureau(database, office_bank(database))
-    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.close()
-    return path
-
-
-@pytest.fixture
-def bureau(bureau_file, tmp_path):
-    copy = tmp_path / "bureau.sqlite3"
-    shutil.copyfile(bureau_file, copy)
-    database = open_db(copy)
-    yield database
-    database.close()
 
 
 # -- the plan's progress --------------------------------------------------------------------
@@ -675,7 +638,7 @@ def test_coverage_of_sections_and_each_departments_share_correct(bureau, bank):
 COPIED = {"a1": "A", "a2": ["A", "B"], "a3": False, "a4": "身体健康"}  # a1 and a3 wrong
 
 
-def test_integrity_flags_fast_attempts_and_identical_mistakes(db, bank):
+def test_integrity_flags_fast_attempts_and_identical_mistakes(office_db, bank):
     for employee_no, department in [
         ("P1", OFFICE_DEPT),
         ("P2", STATION),
@@ -686,21 +649,23 @@ def test_integrity_flags_fast_attempts_and_identical_mistakes(db, bank):
         ("P7", OFFICE_DEPT),
         ("P8", LAW),
     ]:
-        person(db, employee_no, f"同事{employee_no}", department)
-    p1 = take(db, bank, "alpha", "P1", at(5), COPIED)
-    p2 = take(db, bank, "alpha", "P2", at(6), COPIED)
-    take(db, bank, "alpha", "P3", at(5), RIGHT["alpha"])  # identical perfect sheets:
-    take(db, bank, "alpha", "P4", at(6), RIGHT["alpha"])  # expected, never flagged
+        person(office_db, employee_no, f"同事{employee_no}", department)
+    p1 = take(office_db, bank, "alpha", "P1", at(5), COPIED)
+    p2 = take(office_db, bank, "alpha", "P2", at(6), COPIED)
+    take(office_db, bank, "alpha", "P3", at(5), RIGHT["alpha"])  # identical perfect sheets:
+    take(office_db, bank, "alpha", "P4", at(6), RIGHT["alpha"])  # expected, never flagged
     # The same mistakes, but a4 typed differently (still right): not the same sheet.
-    take(db, bank, "alpha", "P5", at(7), COPIED | {"a4": "身体 健康"})
-    p6 = take(db, bank, "alpha", "P6", at(8), RIGHT["alpha"], minutes=10 / 60)  # 2.5 s a question
-    take(db, bank, "alpha", "P7", at(8), RIGHT["alpha"], minutes=12 / 60)  # 3 s: not under
+    take(office_db, bank, "alpha", "P5", at(7), COPIED | {"a4": "身体 健康"})
+    p6 = take(
+        office_db, bank, "alpha", "P6", at(8), RIGHT["alpha"], minutes=10 / 60
+    )  # 2.5 s a question
+    take(office_db, bank, "alpha", "P7", at(8), RIGHT["alpha"], minutes=12 / 60)  # 3 s: not under
     # One person's two identical sheets are not two people's.
-    take(db, bank, "alpha", "P8", at(9), COPIED | {"a1": "C"})
-    take(db, bank, "alpha", "P8", at(10), COPIED | {"a1": "C"})
+    take(office_db, bank, "alpha", "P8", at(9), COPIED | {"a1": "C"})
+    take(office_db, bank, "alpha", "P8", at(10), COPIED | {"a1": "C"})
 
     flags = integrity_flags(
-        Scope(db, office_plan(), bank, MID), min_questions=4, min_shared_wrong=2
+        Scope(office_db, office_plan(), bank, MID), min_questions=4, min_shared_wrong=2
     )
     assert records(flags) == [
         {
@@ -741,6 +706,6 @@ def test_integrity_flags_fast_attempts_and_identical_mistakes(db, bank):
         },
     ]
     # By default a sheet needs 10 questions and 4 shared mistakes: these are too short.
-    defaults = integrity_flags(Scope(db, office_plan(), bank, MID))
+    defaults = integrity_flags(Scope(office_db, office_plan(), bank, MID))
     assert list(defaults["类型"]) == ["作答过快"]
-    assert list(integrity_flags(Scope(db, office_plan(), bank, MID, [LAW]))["工号"]) == []
+    assert list(integrity_flags(Scope(office_db, office_plan(), bank, MID, [LAW]))["工号"]) == []

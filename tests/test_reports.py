@@ -6,7 +6,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import shutil
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -49,30 +48,6 @@ from tests.data.office.office_records import (
 )
 
 AFTER = at(22)
-
-
-@pytest.fixture(scope="module")
-def bureau_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
-    database = open_office_db(path)
-    build_bureau(database, office_bank(database))
-    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.close()
-    return path
-
-
-@pytest.fixture
-def bureau(bureau_file, tmp_path):
-    copy = tmp_path / "bureau.sqlite3"
-    shutil.copyfile(bureau_file, copy)
-    database = open_db(copy)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def bank(bureau):
-    return office_bank(bureau)
 
 
 def screen(db, bank, as_of, departments=None) -> dict[str, pd.DataFrame]:
