@@ -46,8 +46,8 @@ Calendar days (defaults, per-day charts, file names) are Beijing time (UTC+8, no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -57,12 +57,12 @@ import sqlite_utils
 
 from kb.documents import list_documents
 from quizzes.accounts import UnknownAccount, get_person
-from quizzes.attempts import quiz_progress
+from quizzes.attempts import quiz_progress, quiz_progress_by_person
 from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
 from quizzes.people import people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
-from quizzes.readings import confirmed_readings
+from quizzes.readings import confirmed_readings, readings_by_person
 
 COUNTED_ROLES: tuple[str, ...] = ("staff", "head")
 
@@ -176,6 +176,10 @@ class Progress:
     """Everyone's progress with one phase as of a moment: the one computation behind the
     dashboard, the exports, the notices and :func:`person_progress`.
 
+    Per person it holds what every count needs; which requirement each person met, and
+    when, is read on demand for the people a view lists (:meth:`done_at_of`), so a page
+    of 50,000 people does not hold 50,000 rows of requirements to show forty.
+
     Attributes:
         phase: the phase.
         as_of: the moment.
@@ -187,24 +191,45 @@ class Progress:
             ``completed_at``, ``state``, ``blocked``, ``last_activity_at`` (the last
             attempt started or document confirmed). Times are UTC: pandas timestamps,
             except the exemption's, which are stored text.
-        done_at: the same index, one column per requirement (:attr:`RequirementKey.column`):
-            when it was met, NaT if not.
-        quizzes: long form, one row per person and required quiz with attempts:
-            ``employee_no``, ``quiz_id``, ``attempts_used``, ``best_percent``.
+        details: reads, for some people, their quizzes (``employee_no``, ``quiz_id``,
+            ``attempts_used``, ``first_pass_at``, ``best_percent``, ``last_at``) and
+            their readings (``employee_no``, ``doc_path``, ``confirmed_at``) as of the
+            moment.
     """
 
     phase: Phase
     as_of: datetime
     requirements: tuple[RequirementKey, ...]
     people: pd.DataFrame
-    done_at: pd.DataFrame
-    quizzes: pd.DataFrame
+    details: Callable[[Sequence[str]], tuple[pd.DataFrame, pd.DataFrame]] = field(
+        repr=False, compare=False
+    )
 
     @property
     def counted(self) -> pd.DataFrame:
         """The people in the headcount: counted and not exempt."""
         people = self.people
         return people[people["counted"] & ~people["exempt"]]
+
+    def done_at_of(self, employee_nos: Sequence[str]) -> pd.DataFrame:
+        """When each of these people met each requirement: indexed by ``employee_no`` in
+        the order given, one column per requirement (:attr:`RequirementKey.column`), NaT
+        where not met by the moment."""
+        index = pd.Index(list(employee_nos), name="employee_no")
+        if not len(index) or not self.requirements:
+            return pd.DataFrame(index=index, columns=[r.column for r in self.requirements])
+        quizzes, readings = self.details(list(index))
+        passes = quizzes.pivot(index="employee_no", columns="quiz_id", values="first_pass_at")
+        reads = readings.pivot(index="employee_no", columns="doc_path", values="confirmed_at")
+        columns = {}
+        for requirement in self.requirements:
+            source = passes if requirement.kind == "quiz" else reads
+            if requirement.target in source.columns:
+                values = source[requirement.target].reindex(index)
+            else:
+                values = pd.Series(None, index=index, dtype=object)
+            columns[requirement.column] = _utc_series(values)
+        return pd.DataFrame(columns, index=index)
 
     def missing(self, employee_no: str) -> tuple[RequirementKey, ...]:
         """The requirements a person had not met as of the moment."""
@@ -214,12 +239,12 @@ class Progress:
         """The requirements each of these people had not met, in one pass."""
         if not self.requirements:
             return [() for _ in employee_nos]
-        unmet = self.done_at.loc[list(employee_nos)].isna().to_numpy()
+        unmet = self.done_at_of(employee_nos).isna().to_numpy()
         return [tuple(r for r, m in zip(self.requirements, row, strict=True) if m) for row in unmet]
 
 
 def _utc_series(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, format="ISO8601", utc=True)
+    return pd.to_datetime(values, format="ISO8601", utc=True).astype("datetime64[ns, UTC]")
 
 
 def compute_progress(
@@ -233,7 +258,8 @@ def compute_progress(
     employee_nos: Sequence[str] | None = None,
     counted_only: bool = True,
 ) -> Progress:
-    """Everyone's progress with a phase as of a moment, in three SQL queries and one pandas pass.
+    """Everyone's progress with a phase as of a moment: four SQL queries (people,
+    exemptions, quizzes and readings per person) and one pandas pass over the people.
 
     Args:
         db: the app database (schemas of kb, accounts, attempts and studyplan).
@@ -250,16 +276,25 @@ def compute_progress(
     """
     the_phase = plan.phase(phase, as_of)
     who = people_cte(as_of, departments, employee_nos, counted_only)
-    people = people_at(db, who)
-    exempt = exemptions_in_force(db, as_of, who)
-    people = people.join(exempt, how="left")
-    # Unscoped, narrowing the attempts to the people costs more than it saves: the
-    # filter below drops whoever is out of scope.
+    people = people_at(db, who).join(exemptions_in_force(db, as_of, who), how="left")
+    # Unscoped, narrowing the quizzes and readings to the people costs more than it
+    # saves: the join below drops whoever is out of scope.
     scoped = departments is not None or employee_nos is not None
-    quizzes = quiz_progress(db, the_phase.quiz_ids, as_of, who if scoped else None)
-    quizzes = quizzes[quizzes["employee_no"].isin(people.index)]
-    readings = confirmed_readings(db, the_phase.documents, as_of, who)
-    return _evaluate(db, the_phase, bank, as_of, people, quizzes, readings)
+    limits = {
+        q: bank.quizzes[q].attempts_allowed if q in bank.quizzes else None
+        for q in the_phase.quiz_ids
+    }
+    quizzes = quiz_progress_by_person(db, limits, as_of, who if scoped else None)
+    readings = readings_by_person(db, the_phase.documents, as_of, who if scoped else None)
+
+    def details(nos: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        theirs = people_cte(as_of, employee_nos=nos, counted_only=False)
+        return (
+            quiz_progress(db, the_phase.quiz_ids, as_of, theirs),
+            confirmed_readings(db, the_phase.documents, as_of, theirs),
+        )
+
+    return _evaluate(db, the_phase, bank, as_of, people, quizzes, readings, details)
 
 
 def _evaluate(
@@ -270,6 +305,7 @@ def _evaluate(
     people: pd.DataFrame,
     quizzes: pd.DataFrame,
     readings: pd.DataFrame,
+    details: Callable[[Sequence[str]], tuple[pd.DataFrame, pd.DataFrame]],
 ) -> Progress:
     titles = {d.path: d.title for d in list_documents(db)} if phase.documents else {}
     requirements = tuple(
@@ -277,52 +313,21 @@ def _evaluate(
         for q in phase.quiz_ids
     ) + tuple(RequirementKey("document", d, titles.get(d, d)) for d in phase.documents)
     index = people.index
+    quizzes = quizzes.reindex(index)
+    readings = readings.reindex(index)
 
-    quizzes = quizzes.assign(
-        first_pass_at=_utc_series(quizzes["first_pass_at"]), last_at=_utc_series(quizzes["last_at"])
-    )
-    readings = readings.assign(confirmed_at=_utc_series(readings["confirmed_at"]))
-
-    nat = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-    done_columns: dict[str, pd.Series] = {}
-    passes = quizzes.pivot(index="employee_no", columns="quiz_id", values="first_pass_at")
-    reads = readings.pivot(index="employee_no", columns="doc_path", values="confirmed_at")
-    for requirement in requirements:
-        source = passes if requirement.kind == "quiz" else reads
-        if requirement.target in source.columns:
-            series = source[requirement.target].reindex(index).astype("datetime64[ns, UTC]")
-        else:
-            series = nat
-        done_columns[requirement.column] = series
-    done_at = pd.DataFrame(done_columns, index=index)
-    if not requirements:
-        done_at = pd.DataFrame(index=index)
-
-    met = done_at.notna()
-    quiz_columns = [r.column for r in requirements if r.kind == "quiz"]
-    doc_columns = [r.column for r in requirements if r.kind == "document"]
-    all_met = met.all(axis=1)
-    completed_at = done_at.max(axis=1) if requirements else nat.fillna(pd.Timestamp(phase.start))
-    completed_at = completed_at.where(all_met).astype("datetime64[ns, UTC]")
-
-    used = quizzes.pivot(index="employee_no", columns="quiz_id", values="attempts_used")
-    blocked = pd.Series(False, index=index)
-    for quiz_id in phase.quiz_ids:
-        quiz = bank.quizzes.get(quiz_id)
-        if quiz is None or quiz_id not in used.columns:
-            continue
-        no_left = used[quiz_id].reindex(index).fillna(0) >= quiz.attempts_allowed
-        blocked |= no_left & ~met[f"quiz:{quiz_id}"]
-
-    quiz_activity = quizzes.groupby("employee_no")["last_at"].max() if len(quizzes) else None
-    read_activity = readings.groupby("employee_no")["confirmed_at"].max() if len(readings) else None
-    last_activity = pd.concat(
-        [
-            (quiz_activity if quiz_activity is not None else nat.iloc[:0]).reindex(index),
-            (read_activity if read_activity is not None else nat.iloc[:0]).reindex(index),
-        ],
-        axis=1,
-    ).max(axis=1)
+    passed = quizzes["quizzes_passed"].fillna(0).astype(int)
+    read = readings["documents_read"].fillna(0).astype(int)
+    all_met = (passed == len(phase.quiz_ids)) & (read == len(phase.documents))
+    last_pass = _utc_series(quizzes["last_pass_at"])
+    last_read = _utc_series(readings["last_read_at"])
+    if requirements:
+        completed_at = pd.concat([last_pass, last_read], axis=1).max(axis=1)
+    else:
+        completed_at = pd.Series(pd.Timestamp(phase.start), index=index)
+    completed_at = completed_at.astype("datetime64[ns, UTC]").where(all_met)
+    blocked = quizzes["blocked_quizzes"].fillna(0) > 0
+    last_activity = pd.concat([_utc_series(quizzes["last_at"]), last_read], axis=1).max(axis=1)
     last_activity = last_activity.astype("datetime64[ns, UTC]")
     started = last_activity.notna()
 
@@ -338,9 +343,9 @@ def _evaluate(
         active=people["active"].astype(bool),
         counted=(people["active"].astype(bool) & people["role"].isin(COUNTED_ROLES)),
         exempt=people["exemption_id"].notna(),
-        quizzes_passed=met[quiz_columns].sum(axis=1).astype(int) if quiz_columns else 0,
-        documents_read=met[doc_columns].sum(axis=1).astype(int) if doc_columns else 0,
-        passed_all_quizzes=met[quiz_columns].all(axis=1) if quiz_columns else True,
+        quizzes_passed=passed,
+        documents_read=read,
+        passed_all_quizzes=passed == len(phase.quiz_ids),
         started=started,
         completed_at=completed_at,
         state=pd.Series(state, index=index, dtype=object),
@@ -348,12 +353,7 @@ def _evaluate(
         last_activity_at=last_activity,
     )
     return Progress(
-        phase=phase,
-        as_of=as_of,
-        requirements=requirements,
-        people=frame,
-        done_at=done_at,
-        quizzes=quizzes[["employee_no", "quiz_id", "attempts_used", "best_percent"]],
+        phase=phase, as_of=as_of, requirements=requirements, people=frame, details=details
     )
 
 
@@ -414,13 +414,9 @@ def person_progress(
             blocked=False,
         )
     row = progress.people.loc[person.employee_no]
-    done = progress.done_at.loc[person.employee_no]
-    detail = {
-        r["quiz_id"]: r
-        for r in progress.quizzes[progress.quizzes["employee_no"] == person.employee_no].to_dict(
-            "records"
-        )
-    }
+    done = progress.done_at_of([person.employee_no]).iloc[0]
+    quizzes, _ = progress.details([person.employee_no])
+    detail = {r["quiz_id"]: r for r in quizzes.to_dict("records")}
     requirements = []
     for key in progress.requirements:
         done_at = _py_time(done[key.column])

@@ -9,6 +9,7 @@ page that shows only statistics never computes it at all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,16 +82,8 @@ class Scope:
 
 
 def _narrow(progress: Progress, departments: tuple[str, ...]) -> Progress:
-    keep = progress.people["department"].isin(departments)
-    people = progress.people[keep]
-    return Progress(
-        phase=progress.phase,
-        as_of=progress.as_of,
-        requirements=progress.requirements,
-        people=people,
-        done_at=progress.done_at[keep],
-        quizzes=progress.quizzes[progress.quizzes["employee_no"].isin(people.index)],
-    )
+    people = progress.people[progress.people["department"].isin(departments)]
+    return dataclasses.replace(progress, people=people)
 
 
 def local_naive(series: pd.Series) -> pd.Series:

@@ -16,15 +16,8 @@ import pandas as pd
 
 from office.scope import Scope
 from quizzes.attempt_stats import answer_tallies, quiz_tallies
+from quizzes.attempts import SCORE_BANDS, quiz_tallies_now
 
-SCORE_BANDS: tuple[tuple[str, float, float], ...] = (
-    ("不足60分", 0.0, 60.0),
-    ("60–69分", 60.0, 70.0),
-    ("70–79分", 70.0, 80.0),
-    ("80–89分", 80.0, 90.0),
-    ("90–100分", 90.0, 101.0),
-)
-"""Score bands of :func:`quiz_stats`, on the percentage of the maximum score."""
 """Score bands of :func:`quiz_stats`, on the percentage of the maximum score."""
 
 
@@ -50,17 +43,21 @@ def quiz_stats(
         people who tried, the share who passed), 平均得分率, then one column per score band
         (:data:`SCORE_BANDS`) counting attempts.
     """
-    rows = quiz_tallies(
-        scope.db,
-        scope.who,
-        scope.as_of,
-        [(low, high) for _, low, high in SCORE_BANDS],
-        quiz_ids=quiz_ids,
-        since=since,
-        until=until,
-    )
     bank = scope.bank
     ids = list(bank.quizzes) if quiz_ids is None else [q for q in quiz_ids if q in bank.quizzes]
+    if since is None and until is None:
+        # Every graded attempt by the moment: the per person and quiz summary has them.
+        rows = quiz_tallies_now(scope.db, ids, scope.as_of, scope.who)
+    else:
+        rows = quiz_tallies(
+            scope.db,
+            scope.who,
+            scope.as_of,
+            [(low, high) for _, low, high in SCORE_BANDS],
+            quiz_ids=quiz_ids,
+            since=since,
+            until=until,
+        )
     rows = rows.reindex(ids)
     count_columns = ["attempts", "people", "passed_attempts", "people_passed"] + [
         f"band{i}" for i in range(len(SCORE_BANDS))

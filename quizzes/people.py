@@ -6,6 +6,7 @@ by :mod:`quizzes.accounts` and :mod:`quizzes.roster`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -44,8 +45,9 @@ def people_cte(
     if counted_only:
         inner_where.append("p.active = 1 AND p.role IN ('staff', 'head')")
     if employee_nos is not None:
-        people = in_list_sql("scope_p", [e.strip() for e in employee_nos], params)
-        inner_where.append(f"p.employee_no IN ({people})")
+        # One JSON parameter, however many people: an overdue list can name thousands.
+        params["scope_people"] = json.dumps([e.strip() for e in employee_nos])
+        inner_where.append("p.employee_no IN (SELECT value FROM json_each(:scope_people))")
     if departments is not None:
         where.append(f"department IN ({in_list_sql('scope_d', list(departments), params)})")
     # MATERIALIZED: computed once per query, not once per attempt row that joins it.

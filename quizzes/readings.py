@@ -127,3 +127,35 @@ def delete_readings_of(db: sqlite_utils.Database, people_sql: str, params: Any) 
     """Delete every confirmation of the people ``people_sql`` selects, inside the caller's
     write transaction (removing demo data); returns how many."""
     return db.execute(f"DELETE FROM readings WHERE employee_no IN ({people_sql})", params).rowcount
+
+
+def readings_by_person(
+    db: sqlite_utils.Database,
+    doc_paths: Sequence[str],
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Per person, how many of these documents they confirmed by ``as_of``, and when the
+    last of them.
+
+    Args:
+        who: only the people of this ``who`` CTE (:func:`quizzes.people.people_cte`);
+            None for everyone.
+
+    Returns:
+        Indexed by ``employee_no`` (people with a confirmation only); columns
+        ``documents_read``, ``last_read_at`` (stored text).
+    """
+    cte, params = who if who is not None else ("", {})
+    params = {**params, "as_of": to_stamp(as_of)}
+    docs = in_list_sql("d", doc_paths, params)
+    scoped = "" if who is None else "AND r.employee_no IN (SELECT employee_no FROM who)"
+    return query_frame(
+        db,
+        f"""{"WITH " + cte if cte else ""}
+        SELECT r.employee_no, COUNT(*) AS documents_read, MAX(r.confirmed_at) AS last_read_at
+        FROM readings r
+        WHERE r.doc_path IN ({docs}) AND r.confirmed_at <= :as_of {scoped}
+        GROUP BY r.employee_no""",
+        params,
+    ).set_index("employee_no")
