@@ -90,7 +90,7 @@ def local_naive(series: pd.Series) -> pd.Series:
     """UTC times as naive Beijing times to the second, as the office's tables carry them."""
     # Excel has no time zones: tables carry naive Beijing times (stated on the 汇总 sheet),
     # to the second, which a workbook stores exactly.
-    values = pd.to_datetime(series, utc=True)
+    values = pd.to_datetime(series, utc=True, format="ISO8601")
     return values.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None).dt.floor("s")
 
 

@@ -1047,6 +1047,11 @@ def delete_attempts_of(
     return answers, attempts
 
 
+_RECOMPUTE_SHARE = 0.05
+"""Above this share of summary rows changed after the moment, a figure of the past is
+computed from the attempts in one pass instead (:func:`_pairs_as_of`)."""
+
+
 def _pairs_as_of(
     db: sqlite_utils.Database,
     quiz_ids: Sequence[str],
@@ -1072,10 +1077,16 @@ def _pairs_as_of(
         f"SELECT {_SUMMARY_COLUMNS} FROM quiz_summaries s "
         f"WHERE s.quiz_id IN ({quizzes}) AND s.changed_at <= :as_of {scoped('s')}"
     )
-    later = db.execute(
-        "SELECT 1 FROM quiz_summaries WHERE changed_at > ? LIMIT 1", [params["as_of"]]
+    later, total = db.execute(
+        "SELECT (SELECT COUNT(*) FROM quiz_summaries WHERE changed_at > :as_of), "
+        "(SELECT COUNT(*) FROM quiz_summaries)",
+        params,
     ).fetchone()
-    if later is not None:
+    if later > total * _RECOMPUTE_SHARE:
+        # Most rows changed since: one pass over the attempts as of then costs less than
+        # looking each changed row's attempts up.
+        pairs = _summary_select(f"a.quiz_id IN ({quizzes}) {scoped('a')}", as_of=":as_of")
+    elif later:
         pairs += " UNION ALL " + _summary_select(
             f"s.changed_at > :as_of AND s.quiz_id IN ({quizzes}) {scoped('s')}",
             as_of=":as_of",
@@ -1126,22 +1137,27 @@ def quiz_progress_by_person(
     as_of: datetime,
     who: tuple[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Per person, over some quizzes, as of a moment: how many passed, when the last of
-    them was first passed, how many are not passed with no attempts left, and the last
-    attempt started.
+    """Per person, over some quizzes, as of a moment: which passed, when the last of them
+    was first passed, how many are not passed with no attempts left, and the last attempt
+    started.
 
     Args:
         db: the app database.
-        attempts_allowed: the quizzes, each with its attempts allowed (None: unknown,
-            never counted as out of attempts).
+        attempts_allowed: the quizzes in order, each with its attempts allowed (None:
+            unknown, never counted as out of attempts).
         as_of: the moment, aware.
         who: only the people of this ``who`` CTE; None for everyone.
 
     Returns:
         Indexed by ``employee_no`` (people with an attempt only); columns
-        ``quizzes_passed``, ``last_pass_at``, ``blocked_quizzes``, ``last_at``.
+        ``quizzes_passed``, ``passed_mask`` (bit ``i`` set: the ``i``-th quiz passed),
+        ``last_pass_at``, ``blocked_quizzes``, ``last_at`` (times as stored text).
     """
-    with_pairs, params = _pairs_as_of(db, list(attempts_allowed), as_of, who)
+    quiz_ids = list(attempts_allowed)
+    with_pairs, params = _pairs_as_of(db, quiz_ids, as_of, who)
+    positions = " ".join(f"WHEN :pq{i} THEN {1 << i}" for i in range(len(quiz_ids)))
+    params.update({f"pq{i}": q for i, q in enumerate(quiz_ids)})
+    bit = f"CASE quiz_id {positions} END" if quiz_ids else "0"
     limits = [(q, n) for q, n in attempts_allowed.items() if n is not None]
     allowed = "NULL"
     if limits:
@@ -1152,6 +1168,7 @@ def quiz_progress_by_person(
         db,
         f"""{with_pairs}
         SELECT employee_no, COUNT(first_pass_at) AS quizzes_passed,
+            TOTAL(CASE WHEN first_pass_at IS NOT NULL THEN {bit} END) AS passed_mask,
             MAX(first_pass_at) AS last_pass_at,
             TOTAL(first_pass_at IS NULL AND attempts_used >= {allowed}) AS blocked_quizzes,
             MAX(last_started_at) AS last_at

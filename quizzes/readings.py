@@ -135,7 +135,7 @@ def readings_by_person(
     as_of: datetime,
     who: tuple[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Per person, how many of these documents they confirmed by ``as_of``, and when the
+    """Per person, which of these documents they confirmed by ``as_of``, and when the
     last of them.
 
     Args:
@@ -144,16 +144,20 @@ def readings_by_person(
 
     Returns:
         Indexed by ``employee_no`` (people with a confirmation only); columns
-        ``documents_read``, ``last_read_at`` (stored text).
+        ``documents_read``, ``read_mask`` (bit ``i`` set: the ``i``-th document read),
+        ``last_read_at`` (stored text).
     """
     cte, params = who if who is not None else ("", {})
     params = {**params, "as_of": to_stamp(as_of)}
     docs = in_list_sql("d", doc_paths, params)
+    positions = " ".join(f"WHEN :d{i} THEN {1 << i}" for i in range(len(doc_paths)))
+    bit = f"CASE r.doc_path {positions} END" if doc_paths else "0"
     scoped = "" if who is None else "AND r.employee_no IN (SELECT employee_no FROM who)"
     return query_frame(
         db,
         f"""{"WITH " + cte if cte else ""}
-        SELECT r.employee_no, COUNT(*) AS documents_read, MAX(r.confirmed_at) AS last_read_at
+        SELECT r.employee_no, COUNT(*) AS documents_read, TOTAL({bit}) AS read_mask,
+            MAX(r.confirmed_at) AS last_read_at
         FROM readings r
         WHERE r.doc_path IN ({docs}) AND r.confirmed_at <= :as_of {scoped}
         GROUP BY r.employee_no""",
