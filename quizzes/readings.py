@@ -159,7 +159,8 @@ def readings_by_person(
         SELECT r.employee_no, COUNT(*) AS documents_read, TOTAL({bit}) AS read_mask,
             MAX(r.confirmed_at) AS last_read_at
         FROM readings r
-        WHERE r.doc_path IN ({docs}) AND r.confirmed_at <= :as_of {scoped}
+        -- "+": one pass in 工号 order beats a search per document (three times over).
+        WHERE +r.doc_path IN ({docs}) AND +r.confirmed_at <= :as_of {scoped}
         GROUP BY r.employee_no""",
         params,
     ).set_index("employee_no")
