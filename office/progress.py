@@ -241,14 +241,20 @@ class Progress:
         """The requirements each of these people had not met, in one pass."""
         if not self.requirements:
             return [() for _ in employee_nos]
-        rows = self.people.loc[list(employee_nos), ["passed_mask", "read_mask"]].to_numpy()
+        masks = self.people.loc[list(employee_nos), ["passed_mask", "read_mask"]]
+        # Thousands of people share a handful of combinations: each is decoded once.
+        decoded = {
+            (passed, read): self._unmet(passed, read)
+            for passed, read in set(zip(masks["passed_mask"], masks["read_mask"], strict=True))
+        }
+        return [decoded[key] for key in zip(masks["passed_mask"], masks["read_mask"], strict=True)]
+
+    def _unmet(self, passed: int, read: int) -> tuple[RequirementKey, ...]:
         quizzes = [r for r in self.requirements if r.kind == "quiz"]
         documents = [r for r in self.requirements if r.kind == "document"]
-        return [
-            tuple(r for i, r in enumerate(quizzes) if not int(passed) >> i & 1)
-            + tuple(r for i, r in enumerate(documents) if not int(read) >> i & 1)
-            for passed, read in rows
-        ]
+        return tuple(r for i, r in enumerate(quizzes) if not int(passed) >> i & 1) + tuple(
+            r for i, r in enumerate(documents) if not int(read) >> i & 1
+        )
 
 
 def _utc_series(values: pd.Series) -> pd.Series:

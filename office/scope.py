@@ -18,7 +18,7 @@ from functools import cached_property
 import pandas as pd
 import sqlite_utils
 
-from office.progress import Progress, compute_progress
+from office.progress import Progress, compute_progress, department_counts
 from quizzes.bank import Bank
 from quizzes.people import people_cte
 from quizzes.plan import LOCAL_TZ, Phase, StudyPlan
@@ -60,6 +60,11 @@ class Scope:
             phase=self.phase,
             departments=self.departments,
         )
+
+    @cached_property
+    def department_counts(self) -> pd.DataFrame:
+        """:func:`office.progress.department_counts` of this scope's progress, kept."""
+        return department_counts(self.progress)
 
     @property
     def the_phase(self) -> Phase:
