@@ -101,16 +101,15 @@ def embedder() -> CountingEmbedder:
 def app_settings(tmp_path, monkeypatch):
     """The app's environment for AppTest: the shipped corpus indexed, two staff accounts.
 
-    Cached resources are shared by every AppTest in the process: each test starts clean.
+    Process-wide objects are shared by every AppTest in the process: each test starts clean.
     """
-    import streamlit as st
-
     from tests.apptest_support import make_app_settings
+    from ui.services import forget_process_state
 
     settings = make_app_settings(tmp_path, monkeypatch)
-    st.cache_resource.clear()
+    forget_process_state()
     yield settings
-    st.cache_resource.clear()
+    forget_process_state()
 
 
 @pytest.fixture(scope="module")
