@@ -104,7 +104,7 @@ class DemoRemoval:
     readings: int
     exemptions: int
     notices: int
-    login_throttle: int
+    login_failures: int
 
 
 # -- schema ---------------------------------------------------------------------------------
@@ -629,8 +629,8 @@ def remove_demo(db: sqlite_utils.Database) -> DemoRemoval:
             ).rowcount,
             # A notice frozen over demo people is about demo data: it goes too.
             "notices": db.execute("DELETE FROM notices WHERE includes_demo = 1").rowcount,
-            "login_throttle": db.execute(
-                "DELETE FROM login_throttle WHERE login IN (SELECT lower(employee_no) "
+            "login_failures": db.execute(
+                "DELETE FROM login_failures WHERE login IN (SELECT lower(employee_no) "
                 "FROM demo_people)"
             ).rowcount,
             "department_history": db.execute(

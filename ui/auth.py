@@ -3,11 +3,14 @@ every page makes on the server at the top of every run."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import streamlit as st
 
 from quizzes.accounts import (
+    MAX_LOGIN_EMPLOYEE_NO_LENGTH,
+    MAX_LOGIN_PASSWORD_LENGTH,
     AccountError,
     LoginStatus,
     Person,
@@ -18,6 +21,8 @@ from quizzes.accounts import (
     session_expired,
 )
 from ui.render import md_text
+from ui.serve import PROXY_TOKEN_ENV
+from ui.serve import client_address as _client_address
 from ui.services import get_db, get_settings
 
 _USER = "auth_employee_no"
@@ -27,6 +32,13 @@ _MUST_CHANGE = "auth_must_change"
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def client_address() -> str:
+    """This session's client address: forwarded by ``ui/serve.py``'s proxy, or the peer's."""
+    return _client_address(
+        st.context.headers, st.context.ip_address, os.environ.get(PROXY_TOKEN_ENV)
+    )
 
 
 def current_user() -> Person | None:
@@ -81,12 +93,17 @@ def login_page() -> None:
         _change_password_form(first_login=True)
         return
     with st.form("login"):
-        employee_no = st.text_input("工号", key="login_employee_no")
-        password = st.text_input("密码", type="password", key="login_password")
+        employee_no = st.text_input(
+            "工号", key="login_employee_no", max_chars=MAX_LOGIN_EMPLOYEE_NO_LENGTH
+        )
+        password = st.text_input(
+            "密码", type="password", key="login_password", max_chars=MAX_LOGIN_PASSWORD_LENGTH
+        )
         submitted = st.form_submit_button("登录", type="primary")
     if not submitted:
         return
-    result = authenticate(get_db(), employee_no.strip(), password, _now())
+    # A widget's max_chars binds the browser only: the core checks the lengths again.
+    result = authenticate(get_db(), employee_no.strip(), password, _now(), client_address())
     if not result.authenticated or result.person is None:
         st.error(md_text(result.message))
         return
@@ -104,9 +121,10 @@ def _change_password_form(first_login: bool) -> None:
     if first_login:
         st.warning("这是初始密码，请先设置新密码（至少 8 位，须含字母和数字）。")
     with st.form("change_password", clear_on_submit=True):
-        old = st.text_input("当前密码", type="password")
-        new = st.text_input("新密码", type="password")
-        again = st.text_input("再次输入新密码", type="password")
+        limit = MAX_LOGIN_PASSWORD_LENGTH
+        old = st.text_input("当前密码", type="password", max_chars=limit)
+        new = st.text_input("新密码", type="password", max_chars=limit)
+        again = st.text_input("再次输入新密码", type="password", max_chars=limit)
         submitted = st.form_submit_button("修改密码", type="primary")
     if not submitted:
         return
@@ -114,7 +132,7 @@ def _change_password_form(first_login: bool) -> None:
         st.error("两次输入的新密码不一致。")
         return
     try:
-        change_password(get_db(), employee_no, old, new, _now())
+        change_password(get_db(), employee_no, old, new, _now(), client_address())
     except AccountError as exc:
         st.error(md_text(str(exc)))
         return
