@@ -136,6 +136,8 @@ class Person:
     active: bool = True
     must_change_password: bool = True
     last_login_at: datetime | None = None
+    session_version: int = 0
+    """Raised by every change that must end the person's sessions (see :func:`end_sessions`)."""
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,12 @@ def create_v2(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE login_throttle")
 
 
-STEPS = [create_v1, create_v2]
+def create_v3(db: sqlite_utils.Database) -> None:
+    """A session version per person: a session that logged in at another version is over."""
+    db.execute("ALTER TABLE people ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+
+
+STEPS = [create_v1, create_v2, create_v3]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:
@@ -323,10 +330,16 @@ def _person(row: dict) -> Person:
         active=bool(row["active"]),
         must_change_password=bool(row["must_change_password"]),
         last_login_at=_unstamp(row["last_login_at"]),
+        session_version=row["session_version"],
     )
 
 
-_PERSON_COLUMNS = "employee_no, name, department, role, active, must_change_password, last_login_at"
+_PERSON_COLUMNS = (
+    "employee_no, name, department, role, active, must_change_password, last_login_at, "
+    "session_version"
+)
+_END_SESSIONS = "session_version = session_version + 1"
+"""SET clause that ends every session of the updated people (see :func:`end_sessions`)."""
 
 
 def _fetch_one(db: sqlite_utils.Database, sql: str, params: list) -> dict | None:
@@ -751,7 +764,9 @@ def change_password(
         client, pause: as for :func:`authenticate`.
 
     Returns:
-        The person, no longer required to change their password.
+        The person, no longer required to change their password, at a new session
+        version: every other session of theirs is over; the caller's own session carries
+        on at the version returned.
 
     Raises:
         PasswordRejected: the new password breaks the policy (nothing is counted).
@@ -775,7 +790,7 @@ def change_password(
     with write(db):
         cursor = db.execute(
             "UPDATE people SET password_hash = ?, must_change_password = 0, "
-            "password_changed_at = ?, updated_at = ? "
+            f"password_changed_at = ?, updated_at = ?, {_END_SESSIONS} "
             "WHERE employee_no = ? AND password_hash = ?",
             [new_hash, _stamp(now), _stamp(now), row["employee_no"], row["password_hash"]],
         )
@@ -785,6 +800,20 @@ def change_password(
     person = get_person(db, row["employee_no"])
     assert person is not None
     return person
+
+
+def end_sessions(db: sqlite_utils.Database, employee_no: str) -> None:
+    """End every session of a person at its next page run or click.
+
+    A session remembers the person's session version from its login; the UI compares it
+    with the stored one on every page run and in every widget callback. A reset, a
+    password change, a deactivation and a change of role call this. Joins the caller's
+    ``write(db)`` transaction if one is open.
+    """
+    with write(db):
+        db.execute(
+            f"UPDATE people SET {_END_SESSIONS} WHERE employee_no = ?", [employee_no.strip()]
+        )
 
 
 def session_expired(last_seen: datetime, now: datetime, idle_minutes: int) -> bool:
@@ -859,8 +888,9 @@ def update_person(
 ) -> None:
     """Set a person's name, department and role; a department move enters the history.
 
-    The fields are not checked here (see :func:`field_problems`). Joins the caller's
-    ``write(db)`` transaction if one is open.
+    A change of role ends the person's sessions (:func:`end_sessions`): what they may see
+    changes with it. The fields are not checked here (see :func:`field_problems`). Joins
+    the caller's ``write(db)`` transaction if one is open.
 
     Raises:
         UnknownAccount: no such 工号.
@@ -875,6 +905,8 @@ def update_person(
             "WHERE employee_no = ?",
             [name, department, role.value, stamp, person.employee_no],
         )
+        if role is not person.role:
+            end_sessions(db, person.employee_no)
         if department != person.department:
             _record_department(db, person.employee_no, department, stamp)
 
@@ -930,7 +962,7 @@ def create_account(
 def reset_password(db: sqlite_utils.Database, employee_no: str, now: datetime) -> str:
     """Give an account a new random password that must be changed at next login.
 
-    Also lifts any lock and clears the failure count.
+    Also lifts any lock, clears the failure count and ends the account's sessions.
 
     Args:
         db: the app database.
@@ -948,7 +980,7 @@ def reset_password(db: sqlite_utils.Database, employee_no: str, now: datetime) -
     with write(db):
         cursor = db.execute(
             "UPDATE people SET password_hash = ?, must_change_password = 1, "
-            "password_changed_at = ?, updated_at = ? WHERE employee_no = ?",
+            f"password_changed_at = ?, updated_at = ?, {_END_SESSIONS} WHERE employee_no = ?",
             [password_hash, _stamp(now), _stamp(now), employee_no.strip()],
         )
         if cursor.rowcount != 1:
@@ -991,7 +1023,7 @@ def _set_active(db: sqlite_utils.Database, employee_no: str, active: bool, now: 
             if others is None or others["n"] == 0:
                 raise AccountError("这是最后一个在用的创建办账号，不能停用")
         db.execute(
-            "UPDATE people SET active = ?, updated_at = ? WHERE employee_no = ?",
+            f"UPDATE people SET active = ?, updated_at = ?, {_END_SESSIONS} WHERE employee_no = ?",
             [int(active), _stamp(now), person.employee_no],
         )
 

@@ -122,7 +122,13 @@ def test_login_with_the_right_password(db, zhang):
         status=LoginStatus.OK,
         message="登录成功",
         person=Person(
-            "1001", "张伟", "办公室", Role.STAFF, must_change_password=False, last_login_at=NOW
+            "1001",
+            "张伟",
+            "办公室",
+            Role.STAFF,
+            must_change_password=False,
+            last_login_at=NOW,
+            session_version=1,  # the password change of the fixture
         ),
     )
     assert result.authenticated
@@ -171,7 +177,13 @@ def test_first_login_requires_a_new_password(db):
 
     person = change_password(db, "1002", initial, PASSWORD, NOW)
     assert person == Person(
-        "1002", "王芳", "监测站", Role.HEAD, must_change_password=False, last_login_at=NOW
+        "1002",
+        "王芳",
+        "监测站",
+        Role.HEAD,
+        must_change_password=False,
+        last_login_at=NOW,
+        session_version=1,
     )
     assert authenticate(db, "1002", PASSWORD, NOW).status is LoginStatus.OK
     assert authenticate(db, "1002", initial, NOW).status is LoginStatus.WRONG_CREDENTIALS
@@ -519,6 +531,28 @@ def test_a_session_expires_after_the_idle_limit():
 def test_naive_datetimes_are_refused(db, zhang):
     with pytest.raises(ValueError, match="timezone-aware"):
         authenticate(db, "1001", WRONG, datetime(2025, 3, 3, 9, 0))
+
+
+def test_each_change_that_must_end_sessions_raises_the_session_version(db, zhang):
+    def version() -> int:
+        person = get_person(db, "1001")
+        assert person is not None
+        return person.session_version
+
+    steps = [version()]
+    authenticate(db, "1001", PASSWORD, NOW)  # logging in ends nothing
+    steps.append(version())
+    accounts.update_person(db, "1001", "张伟", "监测站", Role.STAFF, NOW)  # a move: same role
+    steps.append(version())
+    accounts.update_person(db, "1001", "张伟", "监测站", Role.HEAD, NOW)
+    steps.append(version())
+    new = reset_password(db, "1001", NOW)
+    steps.append(version())
+    change_password(db, "1001", new, "Kaiyuan-Lanhu-7", NOW)
+    steps.append(version())
+    deactivate_account(db, "1001", NOW)
+    steps.append(version())
+    assert steps == [1, 1, 1, 2, 3, 4, 5]
 
 
 # -- command line ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from bench import app_steps
 from bench.app_server import PASSWORD, AppDidNotStart, AppServer, prepare_data, start_app
-from bench.st_client import StreamlitSession
+from bench.st_client import StreamlitSession, trigger, widget_value
 from kb.store import open_db, write
 from quizzes.accounts import Role, add_person, hash_password
 
@@ -175,3 +175,90 @@ def test_a_third_party_cannot_lock_the_admin_out_through_the_proxy(tmp_path):
     assert len(attacker.errors) == 1 and attacker.errors[0].startswith("此账号近期密码错误次数过多")
     assert mine.errors == [] and "政策检索" in mine.headings
     assert seconds >= 3.0  # the pause under guard
+
+
+def _db_rows(server: AppServer, sql: str, params: list) -> list[tuple]:
+    db = open_db(server.db_path)
+    try:
+        return [tuple(row) for row in db.execute(sql, params).fetchall()]
+    finally:
+        db.close()
+
+
+def _on_login_form(page) -> bool:
+    return [e.label for e in page.of_kind("text_input")][:2] == ["工号", "密码"]
+
+
+def test_a_reset_password_change_or_deactivation_ends_sessions_at_once(tmp_path):
+    import random
+
+    from quizzes.accounts import change_password, deactivate_account, reset_password
+
+    prepare(tmp_path / "data")
+    server = serve(tmp_path)
+    now = datetime.now(UTC)
+
+    async def scenario():
+        tabs = [StreamlitSession(server.url) for _ in range(4)]
+        try:
+            for tab, who in zip(tabs, [STAFF[0], STAFF[1], STAFF[1], STAFF[2]], strict=True):
+                await app_steps.open_app(tab)
+                await app_steps.login(tab, who, PASSWORD)
+            revived, mine, other, quiz_tab = tabs
+            # 1. A reset, then the real owner logs in with it and sets a new password:
+            #    the old session does not come back.
+            db = open_db(server.db_path)
+            try:
+                initial = reset_password(db, STAFF[0], now)
+                change_password(db, STAFF[0], initial, "Kaiyuan-Lanhu-7", now)
+            finally:
+                db.close()
+            after_reset = await revived.rerun(page="quizzes")
+            # 2. Changing one's own password ends one's other sessions, not this one.
+            account = await mine.rerun(page="account")
+            form = [
+                widget_value(account.widget("text_input", label=label), value)
+                for label, value in (
+                    ("当前密码", PASSWORD),
+                    ("新密码", "Kaiyuan-Lanhu-8"),
+                    ("再次输入新密码", "Kaiyuan-Lanhu-8"),
+                )
+            ]
+            changed = await mine.rerun([*form, trigger(account.widget("button", label="修改密码"))])
+            after_change = await other.rerun(page="quizzes")
+            still_mine = await mine.rerun(page="quizzes")
+            # 3. A deactivated session's callbacks neither save answers nor submit.
+            quizzes = await app_steps.open_page(quiz_tab, "quizzes", "学习测验")
+            attempt = await app_steps.start_quiz(quiz_tab, quizzes)
+            attempt = await app_steps.answer(quiz_tab, attempt, 0, random.Random(1))
+            attempt_id = app_steps.attempt_id(quiz_tab)
+            db = open_db(server.db_path)
+            try:
+                deactivate_account(db, STAFF[2], now)
+            finally:
+                db.close()
+            radio = attempt.of_kind("radio")[1]
+            answered = await quiz_tab.rerun([widget_value(radio, 0)])
+            submitted = await quiz_tab.rerun([trigger(attempt.widget("button", label="提交试卷"))])
+            return after_reset, changed, after_change, still_mine, answered, submitted, attempt_id
+        finally:
+            for tab in tabs:
+                await tab.close()
+
+    try:
+        after_reset, changed, after_change, still_mine, answered, submitted, attempt_id = (
+            asyncio.run(scenario())
+        )
+        saved = _db_rows(server, "SELECT count(*) FROM answers WHERE attempt_id = ?", [attempt_id])
+        status = _db_rows(server, "SELECT status FROM attempts WHERE id = ?", [attempt_id])
+    finally:
+        server.stop()
+    assert _on_login_form(after_reset)
+    assert "登录已失效（密码或账号已变更），请重新登录。" in [
+        e.proto.body for e in after_reset.of_kind("alert")
+    ]
+    assert changed.errors == []
+    assert _on_login_form(after_change)
+    assert "学习测验" in still_mine.headings
+    assert _on_login_form(answered) and _on_login_form(submitted)
+    assert (saved, status) == ([(1,)], [("in_progress",)])

@@ -4,6 +4,7 @@ every page makes on the server at the top of every run."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -28,6 +29,7 @@ from ui.services import get_db, get_settings
 _USER = "auth_employee_no"
 _SEEN = "auth_last_seen"
 _MUST_CHANGE = "auth_must_change"
+_VERSION = "auth_session_version"
 
 
 def _now() -> datetime:
@@ -36,16 +38,22 @@ def _now() -> datetime:
 
 def client_address() -> str:
     """This session's client address: forwarded by ``ui/serve.py``'s proxy, or the peer's."""
+    headers, peer = st.context.headers, st.context.ip_address
+    # AppTest has no connection: neither is what a server session gives.
     return _client_address(
-        st.context.headers, st.context.ip_address, os.environ.get(PROXY_TOKEN_ENV)
+        headers if isinstance(headers, Mapping) else {},
+        peer if isinstance(peer, str) else None,
+        os.environ.get(PROXY_TOKEN_ENV),
     )
 
 
 def current_user() -> Person | None:
     """The logged-in person, re-read from the database on every run, or None.
 
-    Re-reading means a deactivation, a role change or a password reset takes effect at
-    the person's next click, and an idle session ends after KB_SESSION_IDLE_MINUTES.
+    A session ends at its next click when the person's session version is no longer the
+    one it logged in at (a reset, a password change in another session, a deactivation,
+    a role change: ``quizzes.accounts.end_sessions``), and after
+    KB_SESSION_IDLE_MINUTES idle.
     """
     employee_no = st.session_state.get(_USER)
     if not employee_no:
@@ -59,8 +67,26 @@ def current_user() -> Person | None:
     if person is None or not person.active:
         logout(message="账号不可用，请联系创建办。")
         return None
+    if person.session_version != st.session_state.get(_VERSION):
+        logout(message="登录已失效（密码或账号已变更），请重新登录。")
+        return None
     st.session_state[_SEEN] = now
     return person
+
+
+def signed_in(employee_no: str) -> bool:
+    """Whether this session is still logged in as ``employee_no``, past any password change.
+
+    For widget callbacks: they run before the page, and so before its :func:`require`.
+    A session that has ended is logged out here, and the page run that follows shows
+    the login form.
+    """
+    person = current_user()
+    return (
+        person is not None
+        and not person.must_change_password
+        and person.employee_no.lower() == employee_no.lower()
+    )
 
 
 def require(*roles: Role) -> Person:
@@ -77,7 +103,7 @@ def require(*roles: Role) -> Person:
 
 def logout(message: str | None = None) -> None:
     """End the session's login (and keep a message for the login page)."""
-    for key in (_USER, _SEEN, _MUST_CHANGE):
+    for key in (_USER, _SEEN, _MUST_CHANGE, _VERSION):
         st.session_state.pop(key, None)
     if message:
         st.session_state["auth_notice"] = message
@@ -108,6 +134,7 @@ def login_page() -> None:
         st.error(md_text(result.message))
         return
     st.session_state[_USER] = result.person.employee_no
+    st.session_state[_VERSION] = result.person.session_version
     st.session_state[_SEEN] = _now()
     if result.status == LoginStatus.MUST_CHANGE_PASSWORD:
         st.session_state[_MUST_CHANGE] = True
@@ -132,10 +159,12 @@ def _change_password_form(first_login: bool) -> None:
         st.error("两次输入的新密码不一致。")
         return
     try:
-        change_password(get_db(), employee_no, old, new, _now(), client_address())
+        person = change_password(get_db(), employee_no, old, new, _now(), client_address())
     except AccountError as exc:
         st.error(md_text(str(exc)))
         return
+    # Every other session of this person is over; this one carries on.
+    st.session_state[_VERSION] = person.session_version
     st.session_state.pop(_MUST_CHANGE, None)
     st.session_state["auth_notice"] = "密码已修改。"
     st.rerun()
