@@ -11,6 +11,7 @@ import pytest
 from kb.schema import ensure_schema
 from kb.settings import PROJECT_ROOT, Settings
 from kb.store import open_db
+from tests.data.office.office_records import build_bureau, office_bank, open_office_db
 
 # Tests never reach a model hub; set before anything imports huggingface_hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -128,3 +129,45 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# -- the office's records (tests/data/office/office_records.py) ------------------------------
+
+
+@pytest.fixture
+def office_db(tmp_path):
+    """An office database: every schema and the office test corpus, nobody in it yet."""
+    database = open_office_db(tmp_path / "office.sqlite3")
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def bank(tmp_path_factory):
+    """The office test bank (quizzes alpha and beta), checked against the test corpus."""
+    database = open_office_db(tmp_path_factory.mktemp("bank") / "bank-check.sqlite3")
+    try:
+        return office_bank(database)
+    finally:
+        database.close()
+
+
+@pytest.fixture(scope="module")
+def bureau_file(tmp_path_factory):
+    """The bureau of ``build_bureau``, built once a module (about 100 write transactions)."""
+    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
+    database = open_office_db(path)
+    build_bureau(database, office_bank(database))
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def bureau(bureau_file, tmp_path):
+    """A copy of the built bureau for one test to read and change."""
+    copy = tmp_path / "bureau.sqlite3"
+    shutil.copyfile(bureau_file, copy)
+    database = open_db(copy)
+    yield database
+    database.close()

@@ -9,8 +9,8 @@ from kb.embedding import ModelStatus
 from kb.errors import QueryError
 from kb.search import search
 from ui.auth import require
-from ui.nav import page
 from ui.render import md_highlight, md_text
+from ui.routes import page
 from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
 
 
