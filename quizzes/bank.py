@@ -850,8 +850,11 @@ def _answer(
             rep.error(where, f"填空题答案应为字符串，其中 “{item}” 是{_kind(item)}")
             ok = False
             continue
-        folded = normalize_fill(text)
-        if not folded:
+        # Grading folds punctuation, traditional characters and numerals too (七 and 7
+        # grade alike), but listing both spellings is no mistake: only a variant spelled
+        # the same (up to width, spaces and case) is reported as repeated.
+        folded = normalize_quote(text).casefold()
+        if not normalize_fill(text):
             rep.error(where, "填空题答案不能为空")
             ok = False
         elif FILL_SEPARATOR in text:
