@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kb import errors
 from kb.errors import DocumentError, UnreadableDocument
-from kb.office_convert import CONVERT_TIMEOUT_S, CONVERTED_SUFFIXES
+from kb.office_convert import CONVERT_TIMEOUT_S, CONVERTED_SUFFIXES, OLE_MAGIC
 from kb.readers import ReadResult, read_document
 
 PARSE_TIMEOUT_S = 60.0
@@ -48,7 +48,7 @@ def read_untrusted(name: str, data: bytes, timeout: float | None = None) -> Read
     if suffix not in ISOLATED_SUFFIXES:
         return read_document(Path(name), data, name=name)
     if timeout is None:
-        converts = suffix in CONVERTED_SUFFIXES or data.startswith(b"\xd0\xcf\x11\xe0")
+        converts = suffix in CONVERTED_SUFFIXES or data.startswith(OLE_MAGIC)
         # LibreOffice stops itself at its own limit, inside this one.
         timeout = PARSE_TIMEOUT_S + (CONVERT_TIMEOUT_S if converts else 0.0)
     try:

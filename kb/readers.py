@@ -24,7 +24,7 @@ from kb.errors import (
     UnreadableDocument,
     UnsupportedDocument,
 )
-from kb.office_convert import CONVERTED_SUFFIXES, convert_to_docx
+from kb.office_convert import CONVERTED_SUFFIXES, OLE_MAGIC, convert_to_docx, source_format
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", *CONVERTED_SUFFIXES, ".pdf")
 
@@ -39,8 +39,6 @@ MAX_TEXT_CHARS = 5_000_000
 # A UTF-8 file with a few damaged bytes is read with U+FFFD in their place and a warning,
 # up to this share of its bytes (and at least one byte); past it, it is refused.
 MAX_BAD_BYTE_SHARE = 0.001
-
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True)
@@ -94,16 +92,15 @@ def read_document(path: Path, data: bytes | None = None, *, name: str | None = N
         result = ReadResult(
             tuple(lines), suffix[1:], encoding, markdown=suffix == ".md", warnings=warnings
         )
-    elif suffix == ".docx" and data.startswith(_OLE_MAGIC):
-        _refuse_encrypted(data, label)
-        # An old binary Word file renamed to .docx (common with WPS): convert it as a .doc.
-        result = _read_docx(convert_to_docx(data, label, ".doc"), label, "docx")
-    elif suffix == ".docx":
+    elif suffix == ".docx" and not data.startswith(OLE_MAGIC):
         result = _read_docx(data, label, "docx")
-    elif suffix in CONVERTED_SUFFIXES:
-        if data.startswith(_OLE_MAGIC):
+    elif suffix in (".docx", *CONVERTED_SUFFIXES):
+        # An old binary Word file renamed to .docx (common with WPS) is converted too.
+        real = source_format(data, label, suffix)
+        if real == ".doc":
             _refuse_encrypted(data, label)
-        result = _read_docx(convert_to_docx(data, label, suffix), label, suffix[1:])
+        converted = data if real == ".docx" else convert_to_docx(data, label, real)
+        result = _read_docx(converted, label, suffix[1:])
     else:
         result = ReadResult(tuple(_read_pdf(data, label)), "pdf")
     if not result.lines:
