@@ -6,12 +6,14 @@ Skips where /usr/bin/chromium is absent; run only browser tests with ``pytest -m
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.app_server import start_app
 from kb.service import open_kb
 from quizzes.accounts import Role, change_password, create_account
 from tests.browser_support import (
@@ -23,7 +25,6 @@ from tests.browser_support import (
     log_in,
     open_in_sidebar,
     prepare_data,
-    start_app,
     wait_for_app_idle,
 )
 from tests.test_ingest_report import LAW_LINES, law_docx
@@ -40,6 +41,9 @@ ADMIN_NO = "9001"
 def admin_server(tmp_path_factory) -> Iterator[AppServer]:
     folder = tmp_path_factory.mktemp("browser-upload")
     settings = prepare_data(folder / "data")
+    # Uploads are written into the corpus folder: a copy, never the project's corpus/.
+    corpus = folder / "corpus"
+    shutil.copytree(settings.corpus_dir, corpus)
     db = open_kb(settings)
     try:
         now = datetime.now(UTC)
@@ -47,7 +51,9 @@ def admin_server(tmp_path_factory) -> Iterator[AppServer]:
         change_password(db, ADMIN_NO, initial, PASSWORD, now)
     finally:
         db.close()
-    server = start_app(folder / "data", folder / "streamlit.log")
+    server = start_app(
+        folder / "data", folder / "streamlit.log", extra_env={"KB_CORPUS_DIR": str(corpus)}
+    )
     yield server
     server.stop()
 
