@@ -16,7 +16,10 @@ from kb.store import open_db
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = Path(__file__).parent / "data"
-PUBLIC_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus-public"
+# ../shared beside the repository; KB_PUBLIC_CORPUS points elsewhere (a git worktree).
+PUBLIC_CORPUS = Path(
+    os.environ.get("KB_PUBLIC_CORPUS") or PROJECT_ROOT.parent / "shared" / "corpus-public"
+)
 
 
 @pytest.fixture
