@@ -17,7 +17,10 @@ from tests.data.office.office_records import build_bureau, office_bank, open_off
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = Path(__file__).parent / "data"
-PUBLIC_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus-public"
+# ../shared beside the repository; KB_PUBLIC_CORPUS points elsewhere (a git worktree).
+PUBLIC_CORPUS = Path(
+    os.environ.get("KB_PUBLIC_CORPUS") or PROJECT_ROOT.parent / "shared" / "corpus-public"
+)
 
 
 @pytest.fixture
