@@ -112,7 +112,7 @@ class DemoRemoval:
     readings: int
     exemptions: int
     notices: int
-    login_throttle: int
+    login_failures: int
 
 
 # -- schema ---------------------------------------------------------------------------------

@@ -105,11 +105,11 @@ def delete_people(db: sqlite_utils.Database, people_sql: str, params: Any = ()) 
     (removing demo data).
 
     Returns:
-        How many rows went, by table: ``login_throttle``, ``department_history``, ``people``.
+        How many rows went, by table: ``login_failures``, ``department_history``, ``people``.
     """
     return {
-        "login_throttle": db.execute(
-            f"DELETE FROM login_throttle WHERE login IN (SELECT lower(employee_no) "
+        "login_failures": db.execute(
+            f"DELETE FROM login_failures WHERE login IN (SELECT lower(employee_no) "
             f"FROM people WHERE employee_no IN ({people_sql}))",
             params,
         ).rowcount,

@@ -36,7 +36,11 @@ def run(cli, *args):
 def test_ingest_then_search_as_json(env):
     first = run(kb_cli, "ingest")
     assert first.exit_code == 0
-    assert first.stdout.startswith("新增 2，更新 0，未变 0，移除 0，失败 0；")
+    *files, summary = first.stdout.splitlines()
+    assert files == ["新增  tiny_law.md：4 段，90 字", "新增  tiny_plan.txt：5 段，161 字"]
+    assert summary.startswith(
+        "新增 2，更新 0，未变 0，移除 0，失败 0；重复 0，跳过 0；计算向量 0 段"
+    )
     again = run(kb_cli, "ingest")
     assert again.stdout.startswith("新增 0，更新 0，未变 2，")
     result = run(kb_cli, "search", "满意率", "--k", "1", "--json")

@@ -76,7 +76,7 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
         readings=report.readings,
         exemptions=report.exemptions,
         notices=1,
-        login_throttle=0,
+        login_failures=0,
     )
     assert all_tables(office_db) == before
     assert get_notice(office_db, mixed.id) is None
