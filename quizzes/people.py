@@ -49,7 +49,14 @@ def people_cte(
         params["scope_people"] = json.dumps([e.strip() for e in employee_nos])
         inner_where.append("p.employee_no IN (SELECT value FROM json_each(:scope_people))")
     if departments is not None:
-        where.append(f"department IN ({in_list_sql('scope_d', list(departments), params)})")
+        names = in_list_sql("scope_d", list(departments), params)
+        where.append(f"department IN ({names})")
+        # Only people who ever belonged to one of them can be in one at the moment: one
+        # pass over the history instead of a department lookup for everyone.
+        inner_where.append(
+            f"p.employee_no IN (SELECT employee_no FROM department_history "
+            f"WHERE department IN ({names}))"
+        )
     # MATERIALIZED: computed once per query, not once per attempt row that joins it.
     sql = f"""who AS MATERIALIZED (
         SELECT * FROM (
