@@ -9,17 +9,18 @@ tokenizer does not.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # CJK ideographs (with extensions) and the iteration mark; everything else that is a
 # letter or digit forms words.
+from base.text import fold
+
 _CJK = r"\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _TOKEN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
 
 
 def normalize(text: str) -> str:
     """Fold full-width forms to half-width (NFKC) and case, so ７０％ finds 70%."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    return fold(text)
 
 
 def tokenize(text: str) -> list[str]:
