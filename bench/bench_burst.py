@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.ingest import extract_texts  # noqa: E402
+from kb.settings import SHIPPED_BANK  # noqa: E402
 from kb.store import open_db  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402
 from quizzes.attempts import get_attempt, save_answer, start_attempt, submit_attempt  # noqa: E402
@@ -44,7 +45,7 @@ JOIN_SECONDS = 300  # every submitter must be done by then
 
 def shipped_bank() -> Bank:
     texts, _ = extract_texts(ROOT / "corpus")
-    return load_bank(ROOT / "quizzes" / "bank", texts)
+    return load_bank(SHIPPED_BANK, texts)
 
 
 def answer_for(question, rng: random.Random):

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from kb.documents import document_texts, list_documents  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.schema import ensure_schema as ensure_kb_schema  # noqa: E402
+from kb.settings import SHIPPED_BANK  # noqa: E402
 from kb.store import open_db  # noqa: E402
 from kb.timestamps import to_stamp  # noqa: E402
 from office import coverage, dashboard, integrity, statistics  # noqa: E402
@@ -70,7 +71,7 @@ def ten_quizzes(bank: Bank) -> Bank:
 
 
 def _bank_and_plan(db) -> tuple[Bank, StudyPlan]:
-    bank = ten_quizzes(load_bank(ROOT / "quizzes" / "bank", document_texts(db)))
+    bank = ten_quizzes(load_bank(SHIPPED_BANK, document_texts(db)))
     documents = tuple(d.path for d in list_documents(db))
     plan = StudyPlan((Phase("启动阶段·全面学习", START, DEADLINE, tuple(bank.quizzes), documents),))
     return bank, plan

@@ -80,7 +80,7 @@ def bank() -> None:
 @click.option(
     "--bank-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bank folder (default: KB_QUIZ_DIR or quizzes/bank).",
+    help="Bank folder (default: KB_QUIZ_DIR or quizzes/data/bank).",
 )
 def export_command(quiz_id: str, xlsx_file: Path, bank_dir: Path | None) -> None:
     """Write quiz QUIZ_ID of the bank to FILE.xlsx."""
@@ -108,7 +108,7 @@ def export_command(quiz_id: str, xlsx_file: Path, bank_dir: Path | None) -> None
 @click.option(
     "--bank-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bank folder (default: KB_QUIZ_DIR or quizzes/bank).",
+    help="Bank folder (default: KB_QUIZ_DIR or quizzes/data/bank).",
 )
 def import_command(xlsx_file: Path, bank_dir: Path | None) -> None:
     """Check FILE.xlsx and write it to the bank as <quiz id>.yaml.

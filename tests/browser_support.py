@@ -22,7 +22,7 @@ from bench.app_server import app_environment as bench_app_environment
 from bench.app_server import start_app as bench_start_app
 from kb.ingest import sync_corpus
 from kb.service import open_kb
-from kb.settings import PROJECT_ROOT, Settings
+from kb.settings import SHIPPED_BANK, Settings
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
@@ -45,7 +45,7 @@ WAIT_MS = 30_000
 
 EMPLOYEE_NO = "1001"
 PASSWORD = "study2026ok"
-PLAN_QUIZ_FILE = PROJECT_ROOT / "quizzes" / "bank" / "plan-basics.yaml"
+PLAN_QUIZ_FILE = SHIPPED_BANK / "plan-basics.yaml"
 
 
 # -- the app's data and server --------------------------------------------------------------
@@ -179,7 +179,7 @@ def marked_spans(scope: Page | Locator) -> Locator:
 
 
 def plan_quiz_questions() -> dict[str, dict[str, Any]]:
-    """The questions of quizzes/bank/plan-basics.yaml by id, to know the right answers."""
+    """The questions of quizzes/data/bank/plan-basics.yaml by id, to know the right answers."""
     data = yaml.safe_load(PLAN_QUIZ_FILE.read_text(encoding="utf-8"))
     return {question["id"]: question for question in data["questions"]}
 

@@ -13,7 +13,7 @@ from kb.embedding import ModelStatus, load_embedder
 from kb.ingest import sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
-from kb.settings import Settings
+from kb.settings import SHIPPED_BANK, Settings
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
@@ -298,10 +298,8 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     # has cached: the cache follows the files, there is no signal to clear it.
     import shutil
 
-    from kb.settings import PROJECT_ROOT
-
     bank_dir = tmp_path / "bank"
-    shutil.copytree(PROJECT_ROOT / "quizzes" / "bank", bank_dir)
+    shutil.copytree(SHIPPED_BANK, bank_dir)
     monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
     forget_process_state()
     at = open_page(logged_in(), "quizzes")

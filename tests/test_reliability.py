@@ -20,7 +20,7 @@ import pytest
 
 from kb.ingest import extract_texts, sync_corpus
 from kb.service import backup_database
-from kb.settings import PROJECT_ROOT
+from kb.settings import PROJECT_ROOT, SHIPPED_BANK
 from kb.store import open_db
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 def shipped_bank() -> Bank:
     texts, _ = extract_texts(PROJECT_ROOT / "corpus")
-    return load_bank(PROJECT_ROOT / "quizzes" / "bank", texts)
+    return load_bank(SHIPPED_BANK, texts)
 
 
 def fresh_attempts_db(path: Path):
@@ -116,7 +116,7 @@ def test_every_write_runs_in_a_begin_immediate_transaction(tmp_path, tiny_corpus
 def test_begin_immediate_is_issued_only_by_the_writer_path():
     sources = {
         path.relative_to(PROJECT_ROOT).as_posix(): path.read_text(encoding="utf-8")
-        for folder in ("kb", "quizzes", "ui")
+        for folder in ("base", "kb", "quizzes", "office", "ui")
         for path in (PROJECT_ROOT / folder).rglob("*.py")
     } | {"app.py": (PROJECT_ROOT / "app.py").read_text(encoding="utf-8")}
     begins = re.compile(r"""execute\w*\(\s*f?["']\s*BEGIN""", re.IGNORECASE)

@@ -10,7 +10,7 @@ import pytest
 
 from kb.documents import document_texts, list_documents
 from kb.ingest import sync_corpus
-from kb.settings import PROJECT_ROOT
+from kb.settings import PROJECT_ROOT, SHIPPED_BANK
 from office.notices import (
     MissingItem,
     NoticeChanges,
@@ -104,7 +104,7 @@ def test_default_plan_is_the_start_up_phase_with_every_quiz_and_the_study_materi
 def test_shipped_defaults_require_all_shipped_quizzes_the_plan_and_the_material(tmp_path):
     database = open_office_db(tmp_path / "shipped.sqlite3")
     sync_corpus(database, PROJECT_ROOT / "corpus", None)
-    bank = load_bank(PROJECT_ROOT / "quizzes" / "bank", document_texts(database))
+    bank = load_bank(SHIPPED_BANK, document_texts(database))
     plan = ensure_default_plan(database, bank, list_documents(database), at(2, 10))
     assert plan is not None
     (phase,) = plan.phases
