@@ -29,9 +29,11 @@ if str(ROOT) not in sys.path:
 from kb.service import open_kb  # noqa: E402
 from kb.settings import SHIPPED_BANK, Settings  # noqa: E402
 from kb.store import open_db, write  # noqa: E402
-from quizzes.accounts import Role, add_person, hash_password  # noqa: E402
+from quizzes.accounts import add_person  # noqa: E402
 from quizzes.accounts import ensure_schema as ensure_accounts_schema  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402
+from quizzes.passwords import hash_password  # noqa: E402
+from quizzes.people import Role  # noqa: E402
 from ui.serve import free_port, streamlit_command  # noqa: E402
 
 PASSWORD = "load2026ok"

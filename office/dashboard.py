@@ -29,8 +29,8 @@ import pandas as pd
 
 from office.progress import EXEMPT_LABEL, KIND_LABELS, STATE_LABELS, Progress
 from office.scope import Scope, local_naive
-from quizzes.accounts import Role
 from quizzes.attempt_stats import attempts_of
+from quizzes.people import Role
 from quizzes.plan import LOCAL_TZ
 
 _STATE_ORDER = {

@@ -57,11 +57,10 @@ import sqlite_utils
 
 from kb.documents import list_documents
 from kb.timestamps import to_stamp
-from quizzes.accounts import UnknownAccount, get_person
 from quizzes.attempts import quiz_progress, quiz_progress_by_person
 from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
-from quizzes.people import people_at, people_cte
+from quizzes.people import UnknownAccount, get_person, people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
 from quizzes.readings import confirmed_readings, readings_by_person
 

@@ -36,11 +36,11 @@ import sqlite_utils
 from kb.documents import DocumentInfo
 from kb.store import migrate, write
 from kb.timestamps import to_stamp as _stamp
-from quizzes.accounts import generate_password, hash_password
 from quizzes.attempts import delete_attempts_of, insert_graded_attempts, next_attempt_id
 from quizzes.bank import CHOICE_TYPES, Bank, Question, Quiz
 from quizzes.exemptions import delete_exemptions_of, insert_exemptions
 from quizzes.grading import grade_question
+from quizzes.passwords import generate_password, hash_password
 from quizzes.people import delete_people, insert_people
 from quizzes.plan import LOCAL_TZ, StudyPlan, default_plan, get_plan
 from quizzes.readings import delete_readings_of, insert_readings

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from kb.store import write
 from kb.timestamps import from_stamp, to_stamp
-from quizzes.accounts import UnknownAccount, get_person
+from quizzes.people import UnknownAccount, get_person
 from quizzes.plan import StudyPlanError
 from quizzes.sql import query_frame, rows
 

@@ -21,18 +21,13 @@ import sqlite_utils
 from kb.store import write
 from quizzes.accounts import (
     FIRST_ADMIN_NO,
-    Person,
-    Role,
     add_person,
     field_problems,
-    generate_password,
-    hash_password,
-    list_people,
-    password_problems,
     reactivate_account,
-    role_problem,
     update_person,
 )
+from quizzes.passwords import generate_password, hash_password, password_problems
+from quizzes.people import Person, Role, list_people, role_problem
 from quizzes.workbooks import UnreadableWorkbook, open_untrusted_xlsx
 
 EMPLOYEE_NO = "工号"

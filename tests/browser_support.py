@@ -23,9 +23,11 @@ from bench.app_server import start_app as bench_start_app
 from kb.ingest import sync_corpus
 from kb.service import open_kb
 from kb.settings import SHIPPED_BANK, Settings
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.login import change_password
+from quizzes.people import Role
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright's own browser download does not work here; these flags keep Debian's

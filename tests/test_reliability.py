@@ -76,8 +76,9 @@ WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER
 
 
 def test_every_write_runs_in_a_begin_immediate_transaction(tmp_path, tiny_corpus, embedder):
-    from quizzes.accounts import authenticate, change_password, create_account
+    from quizzes.accounts import create_account
     from quizzes.accounts import ensure_schema as ensure_accounts_schema
+    from quizzes.login import authenticate, change_password
 
     db = open_db(tmp_path / "trace.sqlite3")
     statements: list[str] = []

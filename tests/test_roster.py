@@ -13,20 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from kb.store import open_db
-from quizzes.accounts import (
-    LoginStatus,
-    Person,
-    Role,
-    authenticate,
-    deactivate_account,
-    department_at,
-    department_history,
-    ensure_first_admin,
-    ensure_schema,
-    get_person,
-    list_people,
-)
+from quizzes.accounts import deactivate_account, ensure_first_admin, ensure_schema
 from quizzes.cli_accounts import roster_cli
+from quizzes.login import LoginStatus, authenticate
+from quizzes.people import Person, Role, department_at, department_history, get_person, list_people
 from quizzes.roster import (
     Change,
     ImportReport,

@@ -18,7 +18,9 @@ from bench import app_steps
 from bench.app_server import PASSWORD, AppDidNotStart, AppServer, prepare_data, start_app
 from bench.st_client import StreamlitSession, trigger, widget_value
 from kb.store import open_db, write
-from quizzes.accounts import Role, add_person, hash_password
+from quizzes.accounts import add_person
+from quizzes.passwords import hash_password
+from quizzes.people import Role
 
 pytestmark = pytest.mark.slow
 
@@ -192,7 +194,8 @@ def _on_login_form(page) -> bool:
 def test_a_reset_password_change_or_deactivation_ends_sessions_at_once(tmp_path):
     import random
 
-    from quizzes.accounts import change_password, deactivate_account, reset_password
+    from quizzes.accounts import deactivate_account, reset_password
+    from quizzes.login import change_password
 
     prepare(tmp_path / "data")
     server = serve(tmp_path)

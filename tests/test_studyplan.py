@@ -24,9 +24,10 @@ from office.notices import (
     notice_changes,
 )
 from office.progress import PersonProgress, RequirementProgress, person_progress
-from quizzes.accounts import Role, UnknownAccount, deactivate_account, update_person
+from quizzes.accounts import deactivate_account, update_person
 from quizzes.bank import load_bank
 from quizzes.exemptions import Exemption, add_exemption, list_exemptions, remove_exemption
+from quizzes.people import Role, UnknownAccount
 from quizzes.plan import (
     CAMPAIGN_PLAN_DOCUMENT,
     LOCAL_TZ,

@@ -18,18 +18,11 @@ import streamlit as st
 from kb.documents import document_texts, list_documents
 from kb.ingest import IngestReport, ingest_uploads
 from kb.readers import SUPPORTED_SUFFIXES
-from quizzes.accounts import (
-    AccountError,
-    Role,
-    create_account,
-    deactivate_account,
-    list_people,
-    reactivate_account,
-    reset_password,
-    unlock_account,
-)
+from quizzes.accounts import create_account, deactivate_account, reactivate_account, reset_password
 from quizzes.bank import QuizFormatError
 from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
+from quizzes.login import unlock_account
+from quizzes.people import AccountError, Role, list_people
 from quizzes.plan import (
     LOCAL_TZ,
     Phase,

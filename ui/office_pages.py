@@ -35,7 +35,7 @@ from office.progress import person_progress
 from office.reports import REPORT_KIND, csv_bytes, report_filename, report_tables, workbook_bytes
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
-from quizzes.accounts import Person, Role, get_person
+from quizzes.people import Person, Role, get_person
 from quizzes.plan import LOCAL_TZ
 from ui.auth import require
 from ui.quiz_widgets import show_source
