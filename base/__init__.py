@@ -1,3 +1,4 @@
-"""What every package of the app uses and none of them owns: text folding (and, as they
-move here, the store, settings, clock and SQL helpers). Imports nothing of kb, quizzes,
-office or ui."""
+"""What every package of the app uses and none of them owns: the store (one writer path,
+migrations), the settings read from the environment, the clock (stored timestamps, Beijing
+time and its days), SQL helpers and text folding. Imports nothing of kb, quizzes, office
+or ui."""

@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from base.settings import SHIPPED_BANK, Settings  # noqa: E402
+from base.store import open_db, write  # noqa: E402
 from kb.service import open_kb  # noqa: E402
-from kb.settings import SHIPPED_BANK, Settings  # noqa: E402
-from kb.store import open_db, write  # noqa: E402
 from quizzes.accounts import add_person  # noqa: E402
 from quizzes.accounts import ensure_schema as ensure_accounts_schema  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402

@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+from base.clock import to_stamp  # noqa: E402
+from base.settings import SHIPPED_BANK  # noqa: E402
+from base.store import open_db  # noqa: E402
 from kb.documents import document_texts, list_documents  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.schema import ensure_schema as ensure_kb_schema  # noqa: E402
-from kb.settings import SHIPPED_BANK  # noqa: E402
-from kb.store import open_db  # noqa: E402
-from kb.timestamps import to_stamp  # noqa: E402
 from office import coverage, dashboard, integrity, statistics  # noqa: E402
 from office.progress import compute_progress  # noqa: E402
 from office.reports import dashboard_csvs, dashboard_workbook  # noqa: E402

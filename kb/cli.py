@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
+from base.settings import Settings
 from kb.embedding import Embedder, LazyEmbedder, ModelStatus, load_embedder, model_id_for
 from kb.errors import QueryError
 from kb.evaluate import QuestionFileError, evaluate, load_questions
 from kb.ingest import STATUS_LABELS, sync_corpus
 from kb.search import METHODS, search
 from kb.service import backup_database, open_kb
-from kb.settings import Settings
 
 
 def _model(settings: Settings, enabled: bool = True, serving: bool = True) -> ModelStatus:

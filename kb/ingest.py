@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from base.store import write
 from kb.chunking import ChunkedDocument, chunk_lines, embedding_units
 from kb.embedding import Embedder, ModelUnavailable
 from kb.errors import DocumentError
@@ -27,7 +28,6 @@ from kb.lexical import index_text
 from kb.numbering import article_gaps
 from kb.readers import SUPPORTED_SUFFIXES, check_supported
 from kb.schema import bump_generation
-from kb.store import write
 
 EMBED_BATCH = 64
 # Files put into the corpus folder by hand: past this size a file is not read at all

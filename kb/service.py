@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from base.settings import Settings
+from base.store import open_db
 from kb.schema import ensure_schema
-from kb.settings import Settings
-from kb.store import open_db
 
 
 def open_kb(settings: Settings) -> sqlite_utils.Database:

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from base.clock import LOCAL_TZ
 from office.progress import EXEMPT_LABEL, KIND_LABELS, STATE_LABELS, Progress
 from office.scope import Scope, local_naive
 from quizzes.attempt_stats import attempts_of
 from quizzes.people import Role
-from quizzes.plan import LOCAL_TZ
 
 _STATE_ORDER = {
     "overdue": 0,

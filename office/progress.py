@@ -55,8 +55,8 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
+from base.clock import to_stamp
 from kb.documents import list_documents
-from kb.timestamps import to_stamp
 from quizzes.attempts import quiz_progress, quiz_progress_by_person
 from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption

@@ -18,10 +18,11 @@ from functools import cached_property
 import pandas as pd
 import sqlite_utils
 
+from base.clock import LOCAL_TZ
 from office.progress import Progress, compute_progress, department_counts
 from quizzes.bank import Bank
 from quizzes.people import people_cte
-from quizzes.plan import LOCAL_TZ, Phase, StudyPlan
+from quizzes.plan import StudyPlan
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,11 +66,6 @@ class Scope:
     def department_counts(self) -> pd.DataFrame:
         """:func:`office.progress.department_counts` of this scope's progress, kept."""
         return department_counts(self.progress)
-
-    @property
-    def the_phase(self) -> Phase:
-        """The phase the figures are about."""
-        return self.plan.phase(self.phase, self.as_of)
 
     @property
     def who(self) -> tuple[str, dict]:

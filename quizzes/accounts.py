@@ -14,8 +14,8 @@ from datetime import datetime
 
 import sqlite_utils
 
-from kb.store import migrate, write
-from kb.timestamps import to_stamp as _stamp
+from base.clock import to_stamp
+from base.store import migrate, write
 from quizzes.login import _END_SESSIONS, _clear_failures, end_sessions
 from quizzes.passwords import PasswordRejected, generate_password, hash_password, password_problems
 from quizzes.people import (
@@ -196,7 +196,7 @@ def add_person(
     Raises:
         AccountExists: the 工号 is taken (in any letter case).
     """
-    stamp = _stamp(now)
+    stamp = to_stamp(now)
     with write(db):
         # Checked inside the transaction so two admins cannot both pass it.
         if get_person(db, employee_no) is not None:
@@ -228,7 +228,7 @@ def update_person(
     Raises:
         UnknownAccount: no such 工号.
     """
-    stamp = _stamp(now)
+    stamp = to_stamp(now)
     with write(db):
         person = get_person(db, employee_no)
         if person is None:
@@ -314,7 +314,7 @@ def reset_password(db: sqlite_utils.Database, employee_no: str, now: datetime) -
         cursor = db.execute(
             "UPDATE people SET password_hash = ?, must_change_password = 1, "
             f"password_changed_at = ?, updated_at = ?, {_END_SESSIONS} WHERE employee_no = ?",
-            [password_hash, _stamp(now), _stamp(now), employee_no.strip()],
+            [password_hash, to_stamp(now), to_stamp(now), employee_no.strip()],
         )
         if cursor.rowcount != 1:
             raise UnknownAccount(employee_no.strip())
@@ -338,7 +338,7 @@ def _set_active(db: sqlite_utils.Database, employee_no: str, active: bool, now: 
                 raise AccountError("这是最后一个在用的创建办账号，不能停用")
         db.execute(
             f"UPDATE people SET active = ?, updated_at = ?, {_END_SESSIONS} WHERE employee_no = ?",
-            [int(active), _stamp(now), person.employee_no],
+            [int(active), to_stamp(now), person.employee_no],
         )
 
 

@@ -17,8 +17,8 @@ from typing import NoReturn
 import click
 import sqlite_utils
 
-from kb.settings import Settings
-from kb.store import open_db
+from base.settings import Settings
+from base.store import open_db
 from quizzes.accounts import (
     create_account,
     deactivate_account,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from base.settings import Settings
 from kb.ingest import extract_texts
-from kb.settings import Settings
 from quizzes.bank import QuizFormatError, bank_files, load_quiz_file
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 

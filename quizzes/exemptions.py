@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from kb.store import write
-from kb.timestamps import from_stamp, to_stamp
+from base.clock import from_stamp, to_stamp
+from base.sql import query_frame, rows
+from base.store import write
 from quizzes.people import UnknownAccount, get_person
 from quizzes.plan import StudyPlanError
-from quizzes.sql import query_frame, rows
 
 MAX_REASON = 100
 
@@ -194,7 +194,7 @@ def insert_exemptions(db: sqlite_utils.Database, exemptions: Iterable[tuple]) ->
     """Store many exemptions at once, inside the caller's write transaction (demo data).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         exemptions: ``(employee_no, reason, since, created_by)`` rows, ``since`` stored text.
     """
     db.conn.executemany(

@@ -20,9 +20,8 @@ from enum import StrEnum
 
 import sqlite_utils
 
-from kb.store import write
-from kb.timestamps import from_stamp as _unstamp
-from kb.timestamps import to_stamp as _stamp
+from base.clock import from_stamp, to_stamp
+from base.store import write
 from quizzes.passwords import (
     _DUMMY_HASH,
     HASHER,
@@ -224,19 +223,19 @@ def failure_counts(
         {
             "login": _login_key(employee_no),
             "client": _client_key(client),
-            "day": _stamp(now - FAILURE_WINDOW),
-            "hour": _stamp(now - CLIENT_WINDOW),
-            "guard": _stamp(now - GUARD_WINDOW),
+            "day": to_stamp(now - FAILURE_WINDOW),
+            "hour": to_stamp(now - CLIENT_WINDOW),
+            "guard": to_stamp(now - GUARD_WINDOW),
         },
     )
     assert row is not None
     return FailureCounts(
         pair=row["pair"] or 0,
-        pair_last=_unstamp(row["pair_last"]),
+        pair_last=from_stamp(row["pair_last"]),
         client=row["client"] or 0,
-        client_last=_unstamp(row["client_last"]),
+        client_last=from_stamp(row["client_last"]),
         account=row["account"] or 0,
-        account_last=_unstamp(row["account_last"]),
+        account_last=from_stamp(row["account_last"]),
     )
 
 
@@ -309,11 +308,11 @@ def _record_failure(
     with write(db):
         # A day-old failure counts for nothing: keep the table small.
         db.execute(
-            "DELETE FROM login_failures WHERE failed_at <= ?", [_stamp(now - FAILURE_WINDOW)]
+            "DELETE FROM login_failures WHERE failed_at <= ?", [to_stamp(now - FAILURE_WINDOW)]
         )
         db.execute(
             "INSERT INTO login_failures (login, client, failed_at) VALUES (?, ?, ?)",
-            [_login_key(employee_no), _client_key(client), _stamp(now)],
+            [_login_key(employee_no), _client_key(client), to_stamp(now)],
         )
         # Counted inside the transaction: concurrent failures each see their own number.
         counts = failure_counts(db, employee_no, client, now)
@@ -421,7 +420,7 @@ def authenticate(
         if person.active:
             db.execute(
                 "UPDATE people SET last_login_at = ? WHERE employee_no = ?",
-                [_stamp(now), person.employee_no],
+                [to_stamp(now), person.employee_no],
             )
     if not person.active:
         return LoginResult(status=LoginStatus.INACTIVE, message="账号已停用，请联系创建办")
@@ -486,7 +485,7 @@ def change_password(
             "UPDATE people SET password_hash = ?, must_change_password = 0, "
             f"password_changed_at = ?, updated_at = ?, {_END_SESSIONS} "
             "WHERE employee_no = ? AND password_hash = ?",
-            [new_hash, _stamp(now), _stamp(now), row["employee_no"], row["password_hash"]],
+            [new_hash, to_stamp(now), to_stamp(now), row["employee_no"], row["password_hash"]],
         )
         if cursor.rowcount != 1:
             raise AccountError("密码刚刚已被修改或重置，请重新登录")

@@ -21,10 +21,8 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from kb.timestamps import from_stamp as _unstamp
-from kb.timestamps import to_stamp
-from kb.timestamps import to_stamp as _stamp
-from quizzes.sql import in_list_sql, query_frame
+from base.clock import from_stamp, to_stamp
+from base.sql import in_list_sql, query_frame
 
 
 class Role(StrEnum):
@@ -117,7 +115,7 @@ def _person(row: dict) -> Person:
         role=Role(row["role"]),
         active=bool(row["active"]),
         must_change_password=bool(row["must_change_password"]),
-        last_login_at=_unstamp(row["last_login_at"]),
+        last_login_at=from_stamp(row["last_login_at"]),
         session_version=row["session_version"],
     )
 
@@ -201,7 +199,7 @@ def department_at(db: sqlite_utils.Database, employee_no: str, when: datetime) -
         db,
         "SELECT department FROM department_history WHERE employee_no = ? AND since <= ? "
         "ORDER BY since DESC LIMIT 1",
-        [employee_no.strip(), _stamp(when)],
+        [employee_no.strip(), to_stamp(when)],
     )
     return row["department"] if row else None
 
@@ -277,7 +275,7 @@ def insert_people(
     write transaction (demo data: :mod:`quizzes.demo`).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         people: ``(employee_no, name, department, role, password_hash, created_at)`` rows;
             each must change the password at first login.
         history: ``(employee_no, department, since)`` rows.

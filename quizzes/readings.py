@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from kb.store import write
-from kb.timestamps import to_stamp
+from base.clock import to_stamp
+from base.sql import in_list_sql, query_frame
+from base.store import write
 from quizzes.people import UnknownAccount, get_person
 from quizzes.plan import StudyPlanError
-from quizzes.sql import in_list_sql, query_frame
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def insert_readings(db: sqlite_utils.Database, readings: Iterable[tuple[str, str
     """Store many confirmations at once, inside the caller's write transaction (demo data).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         readings: ``(employee_no, doc_path, confirmed_at)`` rows, the time stored text;
             a confirmation already stored is kept.
     """

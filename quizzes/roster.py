@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kb.store import write
+from base.store import write
 from quizzes.accounts import (
     FIRST_ADMIN_NO,
     add_person,

@@ -17,12 +17,12 @@ from typing import Any
 import yaml
 from playwright.sync_api import Locator, Page, expect
 
+from base.settings import SHIPPED_BANK, Settings
 from bench.app_server import AppServer
 from bench.app_server import app_environment as bench_app_environment
 from bench.app_server import start_app as bench_start_app
 from kb.ingest import sync_corpus
 from kb.service import open_kb
-from kb.settings import SHIPPED_BANK, Settings
 from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema

@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 from click.testing import CliRunner
 
-from kb.store import open_db, write
+from base.store import open_db, write
 from quizzes import accounts, login, passwords
 from quizzes.accounts import (
     AccountExists,

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kb.settings import PROJECT_ROOT
+from base.settings import PROJECT_ROOT
 
 CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or (

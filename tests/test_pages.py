@@ -9,11 +9,11 @@ from concurrent.futures import Future
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from base.settings import SHIPPED_BANK, Settings
 from kb.embedding import ModelStatus, load_embedder
 from kb.ingest import sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
-from kb.settings import SHIPPED_BANK, Settings
 from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema

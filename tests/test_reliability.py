@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from base.settings import PROJECT_ROOT, SHIPPED_BANK
+from base.store import open_db
 from kb.ingest import extract_texts, sync_corpus
 from kb.service import backup_database
-from kb.settings import PROJECT_ROOT, SHIPPED_BANK
-from kb.store import open_db
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import Bank, load_bank
@@ -121,7 +121,7 @@ def test_begin_immediate_is_issued_only_by_the_writer_path():
         for path in (PROJECT_ROOT / folder).rglob("*.py")
     } | {"app.py": (PROJECT_ROOT / "app.py").read_text(encoding="utf-8")}
     begins = re.compile(r"""execute\w*\(\s*f?["']\s*BEGIN""", re.IGNORECASE)
-    assert [name for name, text in sources.items() if begins.search(text)] == ["kb/store.py"]
+    assert [name for name, text in sources.items() if begins.search(text)] == ["base/store.py"]
     assert [
         name for name, text in sources.items() if ".atomic(" in text or "with db.conn" in text
     ] == []

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from kb.store import open_db
+from base.store import open_db
 from quizzes.accounts import deactivate_account, ensure_first_admin, ensure_schema
 from quizzes.cli_accounts import roster_cli
 from quizzes.login import LoginStatus, authenticate

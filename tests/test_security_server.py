@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from base.store import open_db, write
 from bench import app_steps
 from bench.app_server import PASSWORD, AppDidNotStart, AppServer, prepare_data, start_app
 from bench.st_client import StreamlitSession, trigger, widget_value
-from kb.store import open_db, write
 from quizzes.accounts import add_person
 from quizzes.passwords import hash_password
 from quizzes.people import Role

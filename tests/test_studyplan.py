@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import LOCAL_TZ
+from base.settings import PROJECT_ROOT, SHIPPED_BANK
 from kb.documents import document_texts, list_documents
 from kb.ingest import sync_corpus
-from kb.settings import PROJECT_ROOT, SHIPPED_BANK
 from office.notices import (
     MissingItem,
     NoticeChanges,
@@ -30,7 +31,6 @@ from quizzes.exemptions import Exemption, add_exemption, list_exemptions, remove
 from quizzes.people import Role, UnknownAccount
 from quizzes.plan import (
     CAMPAIGN_PLAN_DOCUMENT,
-    LOCAL_TZ,
     Phase,
     PlanInvalid,
     StudyPlan,

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from base.clock import LOCAL_TZ, end_of_day, start_of_day
 from kb.documents import document_texts, list_documents
 from kb.ingest import IngestReport, ingest_uploads
 from kb.readers import SUPPORTED_SUFFIXES
@@ -23,16 +24,7 @@ from quizzes.bank import QuizFormatError
 from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
 from quizzes.login import unlock_account
 from quizzes.people import AccountError, Role, list_people
-from quizzes.plan import (
-    LOCAL_TZ,
-    Phase,
-    PlanInvalid,
-    StudyPlan,
-    StudyPlanError,
-    end_of_day,
-    save_plan,
-    start_of_day,
-)
+from quizzes.plan import Phase, PlanInvalid, StudyPlan, StudyPlanError, save_plan
 from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 from ui.auth import require

@@ -16,8 +16,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from base.clock import LOCAL_TZ
+from base.store import open_db
 from kb.documents import find_quote
-from kb.store import open_db
 from office.coverage import coverage
 from office.dashboard import by_department as by_department_table
 from office.dashboard import (
@@ -36,7 +37,6 @@ from office.reports import REPORT_KIND, csv_bytes, report_filename, report_table
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
 from quizzes.people import Person, Role, get_person
-from quizzes.plan import LOCAL_TZ
 from ui.auth import require
 from ui.quiz_widgets import show_source
 from ui.render import md_text

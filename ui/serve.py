@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
-from kb.settings import PROJECT_ROOT, Settings
+from base.settings import PROJECT_ROOT, Settings
 
 COOKIE = "kb_worker"
 HEAD_LIMIT = 64 * 1024  # request and response heads larger than this are refused

@@ -20,7 +20,7 @@ import sqlite_utils
 from kb.documents import document_texts
 from kb.ingest import sync_corpus
 from kb.schema import ensure_schema as ensure_kb_schema
-from kb.store import open_db
+from base.store import open_db
 from quizzes import demo
 from quizzes.accounts import add_person
 from quizzes.people import Role
