@@ -215,6 +215,8 @@ class StreamlitSession:
         self._values: dict[str, WidgetState] = {}
         self._ws: ClientConnection | None = None
         self.last: RunResult | None = None
+        self.session_id = ""
+        self.new_session: Any = None  # the last NewSession message, as the server sent it
 
     # -- connection ---------------------------------------------------------------------
 
@@ -282,6 +284,37 @@ class StreamlitSession:
         except (OSError, WebSocketException) as exc:
             raise ClientError(f"send failed: {type(exc).__name__}: {exc}") from exc
 
+    async def deferred_file(self, file_id: str, request_id: str = "1") -> Any:
+        """Ask for a deferred download as a click on its button does; returns the
+        ``backend_operation_response`` (``deferred_file.url`` or ``error_msg``)."""
+        message = BackMsg()
+        message.backend_operation_request.request_id = request_id
+        message.backend_operation_request.session_id = self.session_id
+        message.backend_operation_request.deferred_file.file_id = file_id
+        await self.send(message)
+        async for data in self._messages(time.perf_counter() + self.timeout):
+            msg = ForwardMsg.FromString(data)
+            if (
+                msg.WhichOneof("type") == "backend_operation_response"
+                and msg.backend_operation_response.request_id == request_id
+            ):
+                return msg.backend_operation_response
+        raise ClientError("no backend_operation_response")
+
+    def get(self, path: str) -> bytes:
+        """GET ``path`` with this session's cookies (a media file's URL)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            conn.request("GET", path, headers={"Cookie": cookie})
+            reply = conn.getresponse()
+            body = reply.read()
+            if reply.status != 200:
+                raise ClientError(f"GET {path}: HTTP {reply.status}")
+            return body
+        finally:
+            conn.close()
+
     async def rerun(
         self,
         widgets: Iterable[WidgetState] = (),
@@ -338,6 +371,8 @@ class StreamlitSession:
             msg = ForwardMsg.FromString(data)
             kind = msg.WhichOneof("type")
             if kind == "new_session":
+                self.session_id = msg.new_session.initialize.session_id
+                self.new_session = msg.new_session
                 result.runs += 1
                 result.elements = []
             elif kind == "delta":

@@ -262,3 +262,42 @@ def test_a_reset_password_change_or_deactivation_ends_sessions_at_once(tmp_path)
     assert "学习测验" in still_mine.headings
     assert _on_login_form(answered) and _on_login_form(submitted)
     assert (saved, status) == ([(1,)], [("in_progress",)])
+
+
+def test_exports_are_made_at_the_click_and_only_for_a_session_still_allowed(tmp_path):
+    from quizzes.accounts import reset_password
+
+    prepare(tmp_path / "data")
+    server = serve(tmp_path)
+
+    async def scenario():
+        tab = StreamlitSession(server.url)
+        try:
+            await app_steps.open_app(tab)
+            await app_steps.login(tab, ADMIN, PASSWORD)
+            dashboard = await app_steps.open_page(tab, "dashboard", "参与情况")
+            buttons = [e.proto for e in dashboard.of_kind("download_button")]
+            xlsx = next(b for b in buttons if b.label.startswith("导出 Excel"))
+            made = await tab.deferred_file(xlsx.deferred_file_id, "1")
+            data = await asyncio.to_thread(tab.get, made.deferred_file.url)
+            db = open_db(server.db_path)
+            try:
+                reset_password(db, ADMIN, datetime.now(UTC))  # this session has ended
+            finally:
+                db.close()
+            refused = await tab.deferred_file(xlsx.deferred_file_id, "2")
+            return buttons, made, data, refused
+        finally:
+            await tab.close()
+
+    try:
+        buttons, made, data, refused = asyncio.run(scenario())
+    finally:
+        server.stop()
+    # Nothing is made before a click: no URL, a deferred id.
+    assert [(b.url, bool(b.deferred_file_id)) for b in buttons] == [("", True), ("", True)]
+    assert made.error_msg == "" and data[:2] == b"PK"
+    assert (refused.error_msg, refused.deferred_file.url) == (
+        "Failed to generate file for download",
+        "",
+    )

@@ -4,11 +4,12 @@ every page makes on the server at the top of every run."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import streamlit as st
 
+from kb.store import open_db
 from quizzes.accounts import (
     MAX_LOGIN_EMPLOYEE_NO_LENGTH,
     MAX_LOGIN_PASSWORD_LENGTH,
@@ -87,6 +88,34 @@ def signed_in(employee_no: str) -> bool:
         and not person.must_change_password
         and person.employee_no.lower() == employee_no.lower()
     )
+
+
+def on_demand(person: Person, make: Callable[[], bytes], *roles: Role) -> Callable[[], bytes]:
+    """A download button's ``data``: ``make`` runs when the button is clicked, not before.
+
+    Streamlit runs it on another thread, outside any page run, so it checks again that
+    ``person`` is active, still at this session's version and (if given) one of ``roles``.
+    What it makes is a media file only from the click until Streamlit's next sweeps.
+    """
+    db_path = get_settings().db_path
+    version = st.session_state.get(_VERSION)
+
+    def generate() -> bytes:
+        db = open_db(db_path)
+        try:
+            now = get_person(db, person.employee_no)
+        finally:
+            db.close()
+        if (
+            now is None
+            or not now.active
+            or now.session_version != version
+            or (roles and now.role not in roles)
+        ):
+            raise PermissionError("the session that showed this download has ended")
+        return make()
+
+    return generate
 
 
 def require(*roles: Role) -> Person:
