@@ -175,7 +175,9 @@ def _change_password_form(first_login: bool) -> None:
     if not employee_no:
         return
     if first_login:
-        st.warning("这是初始密码，请先设置新密码（至少 8 位，须含字母和数字）。")
+        st.warning(
+            "这是初始密码，请先设置新密码（至少 8 位，须含字母和数字，且不能是常见或容易猜到的密码）。"
+        )
     with st.form("change_password", clear_on_submit=True):
         limit = MAX_LOGIN_PASSWORD_LENGTH
         old = st.text_input("当前密码", type="password", max_chars=limit)
