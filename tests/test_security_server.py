@@ -301,3 +301,56 @@ def test_exports_are_made_at_the_click_and_only_for_a_session_still_allowed(tmp_
         "Failed to generate file for download",
         "",
     )
+
+
+def test_passage_practice_shows_no_answer_before_a_graded_attempt(tmp_path):
+    from kb.documents import document_texts
+    from quizzes.bank import load_bank
+    from quizzes.practice import questions_by_passage
+    from ui.render import md_text
+
+    prepare(tmp_path / "data")
+    db = open_db(tmp_path / "data" / "app.sqlite3")
+    try:
+        bank = load_bank(
+            Path(app_steps.__file__).parents[1] / "quizzes" / "bank", document_texts(db)
+        )
+        cited = questions_by_passage(db, bank)
+    finally:
+        db.close()
+    chunk, questions = next(
+        (chunk, qs) for chunk, qs in cited.items() if {q.quiz_id for q in qs} == {app_steps.QUIZ_ID}
+    )
+    server = serve(tmp_path)
+
+    async def practice(tab: StreamlitSession):
+        page = await tab.rerun(page="practice", query_string=f"chunk={chunk}")
+        checks = [e for e in page.of_kind("button") if e.label == "检查答案"]
+        checked = await tab.rerun([trigger(checks[0])]) if checks else None
+        return page, checks, checked
+
+    async def scenario():
+        tab = StreamlitSession(server.url)
+        try:
+            await app_steps.open_app(tab)
+            await app_steps.login(tab, STAFF[0], PASSWORD)
+            before = await practice(tab)
+            quizzes = await app_steps.open_page(tab, "quizzes", "学习测验")
+            attempt = await app_steps.start_quiz(tab, quizzes)
+            await app_steps.submit(tab, attempt)
+            after = await practice(tab)
+            return before, after
+        finally:
+            await tab.close()
+
+    try:
+        (page, checks, _), (_, checks_after, checked) = asyncio.run(scenario())
+    finally:
+        server.stop()
+    shown = [e.proto.body for e in page.of_kind("markdown")]
+    assert checks == [] and not any("正确答案" in text for text in shown)
+    assert not any(md_text(q.question.stem) in "".join(shown) for q in questions)
+    notice = [e.proto.body for e in page.of_kind("alert")]
+    assert any(f"另有 {len(questions)} 道题属于你还没有提交过的测验" in text for text in notice)
+    assert len(checks_after) == len(questions)
+    assert any("正确答案" in e.proto.body for e in checked.of_kind("markdown"))
