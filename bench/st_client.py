@@ -217,11 +217,17 @@ class StreamlitSession:
         self.last: RunResult | None = None
         self.session_id = ""
         self.new_session: Any = None  # the last NewSession message, as the server sent it
+        self.favicon = ""  # the page icon's URL, as st.set_page_config sent it
 
     # -- connection ---------------------------------------------------------------------
 
-    async def open(self, page: str = "", query_string: str = "") -> RunResult:
-        """Load the page as a browser does: GET it, open the websocket, run the script."""
+    async def open(
+        self, page: str = "", query_string: str = "", resume_session_id: str = ""
+    ) -> RunResult:
+        """Load the page as a browser does: GET it, open the websocket, run the script.
+
+        ``resume_session_id``: reconnect to that session, as a browser does after a
+        network blip (the id goes in the websocket's subprotocols)."""
         cookie = ""
         for path in ("/", "/_stcore/health", "/_stcore/host-config"):
             got = await asyncio.to_thread(
@@ -239,6 +245,8 @@ class StreamlitSession:
         subprotocols = ["streamlit"]
         if XSRF_COOKIE in self.cookies:
             subprotocols.append(self.cookies[XSRF_COOKIE])
+        if resume_session_id:
+            subprotocols.append(resume_session_id)
         url = f"ws://{self.host}:{self.port}/_stcore/stream"
         extra = {k: v for k, v in self.headers.items() if k.lower() != "origin"}
         extra.update({"Cookie": cookie} if cookie else {})
@@ -381,6 +389,8 @@ class StreamlitSession:
                     which = element.WhichOneof("type")
                     if which is not None:
                         result.elements.append(Element(which, getattr(element, which)))
+            elif kind == "page_config_changed":
+                self.favicon = msg.page_config_changed.favicon
             elif kind == "page_info_changed":
                 self.query_string = msg.page_info_changed.query_string
             elif kind == "navigation":

@@ -15,7 +15,14 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from bench import app_steps
-from bench.app_server import PASSWORD, AppDidNotStart, AppServer, prepare_data, start_app
+from bench.app_server import (
+    PASSWORD,
+    ROOT,
+    AppDidNotStart,
+    AppServer,
+    prepare_data,
+    start_app,
+)
 from bench.st_client import StreamlitSession, trigger, widget_value
 from kb.store import open_db, write
 from quizzes.accounts import Role, add_person, hash_password
@@ -354,3 +361,96 @@ def test_passage_practice_shows_no_answer_before_a_graded_attempt(tmp_path):
     assert any(f"另有 {len(questions)} 道题属于你还没有提交过的测验" in text for text in notice)
     assert len(checks_after) == len(questions)
     assert any("正确答案" in e.proto.body for e in checked.of_kind("markdown"))
+
+
+def _raw_request(port: int, head: str) -> bytes:
+    """Send one request head to 127.0.0.1:``port``; return the response head."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n\r\n", 1)[0]
+
+
+def _websocket_head(host: str, origin: str) -> str:
+    return (
+        f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_host_check_frame_headers_metrics_and_no_server_facts(tmp_path, workers):
+    prepare(tmp_path / "data")
+    server = serve(tmp_path, workers=workers)
+    port = server.port
+    try:
+        page = _raw_request(port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n")
+        metrics = _raw_request(
+            port, f"GET /_stcore/metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+        )
+        rebound = _raw_request(port, _websocket_head("evil.example", "http://evil.example"))
+        local = _raw_request(port, _websocket_head(f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"))
+
+        async def first_message():
+            tab = StreamlitSession(server.url)
+            try:
+                await app_steps.open_app(tab)
+                icon = await asyncio.to_thread(tab.get, tab.favicon)
+                return tab.new_session, tab.favicon, icon
+            finally:
+                await tab.close()
+
+        new_session, favicon, icon = asyncio.run(first_message())
+    finally:
+        server.stop()
+    # DNS rebinding: a websocket for another host name is refused, this machine's opens.
+    assert rebound.split(b"\r\n")[0] == b"HTTP/1.1 403 Forbidden"
+    assert local.split(b"\r\n")[0] == b"HTTP/1.1 101 Switching Protocols"
+    # Nothing about the server before a login: no path, no versions.
+    info = new_session.initialize.environment_info
+    assert (new_session.main_script_path, info.streamlit_version, info.python_version) == (
+        "app.py",
+        "",
+        "",
+    )
+    assert info.server_os == ""
+    # The page icon is served by the app itself (it was fetched from a font host).
+    assert favicon.startswith("/media/") and icon == (ROOT / "ui" / "favicon.png").read_bytes()
+    if workers == 2:
+        # Served by the proxy: framing forbidden, metrics not served.
+        assert b"\r\nX-Frame-Options: DENY" in page
+        assert b"\r\nContent-Security-Policy: frame-ancestors 'none'" in page
+        assert metrics.split(b"\r\n")[0] == b"HTTP/1.1 404 Not Found"
+
+
+def test_session_ids_stay_out_of_the_log_on_reconnect(tmp_path):
+    prepare(tmp_path / "data")
+    server = serve(tmp_path)
+
+    async def reconnect():
+        first, second = StreamlitSession(server.url), StreamlitSession(server.url)
+        try:
+            await app_steps.open_app(first)
+            await app_steps.login(first, STAFF[0], PASSWORD)
+            # A second tab reconnects to the first's session (the id is the credential).
+            await second.open(resume_session_id=first.session_id)
+            return first.session_id
+        finally:
+            await first.close()
+            await second.close()
+
+    try:
+        session_id = asyncio.run(reconnect())
+    finally:
+        server.stop()
+    log = server.output(200_000)
+    assert "Session with id <session> is already connected!" in log
+    assert session_id not in log
