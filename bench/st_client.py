@@ -49,6 +49,7 @@ FINAL_STATUSES = {
 }
 WIDGET_TYPES = {
     "button",
+    "file_uploader",
     "checkbox",
     "multiselect",
     "number_input",
@@ -308,6 +309,55 @@ class StreamlitSession:
             ):
                 return msg.backend_operation_response
         raise ClientError("no backend_operation_response")
+
+    async def upload(self, uploader: Element, name: str, data: bytes) -> RunResult:
+        """Put a file into a file uploader as the browser does (ask for an upload URL,
+        PUT the file with the XSRF token, rerun with the uploader's new state); a client
+        may send any name and type, whatever the uploader accepts."""
+        message = BackMsg()
+        message.file_urls_request.request_id = "upload"
+        message.file_urls_request.file_names.append(name)
+        message.file_urls_request.session_id = self.session_id
+        await self.send(message)
+        urls = None
+        async for frame in self._messages(time.perf_counter() + self.timeout):
+            msg = ForwardMsg.FromString(frame)
+            if msg.WhichOneof("type") == "file_urls_response":
+                urls = msg.file_urls_response.file_urls[0]
+                break
+        assert urls is not None
+        await asyncio.to_thread(self._put_file, urls.upload_url, name, data)
+        state = WidgetState(id=uploader.id)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        return await self.rerun([state])
+
+    def _put_file(self, url: str, name: str, data: bytes) -> None:
+        boundary = "kbboundary7d3f"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode("utf-8", "surrogateescape")
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        headers = {
+            "Cookie": cookie,
+            "X-Xsrftoken": self.cookies.get(XSRF_COOKIE, ""),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("PUT", urlsplit(url).path, body=body, headers=headers)
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status not in (200, 204):
+                raise ClientError(f"PUT {url}: HTTP {reply.status}")
+        finally:
+            conn.close()
 
     def get(self, path: str) -> bytes:
         """GET ``path`` with this session's cookies (a media file's URL)."""

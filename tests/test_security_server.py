@@ -454,3 +454,40 @@ def test_session_ids_stay_out_of_the_log_on_reconnect(tmp_path):
     log = server.output(200_000)
     assert "Session with id <session> is already connected!" in log
     assert session_id not in log
+
+
+@pytest.mark.parametrize("name", ["evil.py", "report\x00.pdf"])
+def test_a_refused_upload_leaves_the_admin_page_working_and_nothing_behind(tmp_path, name):
+    prepare(tmp_path / "data")
+    server = serve(tmp_path)
+
+    async def scenario():
+        tab = StreamlitSession(server.url)
+        try:
+            await app_steps.open_app(tab)
+            await app_steps.login(tab, ADMIN, PASSWORD)
+            admin = await app_steps.open_page(tab, "admin", "管理")
+            uploader = next(e for e in admin.of_kind("file_uploader") if "上传文件" in e.label)
+            refused = await tab.upload(uploader, name, b"print('x')\n")
+            again = await tab.rerun()
+            return refused, again
+        finally:
+            await tab.close()
+
+    try:
+        refused, again = asyncio.run(scenario())
+    finally:
+        server.stop()
+    reason = (
+        "文件名含有空字符（NUL）"
+        if "\x00" in name
+        else "文件类型不被接受（只接受 .txt .md .docx .pdf）"
+    )
+    assert refused.errors == [
+        f"上传的文件未被接受：{reason}。文件已移除，未做任何修改，请重新选择。"
+    ]
+    assert refused.of_kind("exception") == []
+    # The next run is the admin page as before, with an empty uploader.
+    assert again.errors == [] and "管理" in again.headings
+    corpus = list((ROOT / "corpus").iterdir())
+    assert not any(p.name.startswith(("evil", "report")) for p in corpus)

@@ -53,6 +53,7 @@ from ui.services import (
     get_settings,
     get_study_plan,
 )
+from ui.uploads import file_uploader
 
 
 def _now() -> datetime:
@@ -105,11 +106,11 @@ def _documents_tab() -> None:
         for d in list_documents(db)
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    uploads = st.file_uploader(
+    uploads = file_uploader(
         "上传文件（.txt .md .docx .pdf；同名文件会被替换）",
-        type=["txt", "md", "docx", "pdf"],
-        accept_multiple_files=True,
+        ["txt", "md", "docx", "pdf"],
         key="doc_upload",
+        accept_multiple_files=True,
     )
     if uploads and st.button("检查并入库", type="primary"):
         embedder = get_model_status().embedder
@@ -132,9 +133,7 @@ def _roster_tab(person: Person) -> None:
     st.caption(
         "名册列：工号、姓名、部门、角色（职工/负责人/创建办），可选 初始密码。整份文件检查通过后才会导入。"
     )
-    upload = st.file_uploader(
-        "上传名册（.csv 或 .xlsx）", type=["csv", "xlsx"], key="roster_upload"
-    )
+    upload = file_uploader("上传名册（.csv 或 .xlsx）", ["csv", "xlsx"], key="roster_upload")
     if upload is None or not st.button("检查并导入名册", type="primary"):
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +181,7 @@ def _bank_tab(person: Person) -> None:
             key=f"export-{quiz.id}",
             on_click="ignore",
         )
-    upload = st.file_uploader("导入题库表格（.xlsx，每行一题）", type=["xlsx"], key="bank_upload")
+    upload = file_uploader("导入题库表格（.xlsx，每行一题）", ["xlsx"], key="bank_upload")
     if upload is None or not st.button("检查并导入题库", type="primary"):
         return
     with tempfile.TemporaryDirectory() as tmp:

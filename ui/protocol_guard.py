@@ -14,6 +14,8 @@ server and the Streamlit, Python and OS versions, to anyone who opened the page:
 is cut to the file's name and the versions are left empty (the frontend only compares
 the version with the previous session's, to reload after an upgrade).
 
+A refused upload no longer breaks the page it was sent to (``ui/uploads.py``).
+
 A session id is the only credential of a logged-in session, and Streamlit writes it into
 its warnings when a browser reconnects: those ids are replaced by ``<session>``.
 
@@ -30,6 +32,8 @@ import re
 from typing import Any
 
 from streamlit.runtime.app_session import AppSession
+
+from ui import uploads
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,6 +96,7 @@ def install() -> None:
     AppSession._handle_clear_cache_request = _refuse_clear_cache  # type: ignore[method-assign]
     AppSession._handle_git_information_request = _refuse_git_info  # type: ignore[method-assign]
     AppSession._create_new_session_message = _new_session_message_without_server_facts  # type: ignore[method-assign]
+    uploads.install()
     for name in _LOGGERS_WITH_IDS:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
