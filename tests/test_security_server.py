@@ -109,6 +109,7 @@ def test_clear_cache_from_a_client_reloads_nothing_and_memory_stays(tmp_path, mo
         asyncio.run(_search_once(server))
         server.wait_idle()
         rss = asyncio.run(_clear_cache_as_anyone_and_as_admin(server))
+        print(f"model {model}: server RSS (MB) before and after each clear_cache: {rss}")
     finally:
         server.stop()
     log = server.output(200_000)
