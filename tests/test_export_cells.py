@@ -14,13 +14,14 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
 from kb.documents import document_texts
+from office.reports import csv_bytes, report_tables, workbook_bytes
+from office.scope import Scope
 from quizzes.bank import load_bank
 from quizzes.cli_accounts import roster_cli
+from quizzes.exemptions import add_exemption
 from quizzes.export_cells import csv_cell, csv_rows_bytes, text_cells
-from quizzes.reports import csv_bytes, report_tables, workbook_bytes
 from quizzes.roster import NewAccount, passwords_table
 from quizzes.spreadsheet import export_quiz_xlsx
-from quizzes.studyplan import add_exemption
 from tests.data.office.office_records import (
     BANK_DIR,
     RIGHT,
@@ -93,7 +94,7 @@ def test_csv_cells_that_start_like_a_formula_get_an_apostrophe():
 
 def test_the_dashboard_workbook_writes_every_such_value_as_a_string_cell(hostile):
     db, bank = hostile
-    tables = report_tables(db, office_plan(), bank, at(22))
+    tables = report_tables(Scope(db, office_plan(), bank, at(22)))
     cells = cells_of(workbook_bytes(tables))
     assert {value: cells.get(value) for value in HOSTILE} == dict.fromkeys(HOSTILE, "s")
     assert "f" not in cells.values()
@@ -101,7 +102,7 @@ def test_the_dashboard_workbook_writes_every_such_value_as_a_string_cell(hostile
 
 def test_the_dashboard_csv_files_start_such_values_with_an_apostrophe(hostile):
     db, bank = hostile
-    tables = report_tables(db, office_plan(), bank, at(22))
+    tables = report_tables(Scope(db, office_plan(), bank, at(22)))
     texts = set()
     for data in csv_bytes(tables, at(22)).values():
         for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))):
@@ -123,7 +124,7 @@ def test_the_page_csv_zip_holds_the_same_safe_files(hostile):
     from ui.office_pages import _csv_zip
 
     db, bank = hostile
-    tables = report_tables(db, office_plan(), bank, at(22))
+    tables = report_tables(Scope(db, office_plan(), bank, at(22)))
     archive = zipfile.ZipFile(io.BytesIO(_csv_zip(tables, at(22))))
     assert {name: archive.read(name) for name in archive.namelist()} == csv_bytes(tables, at(22))
 

@@ -40,8 +40,8 @@ from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.bank import Bank, load_bank
 from quizzes.demo import ensure_schema as ensure_demo_schema
+from quizzes.plan import StudyPlan, ensure_default_plan, get_plan
 from quizzes.practice import CitedQuestion, questions_by_passage
-from quizzes.studyplan import StudyPlan, ensure_default_plan, get_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 T = TypeVar("T")

@@ -58,8 +58,10 @@ def install() -> None:
     FileUploaderSerde.deserialize = _deserialize_refusing_quietly  # type: ignore[method-assign]
 
 
-def file_uploader(label: str, types: Sequence[str], key: str, **options: Any) -> Any:
-    """``st.file_uploader(label, type=types, key=...)``, shown afresh after a refusal."""
+def file_uploader(label: str, types: Sequence[str] | None, key: str, **options: Any) -> Any:
+    """``st.file_uploader(label, type=types, key=...)``, shown afresh after a refusal.
+
+    ``types`` None accepts any file (the core then names what it refuses and why)."""
     ctx = get_script_run_ctx()
     session = ctx.session_id if ctx is not None else ""
     with _lock:
@@ -68,4 +70,5 @@ def file_uploader(label: str, types: Sequence[str], key: str, **options: Any) ->
         st.session_state[_SHOWN] = count
         st.error(f"上传的文件未被接受：{reason}。文件已移除，未做任何修改，请重新选择。")
     # A new key after each refusal: the old uploader still lists the refused file.
-    return st.file_uploader(label, type=list(types), key=f"{key}-{count}", **options)
+    kinds = None if types is None else list(types)
+    return st.file_uploader(label, type=kinds, key=f"{key}-{count}", **options)
