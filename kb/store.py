@@ -122,7 +122,11 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     path = Path(path)
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
-    create_private_file(path)
+    if not path.exists():
+        # Never open and close an existing database file here: closing any descriptor
+        # of it drops the POSIX locks every SQLite connection of this process holds on
+        # it (SQLite's "how to corrupt" notes, 2.2); writes were lost that way.
+        create_private_file(path)
     make_private(path)
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False

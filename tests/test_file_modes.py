@@ -83,3 +83,32 @@ def test_the_backup_command_writes_a_private_copy(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert mode(target) == "0o600"
+
+
+def test_opening_another_connection_keeps_the_locks_of_the_open_ones(tmp_path):
+    # Closing any descriptor of a database file drops every POSIX lock the process holds
+    # on it, and SQLite then takes the others' WAL for abandoned (writes were lost):
+    # making the file private must never open and close an existing database.
+    from kb.store import open_db
+
+    path = tmp_path / "app.sqlite3"
+    holder = open_db(path)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("INSERT INTO t VALUES (1)")
+    before = locks_on(path)
+    open_db(path).close()  # another session's connection comes and goes
+    after = locks_on(path)
+    holder.close()
+    assert before and after == before
+
+
+def locks_on(path) -> list[str]:
+    """This process's POSIX locks on ``path`` (/proc/locks: type, mode, range)."""
+    inode = f":{path.stat().st_ino} "
+    pid = f" {os.getpid()} "
+    with open("/proc/locks", encoding="ascii") as table:
+        return sorted(
+            " ".join(line.split()[1:4] + line.split()[6:])
+            for line in table
+            if inode in line and pid in line
+        )
