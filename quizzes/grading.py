@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from quizzes.bank import Question
 
-_WHITESPACE = re.compile(r"\s+")
 # Punctuation that carries meaning in an answer: a percent sign, and a decimal point
 # between digits (protected by a stand-in while the rest of the punctuation goes).
 _KEPT_PUNCTUATION = frozenset("%‰")
@@ -66,8 +65,8 @@ def normalize_fill(text: str) -> str:
 
 @functools.cache
 def _converter() -> Any:
-    # Loading the tables takes about 0.3 s: once per process, when a fill answer with
-    # Chinese characters is first folded.
+    # Loading the tables takes 0.5-0.8 s, once per process: loading the bank folds every
+    # accepted variant, so this happens there and not in a submission.
     from opencc_purepy import OpenCC
 
     return OpenCC("t2s")
