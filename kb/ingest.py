@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from kb.embedding import Embedder
 from kb.errors import DocumentError
 from kb.isolation import read_untrusted
 from kb.lexical import index_text
+from kb.lexical_index import publish
 from kb.readers import SUPPORTED_SUFFIXES
 from kb.schema import bump_generation
 from kb.store import write
@@ -75,12 +76,15 @@ def sync_corpus(
     corpus_dir: Path,
     embedder: Embedder | None,
     paths: Sequence[Path] | None = None,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Index the corpus folder (or just ``paths``) and return what changed.
 
     With no ``paths``, documents that are no longer in the folder leave the index.
     An unreadable file is reported by name and reason; its previous version, if any,
-    stays indexed; everything else is still indexed.
+    stays indexed; everything else is still indexed. Once everything is committed,
+    ``publish_lexical`` writes the lexical index's snapshot (kb.lexical_index); tests
+    pass one that fails, to stand for a crash between the two.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -102,6 +106,7 @@ def sync_corpus(
             _drop_orphan_vectors(db)
     if embedder is not None:
         report.passages_embedded += embed_missing(db, embedder)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -113,11 +118,12 @@ def ingest_upload(
     data: bytes,
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Validate an uploaded document, then store it in the corpus folder and index it.
 
     Nothing is written, to the folder or the index, unless the document reads and
-    chunks cleanly.
+    chunks cleanly. ``publish_lexical`` as for :func:`sync_corpus`.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -141,6 +147,7 @@ def ingest_upload(
     tmp.write_bytes(data)
     tmp.replace(target)
     _store(db, safe_name, data, parsed, embedder, report)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
 
