@@ -56,16 +56,20 @@ _CJK_TERM = re.compile(f"[{_CJK}]+")
 _ARRAYS = ("chunk_ids", "doc_ids", "keys", "indptr", "rows", "impacts")
 
 
+def _cjk_table() -> np.ndarray:
+    # The same ranges as kb.lexical._CJK, as a lookup table by code point.
+    table = np.zeros(0x31350, dtype=bool)
+    table[[0x3005, 0x3007]] = True
+    for low, high in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F)):
+        table[low : high + 1] = True
+    return table
+
+
+_IS_CJK = _cjk_table()
+
+
 def _is_cjk(cp: np.ndarray) -> np.ndarray:
-    # The same ranges as kb.lexical._CJK.
-    return (
-        (cp == 0x3005)
-        | (cp == 0x3007)
-        | ((cp >= 0x3400) & (cp <= 0x4DBF))
-        | ((cp >= 0x4E00) & (cp <= 0x9FFF))
-        | ((cp >= 0xF900) & (cp <= 0xFAFF))
-        | ((cp >= 0x20000) & (cp <= 0x3134F))
-    )
+    return _IS_CJK[np.minimum(cp, len(_IS_CJK) - 1)]
 
 
 def _cjk_key(term: str) -> int | None:
@@ -234,13 +238,13 @@ def _term_keys(
     if total == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, counts
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4").astype(np.int64)
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
     spaces = np.flatnonzero(cp == 0x20)
     starts = np.r_[0, spaces + 1]
     ends = np.r_[spaces, len(cp)]
     size = ends - starts
-    first = cp[starts]
-    second = cp[np.minimum(starts + 1, len(cp) - 1)]
+    first = cp[starts].astype(np.int64)
+    second = cp[np.minimum(starts + 1, len(cp) - 1)].astype(np.int64)
     single = (size == 1) & _is_cjk(first)
     pair = (size == 2) & _is_cjk(first) & _is_cjk(second)
     keys = np.where(single, first, (first << _BIGRAM_SHIFT) | second)
