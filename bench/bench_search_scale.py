@@ -17,14 +17,19 @@ ratio of p50:
 - project hybrid: ``search(method="hybrid")``, end to end;
 - floor: the model's query embedding + one numpy matrix product and partial sort + the
   index's top-k + ``fuse``, with nothing of the project around them;
-- query embedding: the model's share of the floor.
+- query embedding: the model's share of the floor;
+- with ``--tantivy``: tantivy 0.27 (Rust, block-max WAND top-k pruning) over the same
+  terms, body and path fields (path boosted 0.3), and how often its top 10 equals FTS5's.
+  tantivy is not a dependency of the project: install it apart, for example
+  ``pip install --target /tmp/tv tantivy==0.27.0`` and run with ``PYTHONPATH=/tmp/tv``.
 
-    .venv/bin/python bench/bench_search_scale.py [--scales 1 10 100] [--work DIR]
+    .venv/bin/python bench/bench_search_scale.py [--scales 1 10 100] [--work DIR] [--tantivy]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -42,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 from kb.embedding import load_embedder  # noqa: E402
 from kb.evaluate import load_questions  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
-from kb.lexical_index import fts5_top, index_for, publish, snapshot_dir  # noqa: E402
+from kb.lexical import query_terms  # noqa: E402
+from kb.lexical_index import PATH_WEIGHT, fts5_top, index_for, publish, snapshot_dir  # noqa: E402
 from kb.schema import bump_generation, ensure_schema  # noqa: E402
 from kb.search import CANDIDATES, VectorIndex, fuse, search  # noqa: E402
 from kb.settings import Settings  # noqa: E402
@@ -120,19 +126,58 @@ def replicate(source: Path, target: Path, scale: int) -> None:
     db.close()
 
 
-def timed(fn: Callable[[str], object], queries: list[str]) -> list[float]:
+def timed(fn: Callable[[str], object], queries: list[str]) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds of each query, after a warm-up pass."""
     for q in queries[:10]:
         fn(q)  # warm: snapshot mapped, vectors loaded, caches filled
-    timings = []
+    wall, cpu = [], []
     for q in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         fn(q)
-        timings.append((time.perf_counter() - t) * 1000)
-    return timings
+        cpu.append((time.thread_time() - c) * 1000)
+        wall.append((time.perf_counter() - t) * 1000)
+    return wall, cpu
 
 
-def measure(db, embedder, queries: list[str]) -> dict[str, tuple[float, float]]:
-    """p50 and p95 in ms of each ranker over ``queries``, warm."""
+def tantivy_rival(db, folder: Path, queries: list[str]) -> tuple[Callable[[str], list], float]:
+    """A tantivy index of the same terms, its query function and its top-10 agreement."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, fast=True)
+    builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("path", tokenizer_name="whitespace", index_option="freq")
+    schema = builder.build()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    index = tantivy.Index(schema, path=str(folder))
+    writer = index.writer(heap_size=200_000_000, num_threads=1)
+    for rowid, body, path in db.execute("SELECT rowid, body, path FROM chunks_fts"):
+        writer.add_document(tantivy.Document(id=rowid, body=body, path=path))
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    searcher = index.searcher()
+
+    def top(q: str, depth: int = CANDIDATES) -> list:
+        should = []
+        for term in query_terms(q)[:200]:
+            for field, boost in (("body", 1.0), ("path", PATH_WEIGHT)):
+                query = tantivy.Query.term_query(schema, field, term, index_option="freq")
+                if boost != 1.0:
+                    query = tantivy.Query.boost_query(query, boost)
+                should.append((tantivy.Occur.Should, query))
+        hits = searcher.search(tantivy.Query.boolean_query(should), depth).hits
+        return [searcher.doc(address)["id"][0] for _, address in hits]
+
+    same = sum(top(q, 10) == [c for c, _ in fts5_top(db, q, 10)] for q in queries)
+    return top, same / len(queries)
+
+
+def measure(
+    db, embedder, queries: list[str], tantivy_dir: Path | None = None
+) -> dict[str, tuple[float, float, float, float]]:
+    """p50 and p95 in ms of each ranker over ``queries``, warm: wall clock, then CPU."""
     one_doc = db.execute("SELECT path FROM documents ORDER BY id LIMIT 1").fetchone()[0]
     vectors = VectorIndex()
     lexical = index_for(db)
@@ -168,11 +213,37 @@ def measure(db, embedder, queries: list[str]) -> dict[str, tuple[float, float]]:
             ("floor: embed + numpy + index + fuse", floor),
             ("query embedding alone", lambda q: embedder.embed_queries([q])),
         ]
+    if tantivy_dir is not None:
+        t = time.perf_counter()
+        rival, agreement = tantivy_rival(db, tantivy_dir, queries)
+        print(
+            f"  tantivy: index built in {time.perf_counter() - t:.1f} s;"
+            f" top 10 equal to FTS5's for {agreement:.0%} of the queries"
+        )
+        cases.append(("tantivy, same terms (rival)", rival))
     figures = {}
     for name, fn in cases:
-        timings = timed(fn, queries)
-        figures[name] = (statistics.median(timings), percentile(timings, 95))
+        wall, cpu = timed(fn, queries)
+        figures[name] = (
+            statistics.median(wall),
+            percentile(wall, 95),
+            statistics.median(cpu),
+            percentile(cpu, 95),
+        )
     return figures
+
+
+def print_table(title: str, rows: dict, scales: list[int], at: int) -> None:
+    header = f"{title:<40}" + "".join(f"{f'{s}x':>17}" for s in scales)
+    if len(scales) > 1:
+        header += f"{f'{scales[0]}x->{scales[-1]}x':>13}"
+    print(header)
+    for name, by_scale in rows.items():
+        cells = [by_scale[s][at : at + 2] for s in scales]
+        line = f"{name:<40}" + "".join(f"{f'{p50:.2f} ({p95:.2f})':>17}" for p50, p95 in cells)
+        if len(scales) > 1:
+            line += f"{cells[-1][0] / cells[0][0]:>12.1f}x"
+        print(line)
 
 
 def main() -> None:
@@ -180,6 +251,7 @@ def main() -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--corpus", type=Path, default=PUBLIC, help="the six laws (.txt)")
     parser.add_argument("--work", type=Path, help="keep the databases here (default: temporary)")
+    parser.add_argument("--tantivy", action="store_true", help="measure tantivy beside")
     args = parser.parse_args()
     if not args.corpus.is_dir():
         sys.exit(f"{args.corpus} is not present (pass --corpus)")
@@ -212,7 +284,8 @@ def main() -> None:
         f" median {statistics.median(lengths):.0f}"
     )
 
-    rows: dict[str, dict[int, tuple[float, float]]] = {}
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    rows: dict[str, dict[int, tuple[float, float, float, float]]] = {}
     for scale in args.scales:
         path = base if scale == 1 else work / f"x{scale}.sqlite3"
         t = time.perf_counter()
@@ -231,22 +304,14 @@ def main() -> None:
             f"{scale}x: {passages:,} passages; replicate {replicate_s:.1f} s;"
             f" lexical index build {build_s:.2f} s, {size:.0f} MB on disk"
         )
-        for name, figures in measure(db, embedder, queries).items():
+        rival_dir = work / f"x{scale}.tantivy" if args.tantivy else None
+        for name, figures in measure(db, embedder, queries, rival_dir).items():
             rows.setdefault(name, {})[scale] = figures
         db.close()
 
-    scales = args.scales
-    header = f"{'p50 (p95) ms':<38}" + "".join(f"{f'{s}x':>17}" for s in scales)
-    if len(scales) > 1:
-        header += f"{f'{scales[0]}x->{scales[-1]}x':>13}"
-    print(header)
-    for name, by_scale in rows.items():
-        line = f"{name:<38}" + "".join(
-            f"{f'{by_scale[s][0]:.2f} ({by_scale[s][1]:.2f})':>17}" for s in scales
-        )
-        if len(scales) > 1:
-            line += f"{by_scale[scales[-1]][0] / by_scale[scales[0]][0]:>12.1f}x"
-        print(line)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for title, at in (("wall clock", 0), ("CPU of the querying thread", 2)):
+        print_table(f"p50 (p95) ms, {title}", rows, args.scales, at)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

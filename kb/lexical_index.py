@@ -35,14 +35,16 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
-from kb.lexical import _CJK, match_expression, query_terms
+from kb.lexical import CJK_CLASS, CJK_RANGES, MAX_QUERY_TERMS, match_expression, query_terms
+from kb.schema import generation as generation_of
 
 FORMAT = 1
 PATH_WEIGHT = 0.3  # the heading path counts for less than the passage (bm25 column weight)
@@ -52,15 +54,14 @@ K1, B = 1.2, 0.75  # FTS5's bm25() constants
 _BIGRAM_SHIFT = 21
 WORD_BASE = 1 << 40
 _ROW_BITS = 22  # passages per index: up to 4 million (a posting packs term key and row)
-_CJK_TERM = re.compile(f"[{_CJK}]+")
+_CJK_TERM = re.compile(f"[{CJK_CLASS}]+")
 _ARRAYS = ("chunk_ids", "doc_ids", "keys", "indptr", "rows", "impacts")
 
 
 def _cjk_table() -> np.ndarray:
-    # The same ranges as kb.lexical._CJK, as a lookup table by code point.
-    table = np.zeros(0x31350, dtype=bool)
-    table[[0x3005, 0x3007]] = True
-    for low, high in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F)):
+    # One entry past the last range stays False: higher code points are clamped onto it.
+    table = np.zeros(CJK_RANGES[-1][1] + 2, dtype=bool)
+    for low, high in CJK_RANGES:
         table[low : high + 1] = True
     return table
 
@@ -69,6 +70,7 @@ _IS_CJK = _cjk_table()
 
 
 def _is_cjk(cp: np.ndarray) -> np.ndarray:
+    """Which code points are CJK (kb.lexical.CJK_RANGES), in bulk."""
     return _IS_CJK[np.minimum(cp, len(_IS_CJK) - 1)]
 
 
@@ -129,7 +131,7 @@ class Snapshot:
         Ties go to the lower passage id, as ``ORDER BY score DESC, rowid`` did.
         """
         n = len(self.chunk_ids)
-        ids = self.term_ids(query_terms(query)[:200])
+        ids = self.term_ids(query_terms(query)[:MAX_QUERY_TERMS])
         if not ids or n == 0 or depth <= 0:
             return []
         spans = [(int(self.indptr[i]), int(self.indptr[i + 1])) for i in ids]
@@ -177,20 +179,12 @@ def fingerprint(db: sqlite_utils.Database) -> tuple[int, int, int]:
 
 def build(db: sqlite_utils.Database) -> Snapshot:
     """Build the index from the database's FTS5 content, in one read transaction."""
-    own = not db.conn.in_transaction
-    if own:
-        db.execute("BEGIN")
-    try:
-        row = db.execute("SELECT value FROM kb_state WHERE key = 'generation'").fetchone()
-        generation = int(row[0]) if row else 0
-        stamp = fingerprint(db)
+    with _reading(db):
+        generation, stamp = generation_of(db), fingerprint(db)
         data = db.execute(
             "SELECT f.rowid, c.doc_id, f.body, f.path FROM chunks_fts f"
             " JOIN chunks c ON c.id = f.rowid ORDER BY f.rowid"
         ).fetchall()
-    finally:
-        if own:
-            db.execute("COMMIT")
     n = len(data)
     if n >= 1 << _ROW_BITS:
         raise ValueError(f"the lexical index holds at most {1 << _ROW_BITS} passages, not {n}")
@@ -333,16 +327,22 @@ def load(folder: Path, generation: int, stamp: tuple[int, int, int]) -> Snapshot
     return Snapshot(generation, stamp, words=words, **arrays)
 
 
-def _current(db: sqlite_utils.Database) -> tuple[int, tuple[int, int, int]]:
-    own = not db.conn.in_transaction
-    if own:
-        db.execute("BEGIN")
+@contextmanager
+def _reading(db: sqlite_utils.Database) -> Iterator[None]:
+    """One read transaction (a consistent view under WAL), unless one is open already."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
     try:
-        row = db.execute("SELECT value FROM kb_state WHERE key = 'generation'").fetchone()
-        return (int(row[0]) if row else 0), fingerprint(db)
+        yield
     finally:
-        if own:
-            db.execute("COMMIT")
+        db.execute("COMMIT")
+
+
+def _current(db: sqlite_utils.Database) -> tuple[int, tuple[int, int, int]]:
+    with _reading(db):
+        return generation_of(db), fingerprint(db)
 
 
 class _FolderLock:
@@ -397,8 +397,7 @@ class LexicalIndex:
 
     def snapshot(self, db: sqlite_utils.Database) -> Snapshot:
         """The index as of the database's current generation."""
-        row = db.execute("SELECT value FROM kb_state WHERE key = 'generation'").fetchone()
-        generation = int(row[0]) if row else 0
+        generation = generation_of(db)
         with self._lock:
             current = self._snapshot
             if current is None or current.generation != generation:
