@@ -213,6 +213,12 @@ def measure(
             ("floor: embed + numpy + index + fuse", floor),
             ("query embedding alone", lambda q: embedder.embed_queries([q])),
         ]
+    same = sum(
+        [c for c, _ in lexical.snapshot(db).top(q, CANDIDATES)]
+        == [c for c, _ in fts5_top(db, q, CANDIDATES)]
+        for q in queries
+    )
+    print(f"  index top {CANDIDATES} in FTS5's order: {same} of {len(queries)} queries")
     if tantivy_dir is not None:
         t = time.perf_counter()
         rival, agreement = tantivy_rival(db, tantivy_dir, queries)
