@@ -253,36 +253,38 @@ def document_key(path: Path, corpus_dir: Path) -> str:
     Symbolic links are not resolved. A name whose bytes are not UTF-8 (a zip made on
     Windows) is read as GB18030; one that is neither keeps its bytes as ``\\xNN``.
     """
+    return _corpus_name(path, corpus_dir)[0]
+
+
+def _corpus_name(path: Path, corpus_dir: Path) -> tuple[str, str | None, str | None]:
+    """``(key, warning, failure)``: the name, and what is wrong with its encoding."""
     absolute, root = Path(os.path.abspath(path)), Path(os.path.abspath(corpus_dir))
     try:
         rel = absolute.relative_to(root)
     except ValueError:
         rel = Path(absolute.name)
-    return "/".join(_readable_part(part)[0] for part in rel.parts)
+    parts = [_decode_name(part) for part in rel.parts]
+    key = "/".join(text for text, _ in parts)
+    encodings = {encoding for _, encoding in parts}
+    if None in encodings:
+        return key, None, "文件名既不是 UTF-8 也不是 GBK/GB18030 编码，无法识别；请改名后再放入"
+    if "gb18030" in encodings:
+        return key, "文件名不是 UTF-8 编码，已按 GBK/GB18030 识别", None
+    return key, None, None
 
 
-def _readable_part(part: str) -> tuple[str, bool]:
-    # os.fsdecode keeps undecodable bytes as lone surrogates (surrogateescape); they
-    # cannot be printed or stored, so they are decoded again, as Windows would have.
+def _decode_name(part: str) -> tuple[str, str | None]:
+    # Undecodable bytes of a file name arrive as lone surrogates (surrogateescape); they
+    # cannot be printed or stored, so the bytes are decoded again, as Windows would have.
     try:
         part.encode("utf-8")
-        return part, True
+        return part, "utf-8"
     except UnicodeEncodeError:
         raw = os.fsencode(part)
     try:
-        return raw.decode("gb18030"), True
+        return raw.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="backslashreplace"), False
-
-
-def _name_problem(path: Path) -> tuple[str | None, str | None]:
-    """(warning, failure) about a file's name."""
-    parts = Path(path).parts
-    if all(_readable_part(p)[1] for p in parts):
-        if any(p != _readable_part(p)[0] for p in parts):
-            return "文件名不是 UTF-8 编码，已按 GBK/GB18030 识别", None
-        return None, None
-    return None, "文件名既不是 UTF-8 也不是 GBK/GB18030 编码，无法识别；请改名后再放入"
+        return raw.decode("utf-8", errors="backslashreplace"), None
 
 
 def sync_corpus(
@@ -318,13 +320,10 @@ def sync_corpus(
         FileOutcome(document_key(p, corpus_dir), status, kind, reason)
         for p, status, kind, reason in others
     ]
-    keyed = [(document_key(p, corpus_dir), p) for p in files]
-    keys = {key for key, _ in keyed}
+    names = [(path, *_corpus_name(path, corpus_dir)) for path in files]
+    keys = {key for _, key, _, _ in names}
     texts = _IndexedTexts(db, keys if paths is None else None)
-    for key, path in keyed:
-        warning, failure = _name_problem(
-            path.relative_to(corpus_dir) if _inside(path, corpus_dir) else Path(path.name)
-        )
+    for path, key, warning, failure in names:
         if failure:
             outcomes.append(FileOutcome(key, "failed", "bad_name", failure))
             continue
@@ -335,7 +334,9 @@ def sync_corpus(
     report.files.extend(sorted(outcomes, key=lambda f: f.path))
     report.passages_embedded = sum(f.vectors for f in report.files)
     if paths is None:
-        _remove_missing(db, {f.path for f in report.files if f.status != "duplicate"}, report)
+        # What is no longer a regular file in the folder leaves the index: a document
+        # replaced by a symbolic link too. A file that failed keeps its previous version.
+        _remove_missing(db, keys - set(report.duplicates), report)
     if report.updated or report.removed or report.duplicates:
         with write(db):
             _drop_orphan_vectors(db)
@@ -343,14 +344,6 @@ def sync_corpus(
         report.passages_embedded += embed_missing(db, embedder)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        Path(os.path.abspath(path)).relative_to(os.path.abspath(folder))
-    except ValueError:
-        return False
-    return True
 
 
 def _read_file(path: Path) -> bytes:
@@ -552,12 +545,12 @@ def _ingest_data(
 ) -> FileOutcome:
     content_hash = hashlib.sha256(data).hexdigest()
     row = db.execute(
-        "SELECT content_hash, chars, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id)"
+        "SELECT id, content_hash, chars, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id)"
         " FROM documents d WHERE path = ?",
         [key],
     ).fetchone()
-    if row and row[0] == content_hash:
-        return FileOutcome(key, "unchanged", passages=row[2], chars=row[1])
+    if row and row[1] == content_hash:
+        return FileOutcome(key, "unchanged", passages=row[3], chars=row[2])
     try:
         parsed = _parse(key, data)
     except DocumentError as exc:
@@ -568,9 +561,7 @@ def _ingest_data(
         if row:
             # Its old text is not what the file holds any more.
             with write(db):
-                _delete_document(
-                    db, *db.execute("SELECT id FROM documents WHERE path = ?", [key]).fetchone()
-                )
+                _delete_document(db, row[0])
                 bump_generation(db)
         return FileOutcome(
             key,

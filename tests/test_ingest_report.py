@@ -247,3 +247,20 @@ def test_utf32_and_utf16_big_endian_text_is_read(tmp_path):
             ("学习通知", "请各科室于月底前完成学习。"),
             codec[:6],
         )
+
+
+def test_a_document_replaced_by_a_symlink_leaves_the_index(db, tmp_path, tiny_corpus):
+    sync_corpus(db, tiny_corpus, None)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("口令：root\n", encoding="utf-8")
+    (tiny_corpus / "tiny_plan.txt").unlink()
+    (tiny_corpus / "tiny_plan.txt").symlink_to(secret)
+    (tiny_corpus / "linked").symlink_to(tmp_path, target_is_directory=True)
+    report = sync_corpus(db, tiny_corpus, None)
+    assert [(f.path, f.status, f.reason) for f in report.files] == [
+        ("linked", "failed", "是指向文件夹的符号链接，为安全起见不跟随"),
+        ("tiny_law.md", "unchanged", ""),
+        ("tiny_plan.txt", "failed", "是符号链接，为安全起见不跟随，未索引"),
+        ("tiny_plan.txt", "removed", ""),
+    ]
+    assert db.execute("SELECT path FROM documents").fetchall() == [("tiny_law.md",)]
