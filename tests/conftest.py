@@ -11,12 +11,16 @@ import pytest
 from kb.schema import ensure_schema
 from kb.settings import PROJECT_ROOT, Settings
 from kb.store import open_db
+from tests.data.office.office_records import build_bureau, office_bank, open_office_db
 
 # Tests never reach a model hub; set before anything imports huggingface_hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = Path(__file__).parent / "data"
-PUBLIC_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus-public"
+# ../shared beside the repository; KB_PUBLIC_CORPUS points elsewhere (a git worktree).
+PUBLIC_CORPUS = Path(
+    os.environ.get("KB_PUBLIC_CORPUS") or PROJECT_ROOT.parent / "shared" / "corpus-public"
+)
 
 
 @pytest.fixture
@@ -150,16 +154,15 @@ def embedder() -> CountingEmbedder:
 def app_settings(tmp_path, monkeypatch):
     """The app's environment for AppTest: the shipped corpus indexed, two staff accounts.
 
-    Cached resources are shared by every AppTest in the process: each test starts clean.
+    Process-wide objects are shared by every AppTest in the process: each test starts clean.
     """
-    import streamlit as st
-
     from tests.apptest_support import make_app_settings
+    from ui.services import forget_process_state
 
     settings = make_app_settings(tmp_path, monkeypatch)
-    st.cache_resource.clear()
+    forget_process_state()
     yield settings
-    st.cache_resource.clear()
+    forget_process_state()
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +181,45 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# -- the office's records (tests/data/office/office_records.py) ------------------------------
+
+
+@pytest.fixture
+def office_db(tmp_path):
+    """An office database: every schema and the office test corpus, nobody in it yet."""
+    database = open_office_db(tmp_path / "office.sqlite3")
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def bank(tmp_path_factory):
+    """The office test bank (quizzes alpha and beta), checked against the test corpus."""
+    database = open_office_db(tmp_path_factory.mktemp("bank") / "bank-check.sqlite3")
+    try:
+        return office_bank(database)
+    finally:
+        database.close()
+
+
+@pytest.fixture(scope="module")
+def bureau_file(tmp_path_factory):
+    """The bureau of ``build_bureau``, built once a module (about 100 write transactions)."""
+    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
+    database = open_office_db(path)
+    build_bureau(database, office_bank(database))
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def bureau(bureau_file, tmp_path):
+    """A copy of the built bureau for one test to read and change."""
+    copy = tmp_path / "bureau.sqlite3"
+    shutil.copyfile(bureau_file, copy)
+    database = open_db(copy)
+    yield database
+    database.close()

@@ -30,21 +30,19 @@ from quizzes.accounts import (
     unlock_account,
 )
 from quizzes.bank import QuizFormatError
-from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
-from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
-from quizzes.studyplan import (
+from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
+from quizzes.plan import (
     LOCAL_TZ,
     Phase,
     PlanInvalid,
     StudyPlan,
     StudyPlanError,
-    add_exemption,
     end_of_day,
-    list_exemptions,
-    remove_exemption,
     save_plan,
     start_of_day,
 )
+from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
+from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 from ui.auth import require
 from ui.render import md_text
 from ui.services import (
