@@ -76,6 +76,7 @@ def test_styles_revisions_fields_controls_boxes_and_notes(tmp_path):
         ("戊、另行通知", 0),
         ("科室 ｜ 任务", 0),
         ("监测站 ｜ 己、按月报送数据", 0),
+        ("注3：含各区分站。", 0),
     ]
     assert passages(result) == (
         "工作要点",
@@ -92,6 +93,7 @@ def test_styles_revisions_fields_controls_boxes_and_notes(tmp_path):
             ("附则", "戊、另行通知"),
             ("附则", "科室 ｜ 任务"),
             ("附则", "监测站 ｜ 己、按月报送数据"),
+            ("附则", "注3：含各区分站。"),
         ],
     )
 
