@@ -52,10 +52,6 @@ def _val(element: Any, name: str, default: str | None = None) -> str | None:
     return child.get(_w("val"), default)
 
 
-# Elements whose content Word shows as part of the paragraph.
-_INLINE_CONTAINERS = {
-    _w(n) for n in ("ins", "moveTo", "hyperlink", "smartTag", "customXml", "fldSimple", "dir")
-} | {_w("bdo")}
 # Elements whose content Word does not show (or that hold no text).
 _INLINE_SKIPPED = {
     _w(n)
@@ -404,7 +400,9 @@ class _Walker:
             elif tag == _M + "oMathPara" or tag == _M + "oMath":
                 if self.shown():
                     para.text.append("".join(t.text or "" for t in child.iter(_M + "t")))
-            elif tag in _INLINE_CONTAINERS or isinstance(tag, str):
+            elif isinstance(tag, str):
+                # ins, moveTo, hyperlink, smartTag, customXml, fldSimple, dir, bdo …: runs
+                # that Word shows (an XML comment's tag is not a string).
                 self.inline(child, para)
 
     def run(self, r: Any, para: _Paragraph) -> None:
