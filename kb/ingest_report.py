@@ -139,7 +139,7 @@ class IngestReport:
                 {
                     "文件": f.path,
                     "结果": STATUS_LABELS[f.status]
-                    + (f"（{KIND_LABELS[f.kind]}）" if f.status == "failed" else ""),
+                    + (f"（{KIND_LABELS.get(f.kind, f.kind)}）" if f.status == "failed" else ""),
                     "段落": f.passages if indexed else None,
                     "字数": f.chars if indexed else None,
                     "页数": f.pages,
