@@ -428,7 +428,12 @@ def ingest_uploads(
     for name, data in uploads:
         safe_name = Path(name).name
         rule = skip_rule(safe_name) if safe_name else None
-        if not safe_name or (rule and safe_name.startswith(".")):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            # A NUL cannot be in a file name; other control characters hide what it says.
+            shown = "".join(ch if 32 <= ord(ch) != 127 else f"\\x{ord(ch):02x}" for ch in name)
+            reason = "文件名含有控制字符（如 NUL），未入库；请改名后再上传"
+            report.files.append(FileOutcome(shown, "failed", "bad_name", reason))
+        elif not safe_name or (rule and safe_name.startswith(".")):
             report.files.append(FileOutcome(name, "failed", "bad_name", "文件名无效"))
         elif rule:
             report.files.append(FileOutcome(safe_name, "skipped", "rule", rule))
