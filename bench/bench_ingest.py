@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 import docx  # noqa: E402
 
+from base.store import open_db  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.office_convert import soffice_path  # noqa: E402
 from kb.readers import split_lines  # noqa: E402
 from kb.schema import ensure_schema  # noqa: E402
-from kb.store import open_db  # noqa: E402
 
 # KB_PUBLIC_CORPUS points elsewhere (a worktree has no ../shared beside it).
 PUBLIC = Path(os.environ.get("KB_PUBLIC_CORPUS") or ROOT.parent / "shared" / "corpus-public")

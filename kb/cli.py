@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from base.settings import Settings
 from kb.embedding import Embedder, LazyEmbedder, ModelStatus, load_embedder, model_id_for
 from kb.errors import QueryError
 from kb.evaluate import QuestionFileError, evaluate, load_questions
@@ -15,7 +16,6 @@ from kb.ingest import sync_corpus
 from kb.ingest_report import STATUS_LABELS
 from kb.search import METHODS, search
 from kb.service import backup_database, open_kb
-from kb.settings import Settings
 
 
 def _model(settings: Settings, enabled: bool = True, serving: bool = True) -> ModelStatus:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from base.store import write
 from kb.chunking import ChunkedDocument, chunk_lines, embedding_units
 from kb.corpus_files import (
     corpus_name,
@@ -36,7 +37,6 @@ from kb.lexical_index import publish
 from kb.numbering import article_gaps
 from kb.readers import check_supported
 from kb.schema import bump_generation
-from kb.store import write
 
 EMBED_BATCH = 64
 # Files put into the corpus folder by hand: past this size a file is not read at all

@@ -44,9 +44,9 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from base.store import read
 from kb.lexical import CJK_CLASS, CJK_RANGES, MAX_QUERY_TERMS, match_expression, query_terms
 from kb.schema import generation as generation_of
-from kb.store import read
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from base.store import open_db
 from kb.ingest import sync_corpus
-from kb.store import open_db
 from tests.browser_support import (
     CHROMIUM,
     WAIT_MS,

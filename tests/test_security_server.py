@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from base.settings import SHIPPED_BANK
+from base.store import open_db, write
 from bench import app_steps
 from bench.app_server import (
     PASSWORD,
@@ -24,8 +26,9 @@ from bench.app_server import (
     start_app,
 )
 from bench.st_client import ClientError, StreamlitSession, trigger, widget_value
-from kb.store import open_db, write
-from quizzes.accounts import Role, add_person, hash_password
+from quizzes.accounts import add_person
+from quizzes.passwords import hash_password
+from quizzes.people import Role
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +203,8 @@ def _on_login_form(page) -> bool:
 def test_a_reset_password_change_or_deactivation_ends_sessions_at_once(tmp_path):
     import random
 
-    from quizzes.accounts import change_password, deactivate_account, reset_password
+    from quizzes.accounts import deactivate_account, reset_password
+    from quizzes.login import change_password
 
     prepare(tmp_path / "data")
     server = serve(tmp_path)
@@ -329,9 +333,7 @@ def test_passage_practice_shows_no_answer_before_a_graded_attempt(tmp_path):
     prepare(tmp_path / "data")
     db = open_db(tmp_path / "data" / "app.sqlite3")
     try:
-        bank = load_bank(
-            Path(app_steps.__file__).parents[1] / "quizzes" / "bank", document_texts(db)
-        )
+        bank = load_bank(SHIPPED_BANK, document_texts(db))
         cited = questions_by_passage(db, bank)
     finally:
         db.close()
