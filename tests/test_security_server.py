@@ -25,7 +25,7 @@ from bench.app_server import (
     prepare_data,
     start_app,
 )
-from bench.st_client import StreamlitSession, trigger, widget_value
+from bench.st_client import ClientError, StreamlitSession, trigger, widget_value
 from quizzes.accounts import add_person
 from quizzes.passwords import hash_password
 from quizzes.people import Role
@@ -292,23 +292,32 @@ def test_exports_are_made_at_the_click_and_only_for_a_session_still_allowed(tmp_
             xlsx = next(b for b in buttons if b.label.startswith("导出 Excel"))
             made = await tab.deferred_file(xlsx.deferred_file_id, "1")
             data = await asyncio.to_thread(tab.get, made.deferred_file.url)
+            # Gone after Streamlit's next two sweeps (the end of the next two runs).
+            for _ in range(2):
+                await tab.rerun()
+            try:
+                await asyncio.to_thread(tab.get, made.deferred_file.url)
+                kept = True
+            except ClientError:
+                kept = False
             db = open_db(server.db_path)
             try:
                 reset_password(db, ADMIN, datetime.now(UTC))  # this session has ended
             finally:
                 db.close()
             refused = await tab.deferred_file(xlsx.deferred_file_id, "2")
-            return buttons, made, data, refused
+            return buttons, made, data, kept, refused
         finally:
             await tab.close()
 
     try:
-        buttons, made, data, refused = asyncio.run(scenario())
+        buttons, made, data, kept, refused = asyncio.run(scenario())
     finally:
         server.stop()
     # Nothing is made before a click: no URL, a deferred id.
     assert [(b.url, bool(b.deferred_file_id)) for b in buttons] == [("", True), ("", True)]
     assert made.error_msg == "" and data[:2] == b"PK"
+    assert not kept
     assert (refused.error_msg, refused.deferred_file.url) == (
         "Failed to generate file for download",
         "",

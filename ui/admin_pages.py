@@ -16,7 +16,8 @@ import streamlit as st
 
 from base.clock import LOCAL_TZ, end_of_day, start_of_day
 from kb.documents import document_texts, list_documents
-from kb.ingest import IngestReport, ingest_uploads
+from kb.ingest import ingest_uploads
+from kb.ingest_report import IngestReport
 from kb.readers import SUPPORTED_SUFFIXES
 from quizzes.accounts import create_account, deactivate_account, reactivate_account, reset_password
 from quizzes.bank import Quiz, QuizFormatError
