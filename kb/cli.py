@@ -52,12 +52,23 @@ def ingest(paths: tuple[Path, ...], no_model: bool) -> None:
             files.extend(
                 sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
             )
-    report = sync_corpus(db, settings.corpus_dir, status.embedder, files)
+    report = sync_corpus(
+        db,
+        settings.corpus_dir,
+        status.embedder,
+        files,
+        progress=_print_ocr_progress,
+        ocr_max_pages=settings.ocr_max_pages,
+    )
     for error in report.errors:
         click.echo(f"错误：{error}", err=True)
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)
+
+
+def _print_ocr_progress(document: str, done: int, total: int) -> None:
+    click.echo(f"文字识别 {document}：第 {done}/{total} 页", err=True)
 
 
 @cli.command("search")

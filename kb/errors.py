@@ -26,3 +26,7 @@ class NeedsOCR(DocumentError):
 
 class QueryError(ValueError):
     """A search query that cannot be searched; the message says why, in Chinese."""
+
+
+class EncryptedDocument(UnreadableDocument):
+    """The file is encrypted: it cannot be opened without its password."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +20,18 @@ import sqlite_utils
 from kb.chunking import ChunkedDocument, chunk_lines, embedding_units
 from kb.embedding import Embedder
 from kb.errors import DocumentError
-from kb.isolation import read_untrusted
+from kb.isolation import OcrOptions, read_untrusted
 from kb.lexical import index_text
+from kb.ocr import load_ocr_pages, save_ocr_page
 from kb.readers import SUPPORTED_SUFFIXES
 from kb.schema import bump_generation
 from kb.store import write
 
 EMBED_BATCH = 64
+OCR_MAX_PAGES = 300  # Settings.ocr_max_pages (KB_OCR_MAX_PAGES) overrides it
+
+# Told (document, pages done, pages to do) while OCR reads a document's scanned pages.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -75,12 +80,17 @@ def sync_corpus(
     corpus_dir: Path,
     embedder: Embedder | None,
     paths: Sequence[Path] | None = None,
+    *,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
 ) -> IngestReport:
     """Index the corpus folder (or just ``paths``) and return what changed.
 
     With no ``paths``, documents that are no longer in the folder leave the index.
     An unreadable file is reported by name and reason; its previous version, if any,
-    stays indexed; everything else is still indexed.
+    stays indexed; everything else is still indexed. Scanned pages are read by OCR,
+    with ``progress`` told of each page; pages already read by an interrupted run are
+    not read again.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -94,7 +104,9 @@ def sync_corpus(
         except OSError as exc:
             report.errors.append(f"{key}: 无法读取文件：{exc.strerror or exc}")
             continue
-        _ingest_bytes(db, key, data, embedder, report)
+        _ingest_bytes(
+            db, key, data, embedder, report, _ocr_options(db, key, data, progress, ocr_max_pages)
+        )
     if paths is None:
         _remove_missing(db, keys, report)
     if report.updated or report.removed:
@@ -113,6 +125,9 @@ def ingest_upload(
     data: bytes,
     embedder: Embedder | None,
     max_bytes: int,
+    *,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
 ) -> IngestReport:
     """Validate an uploaded document, then store it in the corpus folder and index it.
 
@@ -131,7 +146,8 @@ def ingest_upload(
         )
         return report
     try:
-        parsed = _parse(safe_name, data)
+        ocr = _ocr_options(db, safe_name, data, progress, ocr_max_pages)
+        parsed = _parse(safe_name, data, ocr)
     except DocumentError as exc:
         report.errors.append(str(exc))
         return report
@@ -150,6 +166,8 @@ class _Parsed:
     doc: ChunkedDocument
     format: str
     encoding: str | None
+    pages: tuple[int, ...] = ()  # per input line (Block.line), for paged formats
+    ocr: tuple[bool, ...] = ()
 
 
 def extract_texts(corpus_dir: Path) -> tuple[dict[str, str], list[str]]:
@@ -184,12 +202,25 @@ def format_size(n: int) -> str:
     return f"{n / 1048576:.1f} MB"
 
 
-def _parse(key: str, data: bytes) -> _Parsed:
-    read = read_untrusted(key, data)
+def _ocr_options(
+    db: sqlite_utils.Database, key: str, data: bytes, progress: Progress | None, max_pages: int
+) -> OcrOptions:
+    """OCR that resumes from the pages kept for this file's bytes, and keeps each new one."""
+    content_hash = hashlib.sha256(data).hexdigest()
+    return OcrOptions(
+        known=load_ocr_pages(db, content_hash),
+        on_page=lambda page, result: save_ocr_page(db, content_hash, page, result),
+        on_progress=None if progress is None else lambda done, total: progress(key, done, total),
+        max_pages=max_pages,
+    )
+
+
+def _parse(key: str, data: bytes, ocr: OcrOptions | None = None) -> _Parsed:
+    read = read_untrusted(key, data, ocr=ocr)
     doc = chunk_lines(read.lines, markdown=read.markdown)
     if not doc.chunks:
         raise DocumentError(key, "文件中没有可检索的正文段落")
-    return _Parsed(doc, read.format, read.encoding)
+    return _Parsed(doc, read.format, read.encoding, read.pages, read.ocr)
 
 
 def _ingest_bytes(
@@ -198,6 +229,7 @@ def _ingest_bytes(
     data: bytes,
     embedder: Embedder | None,
     report: IngestReport,
+    ocr: OcrOptions | None = None,
 ) -> None:
     content_hash = hashlib.sha256(data).hexdigest()
     row = db.execute("SELECT content_hash FROM documents WHERE path = ?", [key]).fetchone()
@@ -205,7 +237,7 @@ def _ingest_bytes(
         report.unchanged.append(key)
         return
     try:
-        parsed = _parse(key, data)
+        parsed = _parse(key, data, ocr)
     except DocumentError as exc:
         report.errors.append(str(exc))
         return
@@ -261,8 +293,12 @@ def _store(
         )
         doc_id = cursor.lastrowid
         db.conn.executemany(
-            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text) VALUES (?,?,?,?,?,?)",
-            [(doc_id, b.seq, b.kind, b.level, b.heading_path, b.text) for b in doc.blocks],
+            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text, page, ocr)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (doc_id, b.seq, b.kind, b.level, b.heading_path, b.text, *_page_of(parsed, b.line))
+                for b in doc.blocks
+            ],
         )
         for chunk, chunk_units in zip(doc.chunks, units, strict=True):
             chunk_id = db.execute(
@@ -284,7 +320,19 @@ def _store(
     (report.updated if old else report.added).append(key)
 
 
+def _page_of(parsed: _Parsed, line: int) -> tuple[int | None, int]:
+    if not parsed.pages:
+        return None, 0
+    return parsed.pages[line], int(parsed.ocr[line])
+
+
 def _delete_document(db: sqlite_utils.Database, doc_id: int) -> None:
+    # The OCR kept for the old bytes served its purpose: they are indexed, or gone.
+    db.execute(
+        "DELETE FROM ocr_pages WHERE content_hash ="
+        " (SELECT content_hash FROM documents WHERE id = ?)",
+        [doc_id],
+    )
     db.execute(
         "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id]
     )

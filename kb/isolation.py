@@ -1,79 +1,197 @@
-"""Parse untrusted .docx and .pdf files in a child process, with limits on time and memory.
+"""Parse untrusted files in a child process, with limits on time and memory; OCR runs there.
 
 A hostile file (a PDF whose page tree loops, a decompression bomb the checks miss) can make
 a parser spin or swell. In a child process it cannot hold the app's interpreter lock or
-exhaust its memory: the child is killed at the time limit, and an address-space limit
-stops it from growing, while the app keeps answering.
+exhaust its memory: the child is killed when it falls silent past the time limit, and an
+address-space limit stops it from growing, while the app keeps answering.
+
+OCR (scanned pages, images) runs in the same child, at a lower CPU priority than page
+runs. The child reports each recognised page as soon as it is done and its progress, as
+JSON lines on its standard output; the parent keeps the pages (so an interrupted run
+resumes) and passes progress on. The time limit applies between two messages, so a
+200-page scan may take as long as it needs while a parser that hangs is still stopped.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import queue
 import resource
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.errors import DocumentError, NeedsOCR, UnreadableDocument, UnsupportedDocument
+from kb.errors import (
+    DocumentError,
+    EncryptedDocument,
+    NeedsOCR,
+    UnreadableDocument,
+    UnsupportedDocument,
+)
+from kb.ocr import OcrPage, OcrRun
+from kb.pdf_reader import IMAGE_SUFFIXES
 from kb.readers import ReadResult, read_document
 
 PARSE_TIMEOUT_S = 60.0
-PARSE_MEMORY_BYTES = 1536 * 1024 * 1024
-ISOLATED_SUFFIXES = (".docx", ".pdf")
-_ERRORS = {cls.__name__: cls for cls in (NeedsOCR, UnreadableDocument, UnsupportedDocument)}
+# onnxruntime and the OCR models take about 0.5 GB of address space beyond the parser.
+PARSE_MEMORY_BYTES = 2560 * 1024 * 1024
+ISOLATED_SUFFIXES = (".docx", ".pdf", *IMAGE_SUFFIXES)
+OCR_NICE = 10
+_ERRORS = {
+    cls.__name__: cls
+    for cls in (NeedsOCR, UnreadableDocument, UnsupportedDocument, EncryptedDocument)
+}
 
 
-def _limit_memory() -> None:  # pragma: no cover - runs in the child
+@dataclass
+class OcrOptions:
+    """What the parent gives an OCR run in the child, and how it hears back.
+
+    Attributes:
+        known: pages recognised by an earlier run (page index from 0), not done again.
+        on_page: keeps a page as soon as the child has recognised it.
+        on_progress: called with (pages done, pages to do).
+        max_pages: the most pages of one file OCR will read (Settings.ocr_max_pages).
+    """
+
+    known: Mapping[int, OcrPage] = field(default_factory=dict)
+    on_page: Callable[[int, OcrPage], None] | None = None
+    on_progress: Callable[[int, int], None] | None = None
+    max_pages: int = 300
+
+
+def _limit_child() -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_AS, (PARSE_MEMORY_BYTES, PARSE_MEMORY_BYTES))
+    os.nice(OCR_NICE)
 
 
-def read_untrusted(name: str, data: bytes, timeout: float = PARSE_TIMEOUT_S) -> ReadResult:
-    """Read a document; .docx and .pdf are parsed in a limited child process.
+def read_untrusted(
+    name: str, data: bytes, timeout: float = PARSE_TIMEOUT_S, ocr: OcrOptions | None = None
+) -> ReadResult:
+    """Read a document; .docx, .pdf and images are parsed (and OCR'd) in a limited child.
 
     Raises the same errors as :func:`kb.readers.read_document`, plus UnreadableDocument
-    when the parser runs out of time or memory.
+    when the parser falls silent for ``timeout`` seconds or runs out of memory.
     """
     if Path(name).suffix.lower() not in ISOLATED_SUFFIXES:
         return read_document(Path(name), data, name=name)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "kb.isolation", name],
-            input=data,
-            capture_output=True,
-            timeout=timeout,
-            preexec_fn=_limit_memory,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise UnreadableDocument(
-            name, f"解析超过 {timeout:g} 秒仍未完成，疑似损坏或恶意文件，已拒绝"
-        ) from None
-    if done.returncode != 0:
-        raise UnreadableDocument(name, "解析时出错或占用内存过多，疑似损坏或恶意文件，已拒绝")
-    payload = json.loads(done.stdout)
-    if "error" in payload:
-        error = payload["error"]
-        raise _ERRORS.get(error["kind"], UnreadableDocument)(name, error["reason"])
-    return ReadResult(
-        tuple(payload["lines"]), payload["format"], payload["encoding"], payload["markdown"]
+    ocr = ocr or OcrOptions()
+    header = {
+        "name": name,
+        "max_pages": ocr.max_pages,
+        "known": {str(k): v.to_json() for k, v in ocr.known.items()},
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kb.isolation"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_limit_child,
     )
+    messages: queue.Queue[bytes | None] = queue.Queue()
+
+    def feed() -> None:
+        try:
+            assert child.stdin is not None
+            child.stdin.write(json.dumps(header).encode() + b"\n" + data)
+            child.stdin.close()
+        except OSError:
+            pass  # the child died; its exit status tells
+
+    def drain() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            messages.put(line)
+        messages.put(None)
+
+    threading.Thread(target=feed, daemon=True).start()
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        while True:
+            try:
+                raw = messages.get(timeout=timeout)
+            except queue.Empty:
+                raise UnreadableDocument(
+                    name, f"解析超过 {timeout:g} 秒仍未完成，疑似损坏或恶意文件，已拒绝"
+                ) from None
+            if raw is None:
+                break
+            message = json.loads(raw)
+            if "page" in message and ocr.on_page is not None:
+                ocr.on_page(int(message["page"]), OcrPage.from_json(message["result"]))
+            elif "progress" in message and ocr.on_progress is not None:
+                ocr.on_progress(*message["progress"])
+            elif "error" in message:
+                error = message["error"]
+                raise _ERRORS.get(error["kind"], UnreadableDocument)(name, error["reason"])
+            elif "result" in message:
+                result = message["result"]
+                return ReadResult(
+                    tuple(result["lines"]),
+                    result["format"],
+                    result["encoding"],
+                    result["markdown"],
+                    tuple(result["pages"]),
+                    tuple(result["ocr"]),
+                    result["page_count"],
+                    result["ocr_pages"],
+                )
+        raise UnreadableDocument(name, "解析时出错或占用内存过多，疑似损坏或恶意文件，已拒绝")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
 
 
 def _main() -> None:  # pragma: no cover - runs in the child
-    name = sys.argv[1]
+    header = json.loads(sys.stdin.buffer.readline())
     data = sys.stdin.buffer.read()
+    name = header["name"]
+
+    def send(message: dict[str, object]) -> None:
+        sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def engine():
+        from kb.ocr import RapidOcrEngine
+
+        try:
+            return RapidOcrEngine()
+        except ImportError as exc:
+            raise NeedsOCR(
+                name, "需要文字识别（OCR），但未安装 rapidocr-onnxruntime（见 requirements.txt）"
+            ) from exc
+
+    run = OcrRun(
+        engine=engine,
+        known={int(k): OcrPage.from_json(v) for k, v in header["known"].items()},
+        on_page=lambda index, page: send({"page": index, "result": page.to_json()}),
+        on_progress=lambda done, total: send({"progress": [done, total]}),
+        max_pages=header["max_pages"],
+    )
     try:
-        result = read_document(Path(name), data, name=name)
+        result = read_document(Path(name), data, name=name, ocr=run)
     except DocumentError as exc:
-        payload: dict[str, object] = {"error": {"kind": type(exc).__name__, "reason": exc.reason}}
-    else:
-        payload = {
-            "lines": list(result.lines),
-            "format": result.format,
-            "encoding": result.encoding,
-            "markdown": result.markdown,
+        send({"error": {"kind": type(exc).__name__, "reason": exc.reason}})
+        return
+    send(
+        {
+            "result": {
+                "lines": list(result.lines),
+                "format": result.format,
+                "encoding": result.encoding,
+                "markdown": result.markdown,
+                "pages": list(result.pages),
+                "ocr": list(result.ocr),
+                "page_count": result.page_count,
+                "ocr_pages": result.ocr_pages,
+            }
         }
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False))
+    )
 
 
 if __name__ == "__main__":

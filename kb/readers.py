@@ -1,7 +1,8 @@
 """Turn a document file into its lines of text, in document order.
 
 Supported: .txt (UTF-8, or GB18030/GBK detected), .md, .docx (paragraphs and tables in
-document order) and .pdf (text layer). Every reader works within limits on size, so a
+document order), .pdf (the text layer read by layout, scanned pages by OCR: kb/pdf_reader.py)
+and scanned images (.png .jpg .jpeg .tif .tiff, by OCR). Every reader works within limits on size, so a
 hostile file is refused rather than allowed to exhaust memory.
 """
 
@@ -13,15 +14,16 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.errors import NeedsOCR, UnreadableDocument, UnsupportedDocument
+from kb.errors import UnreadableDocument, UnsupportedDocument
+from kb.ocr import OcrRun
+from kb.pdf_reader import IMAGE_SUFFIXES, PagedText, read_image, read_pdf
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", *IMAGE_SUFFIXES)
 
 # A .docx is a zip: refuse one whose parts would inflate past this, or that compress
 # suspiciously well (a zip bomb), before any XML parser sees them.
 MAX_DOCX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_DOCX_RATIO = 200
-MAX_PDF_PAGES = 2000
 MAX_TEXT_CHARS = 5_000_000
 
 
@@ -34,27 +36,43 @@ class ReadResult:
         format: the file type, e.g. ``txt``.
         encoding: the text encoding a .txt/.md was decoded with, else ``None``.
         markdown: whether ``#`` headings are meaningful.
+        pages: for a paged format (PDF, image), the page each line starts on (from 1);
+            else empty.
+        ocr: for a paged format, whether each line was read by OCR; else empty.
+        page_count: the file's pages (0 for formats without pages).
+        ocr_pages: how many of them OCR read.
     """
 
     lines: tuple[str, ...]
     format: str
     encoding: str | None = None
     markdown: bool = False
+    pages: tuple[int, ...] = ()
+    ocr: tuple[bool, ...] = ()
+    page_count: int = 0
+    ocr_pages: int = 0
 
 
-def read_document(path: Path, data: bytes | None = None, *, name: str | None = None) -> ReadResult:
+def read_document(
+    path: Path, data: bytes | None = None, *, name: str | None = None, ocr: OcrRun | None = None
+) -> ReadResult:
     """Read a document, from ``data`` if given (an upload) or else from ``path``.
+
+    ``ocr`` reads scanned pages and images; without it they raise NeedsOCR.
 
     Raises:
         UnsupportedDocument: the suffix is not one of SUPPORTED_SUFFIXES.
         UnreadableDocument: the file is damaged, binary, hostile or empty.
-        NeedsOCR: a PDF whose pages carry no text layer.
+        EncryptedDocument: the file needs a password to open.
+        NeedsOCR: scanned pages or an image, and no ``ocr``.
     """
     label = name or str(path)
     suffix = Path(name or path).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedDocument(
-            label, f"不支持的文件类型 “{suffix or '无扩展名'}”（支持 .txt .md .docx .pdf）"
+            label,
+            f"不支持的文件类型 “{suffix or '无扩展名'}”（支持 .txt .md .docx .pdf"
+            " .png .jpg .jpeg .tif .tiff）",
         )
     if data is None:
         try:
@@ -67,8 +85,10 @@ def read_document(path: Path, data: bytes | None = None, *, name: str | None = N
         result = ReadResult(tuple(lines), suffix[1:], encoding, markdown=suffix == ".md")
     elif suffix == ".docx":
         result = ReadResult(tuple(_read_docx(data, label)), "docx")
+    elif suffix == ".pdf":
+        result = _paged(read_pdf(data, label, ocr), "pdf")
     else:
-        result = ReadResult(tuple(_read_pdf(data, label)), "pdf")
+        result = _paged(read_image(data, label, ocr), suffix[1:])
     if not result.lines:
         raise UnreadableDocument(label, "文件中没有可索引的文字")
     return result
@@ -170,49 +190,13 @@ def _check_zip(data: bytes, label: str) -> None:
                     )
 
 
-def _read_pdf(data: bytes, label: str) -> list[str]:
-    import logging
-
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    # pypdf logs every repair it attempts; the outcome is reported as an error instead.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            raise UnreadableDocument(label, "PDF 已加密，无法读取")
-        pages = reader.pages
-        if len(pages) > MAX_PDF_PAGES:
-            raise UnreadableDocument(label, f"PDF 超过 {MAX_PDF_PAGES} 页，过大")
-        lines: list[str] = []
-        for page in pages:
-            # Some CJK fonts' maps come out with NULs between characters; they carry nothing.
-            lines.extend(split_lines((page.extract_text() or "").replace("\x00", "")))
-    except UnreadableDocument:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
-        raise UnreadableDocument(label, "PDF 文件已损坏或无法解析") from exc
-    if not lines:
-        raise NeedsOCR(label, "PDF 没有文字层（可能是扫描件），需要先做文字识别（OCR）")
-    return join_wrapped_lines(lines)
-
-
-def join_wrapped_lines(lines: list[str]) -> list[str]:
-    """Rejoin a PDF's paragraphs that the page layout wrapped over several lines.
-
-    A line continues the previous one unless the previous ended a sentence or was a
-    heading, or the line itself opens with a structural number.
-    """
-    from kb.chunking import match_heading
-
-    joined: list[str] = []
-    for line in lines:
-        if joined:
-            previous = joined[-1]
-            ends = previous[-1] in "。！？!?；;：:" or match_heading(previous) is not None
-            if not ends and match_heading(line) is None and len(previous) >= 20:
-                joined[-1] = previous + line
-                continue
-        joined.append(line)
-    return joined
+def _paged(text: PagedText, format: str) -> ReadResult:
+    paragraphs = text.paragraphs
+    return ReadResult(
+        tuple(p.text for p in paragraphs),
+        format,
+        pages=tuple(p.page for p in paragraphs),
+        ocr=tuple(p.ocr for p in paragraphs),
+        page_count=text.pages,
+        ocr_pages=text.ocr_pages,
+    )
