@@ -354,7 +354,9 @@ def _frame(lines: Sequence[Line]) -> _Frame:
     body = [line for line in lines if not line.table_row] or list(lines)
     size = Counter(round(line.size * 2) / 2 for line in body).most_common(1)[0][0]
     same = [line for line in body if abs(line.size - size) < 0.15 * size] or body
-    left = Counter(round(line.x0) for line in same).most_common(1)[0][0]
+    # Most paragraphs of an office document are a line or two, so indented first lines
+    # can outnumber the lines at the margin: the margin is the low end of the starts.
+    left = sorted(line.x0 for line in same)[int(0.05 * (len(same) - 1))]
     right = sorted(line.x1 for line in same)[int(0.9 * (len(same) - 1))]
     pitches = [
         b.top - a.top
