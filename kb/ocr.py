@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,20 @@ import sqlite_utils
 
 from kb.pdf_layout import WATERMARK, Line, Page, tidy_spaces
 from kb.store import write
+
+# The recogniser reads the gap after an article number, or a speck at a line's end, as a
+# dot: a dot at a line's start, after a sentence's end, after 第X条, or between two
+# ideographs is dropped.
+_STRAY_DOT = re.compile(
+    r"^[.．·•]+(?=\S)|(?<=[。；：！？])[.．·•]+$|(?<=[\u4e00-\u9fff])[.．](?=[\u4e00-\u9fff])"
+)
+_DOT_AFTER_NUMBER = re.compile(r"(第[一二三四五六七八九十百零〇\d]{1,6}[条章节])[.．·•]")
+
+
+def clean_ocr_text(text: str) -> str:
+    """An OCR line without the stray dots the recogniser reads into gaps and specks."""
+    return _DOT_AFTER_NUMBER.sub(r"\1", _STRAY_DOT.sub("", tidy_spaces(text)))
+
 
 # Pages are rendered for OCR at this many dots per inch. The detector works on the long
 # side cut to 2000 pixels (rapidocr's max_side_len), which an A4 page reaches at 170 dpi.
@@ -203,7 +218,7 @@ def page_from_ocr(number: int, result: OcrPage) -> Page:
         lines.append(Line(text, x0, top, x1, bottom, height / 1.25, number))
     lines.sort(key=lambda line: (round(line.top), line.x0))
     for line in lines:
-        line.text = tidy_spaces(line.text)
+        line.text = clean_ocr_text(line.text)
     return Page(number, result.width * scale, result.height * scale, lines, ocr=True)
 
 

@@ -325,6 +325,10 @@ def strip_furniture(pages: Sequence[Page]) -> list[list[Line]]:
     for page in pages:
         kept = []
         for line in page.lines:
+            # A header that repeats the title printed below it (a one-page document).
+            repeats = any(o.text == line.text and o.top > line.bottom for o in page.lines)
+            if repeats and line.bottom < page.height * _MARGIN_SHARE:
+                continue
             text = line.text.replace(" ｜ ", " ")
             if WATERMARK.match(re.sub(r"\s+", "", text)):
                 continue

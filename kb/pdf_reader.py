@@ -57,7 +57,9 @@ def _chars(page) -> Iterator[Char]:  # page: pypdfium2.PdfPage
     try:
         for i in range(textpage.count_chars()):
             code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
-            if code == 0 or code in (0xFFFE, 0xFFFF):
+            # PDFium adds spaces and line breaks of its own where it sees gaps; the layout
+            # decides those from the positions instead.
+            if code in (0, 0xFFFE, 0xFFFF) or pdfium_c.FPDFText_IsGenerated(textpage.raw, i) == 1:
                 continue
             # The loose box spans the font's ascent and descent: every character of a line
             # gets the same height, which is what grouping into lines needs.
