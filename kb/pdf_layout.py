@@ -75,6 +75,7 @@ class Line:
     page: int
     marks: list[str] = field(default_factory=list)  # superscript note marks it holds
     table_row: bool = False
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -405,9 +406,11 @@ def _note_paragraphs(notes: list[Line]) -> list[tuple[str, str]]:
 def _starts_paragraph(previous: Line, line: Line, frame: _Frame) -> bool:
     from kb.chunking import match_heading
 
-    if previous.table_row or line.table_row:
+    if previous.table_row or line.table_row or previous.ocr != line.ocr:
         return True
-    if abs(line.size - previous.size) > 0.15 * frame.size:
+    # OCR boxes vary in height with what they hold (a line of 。 or of 一): only a large
+    # change of size means a change of type there.
+    if abs(line.size - previous.size) > (0.4 if line.ocr else 0.15) * frame.size:
         return True
     indent = line.x0 - frame.left
     if indent > 0.8 * frame.size:  # a first-line indent, or a centred line
@@ -438,7 +441,15 @@ def paragraphs_from_pages(pages: Sequence[Page]) -> list[Paragraph]:
     everything = [line for lines in kept for line in lines]
     if not everything:
         return []
-    frame = _frame(everything)
+    # Text pages share one frame; a scanned page has its own (each scan sits differently).
+    text_lines = [
+        line for page, lines in zip(pages, kept, strict=True) if not page.ocr for line in lines
+    ]
+    base = _frame(text_lines or everything)
+    frames = {
+        page.number: _frame(lines) if page.ocr and len(lines) >= 3 else base
+        for page, lines in zip(pages, kept, strict=True)
+    }
     by_number = {page.number: page for page in pages}
     paragraphs: list[Paragraph] = []
     # Notes waiting for their paragraph: (page, mark, text, placed by mark or else at the
@@ -464,7 +475,7 @@ def paragraphs_from_pages(pages: Sequence[Page]) -> list[Paragraph]:
         marks.clear()
 
     for page, lines in zip(pages, kept, strict=True):
-        body, notes = (lines, []) if page.ocr else _split_notes(lines, frame)
+        body, notes = (lines, []) if page.ocr else _split_notes(lines, frames[page.number])
         on_page = {mark for line in body for mark in line.marks}
         orphans = []
         for mark, text in _note_paragraphs(notes):
@@ -473,13 +484,13 @@ def paragraphs_from_pages(pages: Sequence[Page]) -> list[Paragraph]:
             else:
                 orphans.append((page.number, mark, text, False))
         for line in body:
-            if current and _starts_paragraph(current[-1], line, frame):
+            if current and _starts_paragraph(current[-1], line, frames[line.page]):
                 flush()
             current.append(line)
             marks.update((line.page, mark) for mark in line.marks)
         pending.extend(orphans)
     flush()
-    return _title_first(paragraphs, pages, frame)
+    return _title_first(paragraphs, pages, frames[pages[0].number])
 
 
 def _title_first(

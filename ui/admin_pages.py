@@ -105,8 +105,8 @@ def _documents_tab() -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     uploads = st.file_uploader(
-        "上传文件（.txt .md .docx .pdf；同名文件会被替换）",
-        type=["txt", "md", "docx", "pdf"],
+        "上传文件（.txt .md .docx .pdf，扫描图片 .png .jpg .tif；同名文件会被替换）",
+        type=["txt", "md", "docx", "pdf", "png", "jpg", "jpeg", "tif", "tiff"],
         accept_multiple_files=True,
         key="doc_upload",
     )
@@ -120,11 +120,28 @@ def _documents_tab() -> None:
                 upload.getvalue(),
                 embedder,
                 settings.max_upload_mb * 1024 * 1024,
+                progress=_ocr_progress(),
+                ocr_max_pages=settings.ocr_max_pages,
             )
             if report.errors:
                 _errors(md_text(f"{upload.name}：未入库"), report.errors)
             else:
                 st.success(md_text(f"{upload.name}：{report.summary()}"))
+
+
+def _ocr_progress():
+    """A progress bar that appears when OCR starts reading a file's scanned pages."""
+    bar = None
+
+    def show(name: str, done: int, total: int) -> None:
+        nonlocal bar
+        text = md_text(f"文字识别 {name}：第 {done}/{total} 页")
+        if bar is None:
+            bar = st.progress(done / total, text=text)
+        else:
+            bar.progress(done / total, text=text)
+
+    return show
 
 
 def _roster_tab() -> None:
