@@ -182,7 +182,8 @@ def extract_texts(corpus_dir: Path) -> tuple[dict[str, str], list[str]]:
     for path in list_corpus(corpus_dir):
         key = document_key(path, corpus_dir)
         try:
-            parsed = _parse(key, path.read_bytes())
+            # No OCR here: this check runs often, and a scan's text is in the index.
+            parsed = _parse(key, path.read_bytes(), OcrOptions(max_pages=0))
         except DocumentError as exc:
             errors.append(str(exc))
             continue

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from kb.pdf_layout import WATERMARK, Line, Page, tidy_spaces
+from kb.pdf_layout import Line, Page, is_watermark, tidy_spaces
 from kb.store import write
 
 # The recogniser reads the gap after an article number, or a speck at a line's end, as a
@@ -97,16 +97,13 @@ class OcrEngine(Protocol):
 class RapidOcrEngine:
     """PP-OCRv4 through rapidocr-onnxruntime, loaded once (about 0.6 s and 300 MB)."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
         # The detector's boxes are grown by this ratio before recognition; at the default
         # (1.6) a character at a line's end was cut off on clean 300 dpi pages
         # (bench/bench_ocr.py: 95.6% on one page, 99.9% at 2.0).
-        options: dict[str, Any] = {"det_unclip_ratio": DET_UNCLIP_RATIO}
-        if threads:
-            options |= {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
-        self._ocr = RapidOCR(**options)
+        self._ocr = RapidOCR(det_unclip_ratio=DET_UNCLIP_RATIO)
 
     def recognize(self, image: Any) -> list[OcrBox]:
         """The text lines of ``image``, each with its box and the recogniser's score."""
@@ -200,7 +197,7 @@ def page_from_ocr(number: int, result: OcrPage) -> Page:
     items = []
     for box in result.boxes:
         text = box.text.strip()
-        if not text or box.score < 0.5 or WATERMARK.match(text.replace(" ", "")):
+        if not text or box.score < 0.5 or is_watermark(text):
             continue
         xs, ys = [], []
         for x, y in box.points:

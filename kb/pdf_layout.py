@@ -22,6 +22,7 @@ The same paragraph logic joins OCR lines (kb/ocr.py), which come as boxes too.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 import statistics
@@ -35,6 +36,19 @@ WATERMARK = re.compile(
     r"WPS\s*扫描|QQ浏览器扫描|迅捷扫描王?|扫描宝)\s*(创建|扫描|生成)?$",
     re.IGNORECASE,
 )
+_STAMPS = ("扫描全能王创建", "全能扫描王创建", "CamScanner", "夸克扫描王", "布丁扫描", "福昕扫描王")
+
+
+def is_watermark(text: str) -> bool:
+    """Whether ``text`` is a scanner app's stamp, also as OCR misreads it ("扫描舍王创建")."""
+    flat = re.sub(r"[\s。.，,]", "", text)
+    if WATERMARK.match(flat):
+        return True
+    return 4 <= len(flat) <= 16 and any(
+        difflib.SequenceMatcher(None, flat, stamp).ratio() >= 0.6 for stamp in _STAMPS
+    )
+
+
 _PAGE_NUMBER = re.compile(
     r"^(?:[-—–－―~·•\s]*\d{1,4}[-—–－―~·•\s]*"
     r"|第\s*[\d一二三四五六七八九十百零〇]+\s*页(?:\s*[,，/]?\s*共\s*[\d一二三四五六七八九十百零〇]+\s*页)?"
@@ -331,7 +345,7 @@ def strip_furniture(pages: Sequence[Page]) -> list[list[Line]]:
             if repeats and line.bottom < page.height * _MARGIN_SHARE:
                 continue
             text = line.text.replace(" ｜ ", " ")
-            if WATERMARK.match(re.sub(r"\s+", "", text)):
+            if is_watermark(text):
                 continue
             if _in_margin(line, page):
                 key = _furniture_key(line)

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 from kb.errors import EncryptedDocument, NeedsOCR, UnreadableDocument
 from kb.ocr import RENDER_DPI, OcrRun, page_from_ocr
-from kb.pdf_layout import WATERMARK, Char, Page, Paragraph, lines_from_chars, paragraphs_from_pages
+from kb.pdf_layout import (
+    Char,
+    Page,
+    Paragraph,
+    is_watermark,
+    lines_from_chars,
+    paragraphs_from_pages,
+)
 
 MAX_PDF_PAGES = 2000
 # A page whose own text is shorter than this (a scanner app's stamp, a page number) and
@@ -87,9 +94,7 @@ def _rules_and_images(page) -> tuple[list[tuple[float, float, float, float]], bo
 
 
 def _needs_ocr(page: Page, has_image: bool) -> bool:
-    text = "".join(
-        line.text for line in page.lines if not WATERMARK.match(re.sub(r"\s+", "", line.text))
-    )
+    text = "".join(line.text for line in page.lines if not is_watermark(line.text))
     return has_image and len(re.sub(r"\s+", "", text)) < MIN_TEXT_CHARS
 
 
