@@ -1,9 +1,11 @@
-"""Parse untrusted files in a child process, with limits on time and memory; OCR runs there.
+"""Parse untrusted office files, PDFs and images in a child process, with limits on time
+and memory; OCR runs there too.
 
 A hostile file (a PDF whose page tree loops, a decompression bomb the checks miss) can make
 a parser spin or swell. In a child process it cannot hold the app's interpreter lock or
 exhaust its memory: the child is killed when it falls silent past the time limit, and an
-address-space limit stops it from growing, while the app keeps answering.
+address-space limit stops it from growing, while the app keeps answering. LibreOffice,
+which converts .doc/.wps/.rtf/.odt there (kb.office_convert), inherits the limit.
 
 OCR (scanned pages, images) runs in the same child, at a lower CPU priority than page
 runs. The child reports each recognised page as soon as it is done and its progress, as
@@ -14,6 +16,7 @@ resumes) and passes progress on. The time limit applies between two messages, so
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -25,25 +28,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.errors import (
-    DocumentError,
-    EncryptedDocument,
-    NeedsOCR,
-    UnreadableDocument,
-    UnsupportedDocument,
-)
+from kb import errors
+from kb.errors import DocumentError, NeedsOCR, UnreadableDocument
 from kb.ocr import OcrPage, OcrRun
+from kb.office_convert import CONVERT_TIMEOUT_S, CONVERTED_SUFFIXES, OLE_MAGIC
 from kb.pdf_reader import IMAGE_SUFFIXES
 from kb.readers import ReadResult, read_document
 
 PARSE_TIMEOUT_S = 60.0
 # onnxruntime and the OCR models take about 0.5 GB of address space beyond the parser.
 PARSE_MEMORY_BYTES = 2560 * 1024 * 1024
-ISOLATED_SUFFIXES = (".docx", ".pdf", *IMAGE_SUFFIXES)
+ISOLATED_SUFFIXES = (".docx", ".pdf", *CONVERTED_SUFFIXES, *IMAGE_SUFFIXES)
 OCR_NICE = 10
 _ERRORS = {
-    cls.__name__: cls
-    for cls in (NeedsOCR, UnreadableDocument, UnsupportedDocument, EncryptedDocument)
+    name: cls
+    for name, cls in vars(errors).items()
+    if isinstance(cls, type) and issubclass(cls, DocumentError)
 }
 
 
@@ -70,15 +70,24 @@ def _limit_child() -> None:  # pragma: no cover - runs in the child
 
 
 def read_untrusted(
-    name: str, data: bytes, timeout: float = PARSE_TIMEOUT_S, ocr: OcrOptions | None = None
+    name: str, data: bytes, timeout: float | None = None, ocr: OcrOptions | None = None
 ) -> ReadResult:
-    """Read a document; .docx, .pdf and images are parsed (and OCR'd) in a limited child.
+    """Read a document; office files, PDFs and images are parsed (and OCR'd) in a child.
+
+    ``timeout`` is how long the child may go without a word: PARSE_TIMEOUT_S, plus
+    LibreOffice's own limit for a file that it converts first. Each page OCR reads is a
+    word, so a long scan is not cut short.
 
     Raises the same errors as :func:`kb.readers.read_document`, plus UnreadableDocument
     when the parser falls silent for ``timeout`` seconds or runs out of memory.
     """
-    if Path(name).suffix.lower() not in ISOLATED_SUFFIXES:
+    suffix = Path(name).suffix.lower()
+    if suffix not in ISOLATED_SUFFIXES:
         return read_document(Path(name), data, name=name)
+    if timeout is None:
+        converts = suffix in CONVERTED_SUFFIXES or data.startswith(OLE_MAGIC)
+        # LibreOffice stops itself at its own limit, inside this one.
+        timeout = PARSE_TIMEOUT_S + (CONVERT_TIMEOUT_S if converts else 0.0)
     ocr = ocr or OcrOptions()
     header = {
         "name": name,
@@ -129,17 +138,8 @@ def read_untrusted(
                 error = message["error"]
                 raise _ERRORS.get(error["kind"], UnreadableDocument)(name, error["reason"])
             elif "result" in message:
-                result = message["result"]
-                return ReadResult(
-                    tuple(result["lines"]),
-                    result["format"],
-                    result["encoding"],
-                    result["markdown"],
-                    tuple(result["pages"]),
-                    tuple(result["ocr"]),
-                    result["page_count"],
-                    result["ocr_pages"],
-                )
+                fields = message["result"].items()
+                return ReadResult(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields})
         raise UnreadableDocument(name, "解析时出错或占用内存过多，疑似损坏或恶意文件，已拒绝")
     finally:
         if child.poll() is None:
@@ -178,20 +178,7 @@ def _main() -> None:  # pragma: no cover - runs in the child
     except DocumentError as exc:
         send({"error": {"kind": type(exc).__name__, "reason": exc.reason}})
         return
-    send(
-        {
-            "result": {
-                "lines": list(result.lines),
-                "format": result.format,
-                "encoding": result.encoding,
-                "markdown": result.markdown,
-                "pages": list(result.pages),
-                "ocr": list(result.ocr),
-                "page_count": result.page_count,
-                "ocr_pages": result.ocr_pages,
-            }
-        }
-    )
+    send({"result": dataclasses.asdict(result)})
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sqlite_utils
@@ -18,6 +18,7 @@ import sqlite_utils
 from kb.embedding import Embedder
 from kb.errors import QueryError
 from kb.lexical import match_expression
+from kb.restatements import Passage, group_restatements
 from kb.schema import generation
 
 MAX_QUERY_CHARS = 300
@@ -25,6 +26,18 @@ CANDIDATES = 50
 # The dense ranker's share of the fused score, chosen on bench/bench_quality.py.
 DENSE_WEIGHT = 0.7
 METHODS = ("hybrid", "lexical", "dense")
+# Hits looked at for restatements: k x this many ranked passages.
+GROUP_WINDOW = 3
+
+
+@dataclass(frozen=True)
+class SeeAlso:
+    """A passage of another document that restates a hit (shown as "另见：《…》")."""
+
+    chunk_id: int
+    doc_path: str
+    doc_title: str
+    heading_path: str
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class Hit:
         text: the passage, verbatim.
         score: the ranker's score (fused, BM25 or cosine); higher is better.
         block_seq: the paragraph it comes from, for the reader.
+        also: passages of other documents that say the same thing (kb.restatements).
     """
 
     chunk_id: int
@@ -48,15 +62,21 @@ class Hit:
     text: str
     score: float
     block_seq: int
+    also: tuple[SeeAlso, ...] = ()
 
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Hits, how they were found, and anything the user should be told."""
+    """Hits, how they were found, and anything the user should be told.
+
+    ``weak`` says nothing relevant was found: the hits are only the nearest passages
+    (the page says 没有找到可靠的答案 above them).
+    """
 
     hits: tuple[Hit, ...]
     method: str
     notices: tuple[str, ...] = ()
+    weak: bool = False
 
 
 class VectorIndex:
@@ -120,6 +140,7 @@ def search(
     k: int = 10,
     documents: Sequence[str] | None = None,
     method: str = "hybrid",
+    group: bool = True,
 ) -> SearchResult:
     """Find the passages that answer ``query``.
 
@@ -131,6 +152,7 @@ def search(
         k: how many hits to return.
         documents: only search these documents (corpus paths); None for all.
         method: ``hybrid`` (default), ``lexical`` or ``dense``.
+        group: fold restatements of other documents into one hit (kb.restatements).
 
     Raises:
         QueryError: the query is empty or holds nothing searchable.
@@ -153,8 +175,12 @@ def search(
         ranked = dense
     else:
         ranked = fuse(lexical, dense)
-    hits = _hits(db, ranked[:k])
-    return SearchResult(tuple(hits), method, tuple(notices))
+    weak = False  # set below once calibrated
+    # Restatements fold into one hit, so look past k for the hits that fill the list.
+    hits = _hits(db, ranked[: k * GROUP_WINDOW] if group else ranked[:k])
+    if group:
+        hits = _grouped(hits)
+    return SearchResult(tuple(hits[:k]), method, tuple(notices), weak)
 
 
 def fuse(
@@ -256,6 +282,17 @@ def _best_rows(scores: np.ndarray, count: int) -> np.ndarray:
         return np.argsort(-scores, kind="stable")
     top = np.argpartition(-scores, count - 1)[:count]
     return top[np.argsort(-scores[top], kind="stable")]
+
+
+def _grouped(hits: Sequence[Hit]) -> list[Hit]:
+    """One hit per restatement group, the quoted passage first, the others as 另见."""
+    grouped = []
+    for group in group_restatements(hits, lambda h: Passage(h.doc_path, h.doc_title, h.text)):
+        first, others = group[0], group[1:]
+        also = tuple(SeeAlso(h.chunk_id, h.doc_path, h.doc_title, h.heading_path) for h in others)
+        best = max(h.score for h in group)
+        grouped.append(replace(first, score=best, also=also))
+    return grouped
 
 
 def _hits(db: sqlite_utils.Database, ranked: Sequence[tuple[int, float]]) -> list[Hit]:

@@ -26,7 +26,7 @@ from kb.store import write
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
-from quizzes.studyplan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
+from quizzes.plan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.browser_support import (
     CHROMIUM,

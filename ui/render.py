@@ -21,11 +21,17 @@ def md_text(text: str) -> str:
 
 
 def md_highlight(text: str, query: str) -> str:
-    """``text`` escaped, with the query's terms on a highlighted background."""
+    """``text`` escaped, with the query's content words marked (see :func:`md_segments`)."""
+    return md_segments(highlight_segments(text, query))
+
+
+def md_segments(segments: list[tuple[str, bool]]) -> str:
+    """Segments escaped and joined, the matched ones bold on a highlighted background
+    (the background alone was too faint to see at a glance)."""
     parts = []
-    for piece, matched in highlight_segments(text, query):
+    for piece, matched in segments:
         escaped = md_text(piece)
-        parts.append(f":orange-background[{escaped}]" if matched else escaped)
+        parts.append(f":orange-background[**{escaped}**]" if matched and piece.strip() else escaped)
     return "".join(parts)
 
 

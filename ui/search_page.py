@@ -7,19 +7,32 @@ import streamlit as st
 from kb.documents import list_documents
 from kb.embedding import ModelStatus
 from kb.errors import QueryError
-from kb.search import search
+from kb.highlight import highlight_segments
+from kb.search import Hit, search
 from ui.auth import require
-from ui.nav import page
-from ui.render import md_highlight, md_text
+from ui.render import md_segments, md_text
+from ui.routes import page
 from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
+
+NO_GOOD_MATCH = "没有找到可靠的答案。下面是最接近的段落，仅供参考，请换个说法或缩小范围再试。"
+ABOUT = (
+    "**关于检索**：结果按两种方式综合排序。关键词检索找原文中出现您所用字词的段落；"
+    "语义检索按意思找段落，即使原文的说法与您的提问不同。不同文件中说同一件事的段落合为一条，"
+    "先列被引用的文件，其他的列在“另见”中。找不到可靠答案时，页面会明确说明。"
+)
 
 
 def model_notice(status: ModelStatus) -> None:
-    """Say which ranker search is using; a missing model is visible, never silent."""
+    """A missing model is visible, never silent; which model is used is in 关于检索."""
     if status.embedder is None:
         st.warning(md_text(status.message or "语义模型未加载，当前仅使用关键词检索。"))
-    else:
-        st.caption(md_text(f"检索方式：关键词 + 语义（{status.embedder.label}）"))
+
+
+def about_search(status: ModelStatus) -> None:
+    """How search works, and the model's name and licence, folded away."""
+    with st.expander("关于检索"):
+        model = status.embedder.label if status.embedder else "未加载（仅关键词检索）"
+        st.markdown(f"{ABOUT}  \n{md_text(f'语义模型：{model}')}")
 
 
 def search_page() -> None:
@@ -46,6 +59,7 @@ def search_page() -> None:
         placeholder="选择文件",
     )
     if not query.strip():
+        about_search(status)
         return
     try:
         result = search(
@@ -64,27 +78,48 @@ def search_page() -> None:
     if not result.hits:
         st.info("没有找到相关内容，请换个说法试试。")
         return
+    if result.weak:
+        st.warning(NO_GOOD_MATCH)
     cited = get_questions_by_passage()
-    reader, practice = page("reader"), page("practice")
     for rank, hit in enumerate(result.hits, start=1):
-        # Three or four elements a hit: every element is a message to the browser, and
-        # under the deadline burst the searches' messages are what the submits wait behind
-        # (bench/run_cost.py: 70 -> 37 messages a search).
-        with st.container(border=True):
-            where = " › ".join(part for part in (hit.doc_title, hit.heading_path) if part)
-            st.markdown(
-                f":gray[:small[{md_text(f'{rank}. {where}')}]]  \n{md_highlight(hit.text, query)}"
-            )
+        show_hit(rank, hit, query, result.weak, cited.get(hit.chunk_id))
+    about_search(status)
+
+
+def show_hit(rank: int, hit: Hit, query: str, weak: bool, cited: list | None) -> None:
+    """One hit in three to five elements: every element is a message to the browser, and
+    under the deadline burst the searches' messages are what the submits wait behind
+    (bench/run_cost.py: 70 -> 37 messages a search)."""
+    reader, practice = page("reader"), page("practice")
+    segments = highlight_segments(hit.text, query)
+    with st.container(border=True):
+        where = " › ".join(part for part in (hit.doc_title, hit.heading_path) if part)
+        # Said only where it helps: a passage that shares none of the query's words was
+        # found by its meaning, which is why nothing in it is marked.
+        how = (
+            "弱匹配"
+            if weak
+            else ("" if any(m for _, m in segments) else "按意思找到，原文用词不同")
+        )
+        label = f"{rank}. {where}" + (f" · {how}" if how else "")
+        st.markdown(f":gray[:small[{md_text(label)}]]  \n{md_segments(segments)}")
+        st.page_link(
+            reader,
+            label="打开原文，定位到此段",
+            icon=":material/menu_book:",
+            query_params={"doc": hit.doc_path, "chunk": str(hit.chunk_id)},
+        )
+        for other in hit.also:
             st.page_link(
                 reader,
-                label="打开原文，定位到此段",
-                icon=":material/menu_book:",
-                query_params={"doc": hit.doc_path, "chunk": str(hit.chunk_id)},
+                label=f"另见：《{other.doc_title}》",
+                icon=":material/link:",
+                query_params={"doc": other.doc_path, "chunk": str(other.chunk_id)},
             )
-            if hit.chunk_id in cited:
-                st.page_link(
-                    practice,
-                    label=f"就此段出题考考我（{len(cited[hit.chunk_id])} 题）",
-                    icon=":material/quiz:",
-                    query_params={"chunk": str(hit.chunk_id)},
-                )
+        if cited:
+            st.page_link(
+                practice,
+                label=f"就此段出题考考我（{len(cited)} 题）",
+                icon=":material/quiz:",
+                query_params={"chunk": str(hit.chunk_id)},
+            )
