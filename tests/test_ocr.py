@@ -95,7 +95,7 @@ def test_a_scanned_image_is_read_by_ocr_into_its_paragraphs(tmp_path, ocr_engine
     assert len(result.lines) == len(texts) == 4
     for source, read in zip(texts, result.lines, strict=True):
         assert accuracy(source, read) >= ACCURACY, (source, read)
-    assert (result.format, result.pages, result.ocr, progress) == (
+    assert (result.format, result.line_pages, result.line_ocr, progress) == (
         "png",
         (1, 1, 1, 1),
         (True, True, True, True),
@@ -121,7 +121,7 @@ def test_a_scanner_app_pdf_is_read_by_ocr_without_its_watermark(tmp_path, ocr_en
     result = read_document(path, ocr=OcrRun(ocr_engine))
     assert not any("扫描全能王" in line for line in result.lines)
     assert accuracy(TITLE, chunk_lines(result.lines).title) >= ACCURACY
-    assert len(result.lines) == 3 and result.ocr == (True, True, True)
+    assert len(result.lines) == 3 and result.line_ocr == (True, True, True)
     assert accuracy("".join(pages[0][1]), "".join(result.lines)) >= ACCURACY
     # Without OCR the page is reported, not indexed as its watermark.
     with pytest.raises(DocumentError, match="PDF 没有文字层（可能是扫描件），需要先做文字识别"):

@@ -205,7 +205,7 @@ def test_office_pdf_reads_as_the_document(tmp_path, page_number):
     path = OfficePdf(page_number, lines_per_page=6).build(tmp_path / "通知.pdf")
     result = read_document(path)
     assert result.lines == EXPECTED_LINES
-    assert result.page_count >= 3
+    assert result.pages >= 3
 
 
 def test_office_pdf_passages_headings_and_title(tmp_path):
@@ -222,15 +222,15 @@ def test_office_pdf_passages_headings_and_title(tmp_path):
         "第四条",
         "注1：排污许可是指生态环境主管部门依排污单位的申请核发排污许可证的行为。",
     )
-    pages = dict(zip(result.lines, result.pages, strict=True))
+    pages = dict(zip(result.lines, result.line_pages, strict=True))
     assert pages[TITLE] == 1
-    assert result.ocr == (False,) * len(result.lines)
+    assert result.line_ocr == (False,) * len(result.lines)
 
 
 def test_a_one_page_pdf_takes_its_title_not_the_header_that_repeats_it(tmp_path):
     path = OfficePdf("— {n} —", lines_per_page=40).build(tmp_path / "一页.pdf")
     result = read_document(path)
-    assert (result.page_count, result.lines) == (1, EXPECTED_LINES)
+    assert (result.pages, result.lines) == (1, EXPECTED_LINES)
 
 
 def test_spaces_between_cjk_and_digits_are_dropped_but_not_between_latin_words():
