@@ -36,6 +36,9 @@ from kb.pdf_reader import IMAGE_SUFFIXES
 from kb.readers import ReadResult, read_document
 
 PARSE_TIMEOUT_S = 60.0
+# Once OCR has started, each page may take this long (4-8 s here when the machine is
+# idle; 50 s at a load of 15 on 2 cores).
+OCR_PAGE_TIMEOUT_S = 300.0
 # onnxruntime and the OCR models take about 0.5 GB of address space beyond the parser.
 PARSE_MEMORY_BYTES = 2560 * 1024 * 1024
 ISOLATED_SUFFIXES = (".docx", ".pdf", *CONVERTED_SUFFIXES, *IMAGE_SUFFIXES)
@@ -117,23 +120,29 @@ def read_untrusted(
             messages.put(line)
         messages.put(None)
 
+    ocr_started = False
     threading.Thread(target=feed, daemon=True).start()
     threading.Thread(target=drain, daemon=True).start()
     try:
         while True:
             try:
-                raw = messages.get(timeout=timeout)
+                raw = messages.get(timeout=OCR_PAGE_TIMEOUT_S if ocr_started else timeout)
             except queue.Empty:
-                raise UnreadableDocument(
-                    name, f"解析超过 {timeout:g} 秒仍未完成，疑似损坏或恶意文件，已拒绝"
-                ) from None
+                if ocr_started:
+                    reason = f"文字识别一页超过 {OCR_PAGE_TIMEOUT_S:g} 秒仍未完成，已停止（已识别的页已保存）"
+                else:
+                    reason = f"解析超过 {timeout:g} 秒仍未完成，疑似损坏或恶意文件，已拒绝"
+                raise UnreadableDocument(name, reason) from None
             if raw is None:
                 break
             message = json.loads(raw)
             if "page" in message and ocr.on_page is not None:
                 ocr.on_page(int(message["page"]), OcrPage.from_json(message["result"]))
-            elif "progress" in message and ocr.on_progress is not None:
-                ocr.on_progress(*message["progress"])
+            elif "progress" in message:
+                ocr_started = True
+                done, total = message["progress"]
+                if done and ocr.on_progress is not None:
+                    ocr.on_progress(done, total)
             elif "error" in message:
                 error = message["error"]
                 raise _ERRORS.get(error["kind"], UnreadableDocument)(name, error["reason"])

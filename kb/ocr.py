@@ -127,7 +127,8 @@ class OcrRun:
         known: pages already recognised in an earlier run, by page index (from 0).
         on_page: called with (page index, result) as soon as a page is recognised,
             to keep it (the ingest stores it in the ``ocr_pages`` table).
-        on_progress: called with (pages done, pages to do) after each page.
+        on_progress: called with (pages done, pages to do) before the first page (0 done)
+            and after each page.
         max_pages: the most pages one file may send to OCR.
         stop_after: stop with OcrInterrupted after recognising this many new pages
             (how tests and benchmarks interrupt a run at a chosen page).
@@ -157,6 +158,8 @@ class OcrRun:
         """
         results: dict[int, OcrPage] = {}
         fresh = 0
+        if self.on_progress is not None:
+            self.on_progress(0, len(pages))  # OCR starts: pages take seconds from here on
         for done, index in enumerate(pages, start=1):
             page = self.known.get(index)
             if page is None:

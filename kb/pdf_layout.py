@@ -56,7 +56,10 @@ _PAGE_NUMBER = re.compile(
     r"|[-—–－―\s]*[ivxlc]{1,6}[-—–－―\s]*)$",
     re.IGNORECASE,
 )
-_NOTE_MARK = re.compile(r"^(?:\[\d{1,3}\]|[①-⑳]|\d{1,3}|\*{1,3}|注\s*\d*[:：]?)")
+# A note's mark; a number is not one when it is the start of a date or a figure.
+_NOTE_MARK = re.compile(
+    r"^(?:\[\d{1,3}\]|[①-⑳]|\d{1,3}(?![\d年月日.．、%])|\*{1,3}|注\s*\d*[:：]?)"
+)
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _SPACE_CJK_LATIN = re.compile(rf"(?<=[{_CJK}])[ \t\xa0]+(?=[0-9A-Za-z%.])")
 _SPACE_LATIN_CJK = re.compile(rf"(?<=[0-9A-Za-z%.])[ \t\xa0]+(?=[{_CJK}])")
@@ -104,7 +107,7 @@ class Paragraph:
 
 @dataclass
 class Page:
-    """A page's lines (furniture still in), its size, and the ruled cells' rows."""
+    """A page's lines (furniture still in), its size in points, and whether OCR read it."""
 
     number: int
     width: float

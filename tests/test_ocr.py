@@ -14,10 +14,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fpdf import FPDF
 
 from bench.scans import CJK_FONT, degrade, render_pages
 from kb.chunking import chunk_lines
+from kb.cli import cli as kb_cli
 from kb.documents import get_document
 from kb.errors import DocumentError
 from kb.ingest import sync_corpus
@@ -99,7 +101,7 @@ def test_a_scanned_image_is_read_by_ocr_into_its_paragraphs(tmp_path, ocr_engine
         "png",
         (1, 1, 1, 1),
         (True, True, True, True),
-        [(1, 1)],
+        [(0, 1), (1, 1)],  # told when OCR starts, then after the page
     )
     doc = chunk_lines(result.lines)
     assert accuracy(TITLE, doc.title) >= ACCURACY
@@ -246,3 +248,33 @@ def test_an_image_that_is_not_an_image_is_reported(tmp_path, ocr_engine):
     with pytest.raises(DocumentError) as info:
         read_document(path, ocr=OcrRun(ocr_engine))
     assert info.value.reason == "图片文件已损坏或格式无法识别"
+
+
+@pytest.fixture
+def scan_env(tmp_path, monkeypatch):
+    """`kb` command-line settings over a corpus folder holding one scanned page image."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    [(image, _)] = scans(PARAGRAPHS[:2])
+    image.save(corpus / "扫描.png", dpi=(DPI, DPI))
+    for name, value in (
+        ("KB_DATA_DIR", str(tmp_path / "data")),
+        ("KB_CORPUS_DIR", str(corpus)),
+        ("KB_EMBED_MODEL", "none"),
+    ):
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+@pytest.mark.slow
+def test_kb_ingest_prints_ocr_progress(scan_env):
+    result = CliRunner().invoke(kb_cli, ["ingest"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "文字识别 扫描.png：第 1/1 页" in result.stderr.splitlines()
+
+
+def test_kb_ingest_applies_the_ocr_page_limit_setting(scan_env):
+    scan_env.setenv("KB_OCR_MAX_PAGES", "0")
+    result = CliRunner().invoke(kb_cli, ["ingest"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "需要文字识别（OCR）的页有 1 页，超过上限 0 页（KB_OCR_MAX_PAGES）" in result.stderr
