@@ -39,7 +39,8 @@ PARSE_TIMEOUT_S = 60.0
 # Once OCR has started, each page may take this long (4-8 s here when the machine is
 # idle; 50 s at a load of 15 on 2 cores).
 OCR_PAGE_TIMEOUT_S = 300.0
-# onnxruntime and the OCR models take about 0.5 GB of address space beyond the parser.
+# OCR needs more address space than parsing: onnxruntime failed with bad_alloc on a 300 dpi
+# A4 page under 1.5 GB; under 2.5 GB it reads one (peak resident memory 0.8 GB).
 PARSE_MEMORY_BYTES = 2560 * 1024 * 1024
 ISOLATED_SUFFIXES = (".docx", ".pdf", *CONVERTED_SUFFIXES, *IMAGE_SUFFIXES)
 OCR_NICE = 10

@@ -45,7 +45,7 @@ def clean_ocr_text(text: str) -> str:
 # Pages are rendered for OCR at this many dots per inch. The detector works on the long
 # side cut to 2000 pixels (rapidocr's max_side_len), which an A4 page reaches at 170 dpi.
 RENDER_DPI = 170
-DET_UNCLIP_RATIO = 2.0
+MAX_SIDE = 2000  # rapidocr's max_side_len
 
 
 @dataclass(frozen=True)
@@ -100,16 +100,29 @@ class RapidOcrEngine:
     def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        # The detector's boxes are grown by this ratio before recognition; at the default
-        # (1.6) a character at a line's end was cut off on clean 300 dpi pages
-        # (bench/bench_ocr.py: 95.6% on one page, 99.9% at 2.0).
-        self._ocr = RapidOCR(det_unclip_ratio=DET_UNCLIP_RATIO)
+        self._ocr = RapidOCR()
 
     def recognize(self, image: Any) -> list[OcrBox]:
-        """The text lines of ``image``, each with its box and the recogniser's score."""
+        """The text lines of ``image``, each with its box (in its pixels) and score."""
+        import cv2
+
+        # The engine shrinks an image whose long side is over MAX_SIDE without smoothing;
+        # on a sharp 300 dpi page the aliasing cut characters off at line ends (95.6% of
+        # a page's characters in bench/bench_ocr.py; 99.9% when shrunk by area first).
+        # Growing the detector's boxes instead (det_unclip_ratio 2.0) merged close lines
+        # and lost a whole one.
+        scale = MAX_SIDE / max(image.shape[:2])
+        if scale < 1:
+            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         result, _ = self._ocr(image)
+        factor = 1 / min(scale, 1)
         return [
-            OcrBox(tuple((float(x), float(y)) for x, y in points), str(text), float(score))
+            OcrBox(
+                tuple((float(x) * factor, float(y) * factor) for x, y in points),
+                str(text),
+                float(score),
+            )
             for points, text, score in result or []
         ]
 
