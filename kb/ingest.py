@@ -24,6 +24,7 @@ from kb.embedding import Embedder, ModelUnavailable
 from kb.errors import DocumentError
 from kb.isolation import OcrOptions, read_untrusted
 from kb.lexical import index_text
+from kb.lexical_index import publish
 from kb.numbering import article_gaps
 from kb.ocr import load_ocr_pages, save_ocr_page
 from kb.readers import SUPPORTED_SUFFIXES, check_supported
@@ -296,6 +297,7 @@ def sync_corpus(
     max_bytes: int = MAX_CORPUS_FILE_BYTES,
     progress: Progress | None = None,
     ocr_max_pages: int = OCR_MAX_PAGES,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Index the corpus folder (or just ``paths``: files and folders) and report every file.
 
@@ -305,7 +307,9 @@ def sync_corpus(
     indexed from another file (the same law as .txt and .docx) is reported as its
     duplicate and indexed once. Scanned pages are read by OCR (at most ``ocr_max_pages``
     a file), with ``progress`` told of each page; pages an interrupted run read are not
-    read again.
+    read again. Once everything is committed, ``publish_lexical`` writes the lexical
+    index's snapshot (kb.lexical_index); tests pass one that fails, to stand for a crash
+    between the two.
     """
     ocr = _OcrPolicy(progress, ocr_max_pages)
     started = time.perf_counter()
@@ -348,6 +352,7 @@ def sync_corpus(
             _drop_orphan_vectors(db)
     if embedder is not None:
         report.passages_embedded += embed_missing(db, embedder)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -401,6 +406,7 @@ def ingest_upload(
     data: bytes,
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
     *,
     progress: Progress | None = None,
     ocr_max_pages: int = OCR_MAX_PAGES,
@@ -409,6 +415,7 @@ def ingest_upload(
 
     Nothing is written, to the folder or the index, unless the document reads and
     chunks cleanly and its text is not already indexed from another file.
+    ``publish_lexical`` as for :func:`sync_corpus`.
     """
     return ingest_uploads(
         db,
@@ -416,6 +423,7 @@ def ingest_upload(
         [(name, data)],
         embedder,
         max_bytes,
+        publish_lexical,
         progress=progress,
         ocr_max_pages=ocr_max_pages,
     )
@@ -427,6 +435,7 @@ def ingest_uploads(
     uploads: Sequence[tuple[str, bytes]],
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
     *,
     progress: Progress | None = None,
     ocr_max_pages: int = OCR_MAX_PAGES,
@@ -434,7 +443,8 @@ def ingest_uploads(
     """Validate and index several uploaded documents (name, bytes); one report for all.
 
     Each file is checked, written into the corpus folder and indexed on its own, so one
-    bad file stops nothing else. Scans are read by OCR as in :func:`sync_corpus`.
+    bad file stops nothing else. Scans are read by OCR as in :func:`sync_corpus`;
+    ``publish_lexical`` as there too.
     """
     ocr = _OcrPolicy(progress, ocr_max_pages)
     started = time.perf_counter()
@@ -443,7 +453,12 @@ def ingest_uploads(
     for name, data in uploads:
         safe_name = Path(name).name
         rule = skip_rule(safe_name) if safe_name else None
-        if not safe_name or (rule and safe_name.startswith(".")):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            # A NUL cannot be in a file name; other control characters hide what it says.
+            shown = "".join(ch if 32 <= ord(ch) != 127 else f"\\x{ord(ch):02x}" for ch in name)
+            reason = "文件名含有控制字符（如 NUL），未入库；请改名后再上传"
+            report.files.append(FileOutcome(shown, "failed", "bad_name", reason))
+        elif not safe_name or (rule and safe_name.startswith(".")):
             report.files.append(FileOutcome(name, "failed", "bad_name", "文件名无效"))
         elif rule:
             report.files.append(FileOutcome(safe_name, "skipped", "rule", rule))
@@ -461,6 +476,7 @@ def ingest_uploads(
 
             report.files.append(_ingest_data(db, safe_name, data, embedder, texts, ocr, save))
     report.passages_embedded = sum(f.vectors for f in report.files)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -29,6 +29,18 @@ def _int(env: Mapping[str, str], name: str, default: int, allowed: range | None 
     return value
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}
+
+
+def _hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("KB_ALLOWED_HOSTS")
+    if raw and raw.strip():
+        return tuple(h.strip() for h in raw.split(",") if h.strip())
+    host = (env.get("KB_HOST") or "127.0.0.1").strip()
+    return LOCAL_HOSTS + (() if host in _ANY_ADDRESS or host in LOCAL_HOSTS else (host,))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where data lives and how the app behaves.
@@ -49,6 +61,9 @@ class Settings:
             Under a deadline burst submissions then go first (kb/query_batching.py).
         ocr_max_pages: the most pages of one file that OCR reads (KB_OCR_MAX_PAGES); a
             longer scan is refused with a message (about 5 s a page here).
+        allowed_hosts: the host names browsers use to reach the app (KB_ALLOWED_HOSTS,
+            comma-separated; default this machine's names and KB_HOST). Streamlit refuses
+            a websocket whose Host is any other (DNS rebinding).
     """
 
     data_dir: Path
@@ -63,6 +78,7 @@ class Settings:
     workers: int = 2
     search_nice: int = 10
     ocr_max_pages: int = 300
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +97,7 @@ class Settings:
             workers=_int(env, "KB_WORKERS", 2),
             search_nice=_int(env, "KB_SEARCH_NICE", 10, range(0, 20)),
             ocr_max_pages=_int(env, "KB_OCR_MAX_PAGES", 300, range(0, 100_001)),
+            allowed_hosts=_hosts(env),
         )
 
     @property

@@ -333,7 +333,10 @@ def test_with_the_builtin_model_a_paraphrase_is_found_through_the_shared_embeddi
 
     get_model_status()  # loaded, as it is seconds after a start
     at = logged_in()
-    assert texts(at.caption)[0] == md_text(f"检索方式：关键词 + 语义（{model.embedder.label}）")
+    # The model in use is named once, in the 关于检索 note, not on every search.
+    about = at.expander[0]
+    assert about.label == "关于检索"
+    assert md_text(f"语义模型：{model.embedder.label}") in about.markdown[0].value
     at.text_input[0].input("饭店厨房的烟气能不能排").run()  # shares no word with the article
     assert at.markdown[0].value.endswith("任何单位不得在居民区附近排放油烟。")
     embedder = get_model_status().embedder
