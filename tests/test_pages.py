@@ -55,7 +55,7 @@ def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings)
     place, passage = first.split("  \n", 1)
     assert place == ":gray[:small[1\\. 创建全国文明单位实施方案 › 五、工作措施 › \\(三\\)责任考核]]"
     assert "通报批评" in passage
-    assert ":orange-background[" in passage  # the query's terms are highlighted
+    assert ":red[**按期完成任务**]" in passage  # the query's words are highlighted
     link = at.get("page_link")[0]
     assert link.proto.label == "打开原文，定位到此段"
 
