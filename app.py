@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import protocol_guard
 from ui.auth import current_user, login_page
 from ui.nav import all_pages, pages_for
 from ui.render import md_text
 from ui.services import bootstrap
 
+protocol_guard.install()
 st.set_page_config(page_title="创建文明单位学习平台", page_icon=":material/school:", layout="wide")
 bootstrap()
 person = current_user()

@@ -29,16 +29,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+
 from kb.documents import document_texts, list_documents  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.schema import ensure_schema as ensure_kb_schema  # noqa: E402
 from kb.store import open_db  # noqa: E402
-from quizzes import dashboard, demo  # noqa: E402
+from office import coverage, dashboard, integrity, statistics  # noqa: E402
+from office.progress import compute_progress  # noqa: E402
+from office.reports import dashboard_csvs, dashboard_workbook  # noqa: E402
+from office.scope import Scope  # noqa: E402
+from quizzes import demo  # noqa: E402
 from quizzes.accounts import ensure_schema as ensure_accounts_schema  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402
 from quizzes.bank import Bank, load_bank  # noqa: E402
-from quizzes.reports import dashboard_csvs, dashboard_workbook  # noqa: E402
-from quizzes.studyplan import Phase, StudyPlan, compute_progress  # noqa: E402
+from quizzes.plan import Phase, StudyPlan  # noqa: E402
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema  # noqa: E402
 
 QUIZZES = 10
@@ -107,36 +111,41 @@ def measure(path: Path, bank: Bank, plan: StudyPlan, repeat: int) -> dict[str, f
     one_department = DEPARTMENTS[3]
     someone = db.execute("SELECT employee_no FROM people LIMIT 1 OFFSET 7").fetchone()[0]
 
+    def scope(as_of=MID, departments=None) -> Scope:
+        return Scope(db, plan, bank, as_of, departments)
+
     def page() -> None:
-        # What the dashboard page does: one progress, three views over it.
-        progress = compute_progress(db, plan, bank, MID)
-        dashboard.headline(db, plan, bank, MID, progress=progress)
-        dashboard.by_department(db, plan, bank, MID, progress=progress)
-        dashboard.completions_per_day(db, plan, bank, MID, progress=progress)
+        # What the dashboard page does: one scope, its progress computed once, three views.
+        shared = scope()
+        dashboard.headline(shared)
+        dashboard.by_department(shared)
+        dashboard.completions_per_day(shared)
 
     queries: dict[str, Callable[[], object]] = {
         "compute_progress": lambda: compute_progress(db, plan, bank, MID),
-        "headline": lambda: dashboard.headline(db, plan, bank, MID),
-        "by_department": lambda: dashboard.by_department(db, plan, bank, MID),
+        "headline": lambda: dashboard.headline(scope()),
+        "by_department": lambda: dashboard.by_department(scope()),
         "dashboard page (shared)": page,
         "department_people": lambda: dashboard.department_people(
-            db, one_department, plan, bank, MID
+            scope(departments=[one_department]), one_department
         ),
-        "person_attempts": lambda: dashboard.person_attempts(db, someone, bank),
-        "overdue_list (after)": lambda: dashboard.overdue_list(db, plan, bank, AFTER),
-        "exempt_list": lambda: dashboard.exempt_list(db, plan, bank, MID),
-        "completions_per_day": lambda: dashboard.completions_per_day(db, plan, bank, MID),
-        "headline, 1 department": lambda: dashboard.headline(db, plan, bank, MID, [one_department]),
-        "quiz_stats": lambda: dashboard.quiz_stats(db, bank, MID),
-        "question_stats, 1 quiz": lambda: dashboard.question_stats(
-            db, bank, MID, quiz_ids=["plan-basics"]
+        "person_attempts": lambda: dashboard.person_attempts(scope(NOW), someone),
+        "overdue_list (after)": lambda: dashboard.overdue_list(scope(AFTER)),
+        "exempt_list": lambda: dashboard.exempt_list(scope()),
+        "completions_per_day": lambda: dashboard.completions_per_day(scope()),
+        "headline, 1 department": lambda: dashboard.headline(scope(departments=[one_department])),
+        "quiz_stats": lambda: statistics.quiz_stats(scope()),
+        "question_stats, 1 quiz": lambda: statistics.question_stats(
+            scope(), quiz_ids=["plan-basics"]
         ),
-        "question_stats, 1 dept": lambda: dashboard.question_stats(db, bank, MID, [one_department]),
-        "question_stats, all": lambda: dashboard.question_stats(db, bank, MID),
-        "coverage": lambda: dashboard.coverage(db, bank, MID),
-        "integrity_flags": lambda: dashboard.integrity_flags(db, bank, MID),
-        "xlsx export (after)": lambda: dashboard_workbook(db, plan, bank, AFTER),
-        "csv export (after)": lambda: dashboard_csvs(db, plan, bank, AFTER),
+        "question_stats, 1 dept": lambda: statistics.question_stats(
+            scope(departments=[one_department])
+        ),
+        "question_stats, all": lambda: statistics.question_stats(scope()),
+        "coverage": lambda: coverage.coverage(scope()),
+        "integrity_flags": lambda: integrity.integrity_flags(scope()),
+        "xlsx export (after)": lambda: dashboard_workbook(scope(AFTER)),
+        "csv export (after)": lambda: dashboard_csvs(scope(AFTER)),
     }
     results = {}
     for name, run in queries.items():

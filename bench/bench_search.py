@@ -71,7 +71,13 @@ def main() -> None:
             corpus.mkdir()
             for r in range(scale):
                 for source in sources:
-                    shutil.copyfile(source, corpus / f"{source.stem}_r{r:03d}.txt")
+                    target = corpus / f"{source.stem}_r{r:03d}.txt"
+                    shutil.copyfile(source, target)
+                    if r:
+                        # A replica with the same text would be indexed once, as a
+                        # duplicate: a last line of its own makes it a document.
+                        with target.open("a", encoding="utf-8") as f:
+                            f.write(f"\n副本{r}。\n")
             chars = sum(len(p.read_text(encoding="utf-8")) for p in corpus.iterdir())
             db = open_db(Path(tmp) / "bench.sqlite3")
             ensure_schema(db)

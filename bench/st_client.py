@@ -157,11 +157,21 @@ def trigger(element: Element) -> WidgetState:
     return WidgetState(id=element.id, trigger_value=True)
 
 
-def _http_get(host: str, port: int, path: str, cookie: str, timeout: float) -> dict[str, str]:
+def _http_get(
+    host: str,
+    port: int,
+    path: str,
+    cookie: str,
+    timeout: float,
+    source: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     """GET ``path`` on 127.0.0.1 and return the cookies it sets (name -> value)."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPConnection(
+        host, port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     try:
-        headers = {"Cookie": cookie} if cookie else {}
+        headers = {**(extra or {}), **({"Cookie": cookie} if cookie else {})}
         conn.request("GET", path, headers=headers)
         reply = conn.getresponse()
         reply.read()
@@ -179,7 +189,16 @@ def _http_get(host: str, port: int, path: str, cookie: str, timeout: float) -> d
 class StreamlitSession:
     """One browser tab of the app: ``await open()``, then ``await rerun(...)`` per click."""
 
-    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 60.0,
+        source: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """``source``: a loopback address to connect from (127.0.0.2 ...), so that tests
+        can be several clients; ``headers``: extra request headers (a forged
+        ``X-Forwarded-For``, a ``Host``)."""
         parts = urlsplit(base_url)
         if parts.hostname not in ("127.0.0.1", "localhost"):
             raise ValueError("this client only talks to the local machine")
@@ -187,6 +206,8 @@ class StreamlitSession:
         self.host = parts.hostname
         self.port = parts.port or 80
         self.timeout = timeout
+        self.source = source
+        self.headers = dict(headers or {})
         self.query_string = ""
         self.page_hash = ""
         self.pages: dict[str, str] = {}  # url path or title -> page script hash
@@ -202,7 +223,14 @@ class StreamlitSession:
         cookie = ""
         for path in ("/", "/_stcore/health", "/_stcore/host-config"):
             got = await asyncio.to_thread(
-                _http_get, self.host, self.port, path, cookie, self.timeout
+                _http_get,
+                self.host,
+                self.port,
+                path,
+                cookie,
+                self.timeout,
+                self.source,
+                self.headers,
             )
             self.cookies.update(got)
             cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -210,12 +238,15 @@ class StreamlitSession:
         if XSRF_COOKIE in self.cookies:
             subprotocols.append(self.cookies[XSRF_COOKIE])
         url = f"ws://{self.host}:{self.port}/_stcore/stream"
+        extra = {k: v for k, v in self.headers.items() if k.lower() != "origin"}
+        extra.update({"Cookie": cookie} if cookie else {})
         try:
             self._ws = await connect(
                 url,
-                origin=self.base_url,
+                origin=self.headers.get("Origin", self.base_url),
                 subprotocols=subprotocols,
-                additional_headers={"Cookie": cookie} if cookie else None,
+                additional_headers=extra or None,
+                local_addr=(self.source, 0) if self.source else None,
                 proxy=None,  # never through a proxy: the server is on this machine
                 open_timeout=self.timeout,
                 ping_interval=None,  # the browser sends no pings; a busy server must not drop us
@@ -241,6 +272,15 @@ class StreamlitSession:
         await self.close()
 
     # -- interactions -------------------------------------------------------------------
+
+    async def send(self, message: BackMsg) -> None:
+        """Send one BackMsg that starts no run (``clear_cache``, ``stop_script`` ...)."""
+        if self._ws is None:
+            raise ClientError("session is not open")
+        try:
+            await self._ws.send(message.SerializeToString())
+        except (OSError, WebSocketException) as exc:
+            raise ClientError(f"send failed: {type(exc).__name__}: {exc}") from exc
 
     async def rerun(
         self,

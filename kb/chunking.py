@@ -47,6 +47,8 @@ _MD_INLINE = re.compile(r"(\*\*|__|`)")
 
 _TERMINATORS = "。！？!?；;"
 _HEADING_MAX = 40
+# A paragraph styled as a heading but longer than this is a misused style: body text.
+_STYLED_HEADING_MAX = 80
 _TITLE_MAX = 60
 
 
@@ -221,12 +223,21 @@ def _clean_markdown(line: str) -> str:
     return _MD_INLINE.sub("", line).strip()
 
 
-def chunk_lines(lines: list[str] | tuple[str, ...], *, markdown: bool = False) -> ChunkedDocument:
+def chunk_lines(
+    lines: list[str] | tuple[str, ...],
+    *,
+    markdown: bool = False,
+    levels: list[int] | tuple[int, ...] = (),
+) -> ChunkedDocument:
     """Split a document's lines into a title, blocks (for the reader) and chunks (for search).
 
     Args:
         lines: the document's non-empty lines, in order.
         markdown: treat ``#`` lines as headings and strip list and emphasis markers.
+        levels: each line's heading level from the file's own markup (Word's heading
+            styles: 1-9, 0 = body), if it has one. A marked heading ranks like a Markdown
+            heading of that level, above numbered headings; an article (第X条) keeps its
+            own rank, with its text as the body.
     """
     stack: list[_Heading] = []
     blocks: list[Block] = []
@@ -270,6 +281,10 @@ def chunk_lines(lines: list[str] | tuple[str, ...], *, markdown: bool = False) -
             blocks.append(Block(0, "title", line, 0, ""))
             continue
         found = match_heading(line)
+        level = levels[index] if index < len(levels) else 0
+        if level and (found is None or found[0] != 35) and len(line) <= _STYLED_HEADING_MAX:
+            push(level, line)
+            continue
         if found is None:
             add_text(line)
             continue

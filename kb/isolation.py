@@ -1,40 +1,56 @@
-"""Parse untrusted .docx and .pdf files in a child process, with limits on time and memory.
+"""Parse untrusted office files and PDFs in a child process, with limits on time and memory.
 
 A hostile file (a PDF whose page tree loops, a decompression bomb the checks miss) can make
 a parser spin or swell. In a child process it cannot hold the app's interpreter lock or
 exhaust its memory: the child is killed at the time limit, and an address-space limit
-stops it from growing, while the app keeps answering.
+stops it from growing, while the app keeps answering. LibreOffice, which converts
+.doc/.wps/.rtf/.odt there (kb.office_convert), inherits the limit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
-from kb.errors import DocumentError, NeedsOCR, UnreadableDocument, UnsupportedDocument
+from kb import errors
+from kb.errors import DocumentError, UnreadableDocument
+from kb.office_convert import CONVERT_TIMEOUT_S, CONVERTED_SUFFIXES, OLE_MAGIC
 from kb.readers import ReadResult, read_document
 
 PARSE_TIMEOUT_S = 60.0
 PARSE_MEMORY_BYTES = 1536 * 1024 * 1024
-ISOLATED_SUFFIXES = (".docx", ".pdf")
-_ERRORS = {cls.__name__: cls for cls in (NeedsOCR, UnreadableDocument, UnsupportedDocument)}
+ISOLATED_SUFFIXES = (".docx", ".pdf", *CONVERTED_SUFFIXES)
+_ERRORS = {
+    name: cls
+    for name, cls in vars(errors).items()
+    if isinstance(cls, type) and issubclass(cls, DocumentError)
+}
 
 
 def _limit_memory() -> None:  # pragma: no cover - runs in the child
     resource.setrlimit(resource.RLIMIT_AS, (PARSE_MEMORY_BYTES, PARSE_MEMORY_BYTES))
 
 
-def read_untrusted(name: str, data: bytes, timeout: float = PARSE_TIMEOUT_S) -> ReadResult:
-    """Read a document; .docx and .pdf are parsed in a limited child process.
+def read_untrusted(name: str, data: bytes, timeout: float | None = None) -> ReadResult:
+    """Read a document; office files and PDFs are parsed in a limited child process.
+
+    ``timeout`` defaults to PARSE_TIMEOUT_S, plus LibreOffice's own limit for a file
+    that it converts first.
 
     Raises the same errors as :func:`kb.readers.read_document`, plus UnreadableDocument
     when the parser runs out of time or memory.
     """
-    if Path(name).suffix.lower() not in ISOLATED_SUFFIXES:
+    suffix = Path(name).suffix.lower()
+    if suffix not in ISOLATED_SUFFIXES:
         return read_document(Path(name), data, name=name)
+    if timeout is None:
+        converts = suffix in CONVERTED_SUFFIXES or data.startswith(OLE_MAGIC)
+        # LibreOffice stops itself at its own limit, inside this one.
+        timeout = PARSE_TIMEOUT_S + (CONVERT_TIMEOUT_S if converts else 0.0)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "kb.isolation", name],
@@ -55,7 +71,7 @@ def read_untrusted(name: str, data: bytes, timeout: float = PARSE_TIMEOUT_S) -> 
         error = payload["error"]
         raise _ERRORS.get(error["kind"], UnreadableDocument)(name, error["reason"])
     return ReadResult(
-        tuple(payload["lines"]), payload["format"], payload["encoding"], payload["markdown"]
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in payload["result"].items()}
     )
 
 
@@ -67,12 +83,7 @@ def _main() -> None:  # pragma: no cover - runs in the child
     except DocumentError as exc:
         payload: dict[str, object] = {"error": {"kind": type(exc).__name__, "reason": exc.reason}}
     else:
-        payload = {
-            "lines": list(result.lines),
-            "format": result.format,
-            "encoding": result.encoding,
-            "markdown": result.markdown,
-        }
+        payload = {"result": dataclasses.asdict(result)}
     sys.stdout.write(json.dumps(payload, ensure_ascii=False))
 
 

@@ -4,7 +4,8 @@ Passwords are stored as argon2id hashes at OWASP's minimum cost (t=2, 19 MiB, p=
 verifies in about 24 ms here; the library default takes 150-220 ms (DESIGN.md).
 
 Failed logins are counted per login name as typed, whether or not such an account exists,
-so neither the messages nor the slowdown and lockout tell anyone which 工号 are real.
+so neither the messages nor the slowdown tell anyone which 工号 are real; and per client
+address, so that one client's failures never lock the owner out (see "throttling").
 
 Times are timezone-aware datetimes passed in by the caller (``now``); they are stored as
 UTC text in one fixed format so that SQL can compare them as strings.
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,17 +33,28 @@ from kb.timestamps import to_stamp as _stamp
 # -- policy numbers -------------------------------------------------------------------------
 
 SLOWDOWN_FROM_FAILURE = 3
-"""From this many failures in a row, each further attempt must wait (see :func:`wait_after`)."""
-LOCK_AFTER_FAILURES = 5
-LOCK_DURATION = timedelta(minutes=15)
+"""From this many failures of one login from one client, each attempt waits (:func:`backoff`)."""
+SLOWDOWN_BASE = timedelta(seconds=15)
+MAX_WAIT = timedelta(minutes=15)
 FAILURE_WINDOW = timedelta(hours=24)
 """Failures further apart than this do not add up: that is a forgetful user, not a guesser."""
-SLOWDOWN_BASE = timedelta(seconds=15)
+CLIENT_FREE_FAILURES = 10
+"""A client's failures across all logins within CLIENT_WINDOW before it must wait (spraying)."""
+CLIENT_WINDOW = timedelta(hours=1)
+GUARD_AFTER_FAILURES = 10
+"""Failures of one login from all clients within GUARD_WINDOW that put it under guard."""
+GUARD_WINDOW = timedelta(minutes=15)
+GUARD_DELAY = timedelta(seconds=3)
+"""The pause before a client with no failures may try a login under guard."""
 
 MIN_PASSWORD_LENGTH = 8
 # argon2 takes any length, but a cap keeps a pasted novel from costing memory and time.
 MAX_PASSWORD_LENGTH = 128
 MAX_EMPLOYEE_NO_LENGTH = 32
+# What a login form accepts at all: longer input is refused before any work is done.
+MAX_LOGIN_EMPLOYEE_NO_LENGTH = 64
+MAX_LOGIN_PASSWORD_LENGTH = 256
+MAX_CLIENT_LENGTH = 64
 MAX_TEXT_LENGTH = 50
 
 FIRST_ADMIN_NO = "admin"
@@ -122,6 +136,8 @@ class Person:
     active: bool = True
     must_change_password: bool = True
     last_login_at: datetime | None = None
+    session_version: int = 0
+    """Raised by every change that must end the person's sessions (see :func:`end_sessions`)."""
 
 
 @dataclass(frozen=True)
@@ -269,7 +285,28 @@ def create_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-STEPS = [create_v1]
+def create_v2(db: sqlite_utils.Database) -> None:
+    """Failed logins by login and client (throttling), replacing the per-login lock."""
+    db.execute(
+        """
+        CREATE TABLE login_failures (
+            login TEXT NOT NULL,
+            client TEXT NOT NULL,
+            failed_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX login_failures_login ON login_failures (login, failed_at)")
+    db.execute("CREATE INDEX login_failures_client ON login_failures (client, failed_at)")
+    db.execute("DROP TABLE login_throttle")
+
+
+def create_v3(db: sqlite_utils.Database) -> None:
+    """A session version per person: a session that logged in at another version is over."""
+    db.execute("ALTER TABLE people ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+
+
+STEPS = [create_v1, create_v2, create_v3]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:
@@ -293,10 +330,16 @@ def _person(row: dict) -> Person:
         active=bool(row["active"]),
         must_change_password=bool(row["must_change_password"]),
         last_login_at=_unstamp(row["last_login_at"]),
+        session_version=row["session_version"],
     )
 
 
-_PERSON_COLUMNS = "employee_no, name, department, role, active, must_change_password, last_login_at"
+_PERSON_COLUMNS = (
+    "employee_no, name, department, role, active, must_change_password, last_login_at, "
+    "session_version"
+)
+_END_SESSIONS = "session_version = session_version + 1"
+"""SET clause that ends every session of the updated people (see :func:`end_sessions`)."""
 
 
 def _fetch_one(db: sqlite_utils.Database, sql: str, params: list) -> dict | None:
@@ -414,17 +457,90 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 # -- throttling -----------------------------------------------------------------------------
+#
+# Every failed password check is one row of login_failures: the login as typed and the
+# client's address. Three counts are read from it before a password is checked:
+#
+# * the login from this client: from the 3rd failure on, each attempt waits (15 s, 30 s,
+#   ... up to 15 minutes); a success from the client clears them;
+# * the client across all logins (password spraying): from the 10th failure within an
+#   hour, the client waits the same way;
+# * the login from all clients: 10 failures within 15 minutes put the account under guard
+#   until 15 minutes after the last one. Under guard a client with a failure on that login
+#   is refused, and a client with none is let through after a pause of GUARD_DELAY. So no
+#   one can lock the owner out: their own browser has no failures (or only its own).
 
 
-def wait_after(failures: int) -> timedelta:
-    """How long a login must rest after ``failures`` failures in a row.
+def backoff(failures: int, free: int) -> timedelta:
+    """How long a login or client must rest after ``failures`` failures, ``free`` of them free.
 
-    Nothing for the first two, then 15 s after the third and 30 s after the fourth; the
-    fifth locks the account for :data:`LOCK_DURATION` instead.
+    Nothing before the ``free``-th failure; 15 s after it, doubling with each further
+    failure, never more than :data:`MAX_WAIT`.
     """
-    if failures < SLOWDOWN_FROM_FAILURE or failures >= LOCK_AFTER_FAILURES:
+    if failures < free:
         return timedelta(0)
-    return SLOWDOWN_BASE * 2 ** (failures - SLOWDOWN_FROM_FAILURE)
+    return min(MAX_WAIT, SLOWDOWN_BASE * 2 ** min(failures - free, 16))
+
+
+@dataclass(frozen=True)
+class FailureCounts:
+    """Failed password checks on record that bear on one attempt (see the section comment).
+
+    Attributes:
+        pair, pair_last: this login from this client, within :data:`FAILURE_WINDOW`.
+        client, client_last: this client, any login, within :data:`CLIENT_WINDOW`.
+        account, account_last: this login, any client, within :data:`GUARD_WINDOW`.
+    """
+
+    pair: int = 0
+    pair_last: datetime | None = None
+    client: int = 0
+    client_last: datetime | None = None
+    account: int = 0
+    account_last: datetime | None = None
+
+
+def _client_key(client: str) -> str:
+    return client.strip()[:MAX_CLIENT_LENGTH] or "unknown"
+
+
+def failure_counts(
+    db: sqlite_utils.Database, employee_no: str, client: str, now: datetime
+) -> FailureCounts:
+    """Count the failures on record for a login attempt from ``client`` at ``now``."""
+    row = _fetch_one(
+        db,
+        """
+        SELECT
+            sum(login = :login AND client = :client AND failed_at > :day) AS pair,
+            max(CASE WHEN login = :login AND client = :client AND failed_at > :day
+                THEN failed_at END) AS pair_last,
+            sum(client = :client AND failed_at > :hour) AS client,
+            max(CASE WHEN client = :client AND failed_at > :hour THEN failed_at END)
+                AS client_last,
+            sum(login = :login AND failed_at > :guard) AS account,
+            max(CASE WHEN login = :login AND failed_at > :guard THEN failed_at END)
+                AS account_last
+        FROM login_failures
+        WHERE (login = :login OR client = :client) AND failed_at > :day
+        """,
+        {
+            "login": _login_key(employee_no),
+            "client": _client_key(client),
+            "day": _stamp(now - FAILURE_WINDOW),
+            "hour": _stamp(now - CLIENT_WINDOW),
+            "guard": _stamp(now - GUARD_WINDOW),
+        },
+    )
+    assert row is not None
+    return FailureCounts(
+        pair=row["pair"] or 0,
+        pair_last=_unstamp(row["pair_last"]),
+        client=row["client"] or 0,
+        client_last=_unstamp(row["client_last"]),
+        account=row["account"] or 0,
+        account_last=_unstamp(row["account_last"]),
+    )
 
 
 def _seconds(delta: timedelta) -> int:
@@ -435,113 +551,117 @@ def _clock(moment: datetime, now: datetime) -> str:
     return moment.astimezone(now.tzinfo).strftime("%H:%M")
 
 
-def _locked(until: datetime, now: datetime, failures: int | None = None) -> LoginResult:
-    return LoginResult(
-        status=LoginStatus.LOCKED,
-        message=(
-            f"密码错误次数过多，账号已锁定至 {_clock(until, now)}，请届时再试，或联系创建办解锁"
-        ),
-        locked_until=until,
-        failed_attempts=failures,
-    )
+def guarded_until(counts: FailureCounts) -> datetime | None:
+    """When the guard on the login ends, or None if it is not under guard."""
+    if counts.account < GUARD_AFTER_FAILURES or counts.account_last is None:
+        return None
+    return counts.account_last + GUARD_WINDOW
 
 
-def _throttled(db: sqlite_utils.Database, key: str, now: datetime) -> LoginResult | None:
-    row = _fetch_one(
-        db,
-        "SELECT failures, last_failed_at, locked_until FROM login_throttle WHERE login = ?",
-        [key],
-    )
-    if row is None:
-        return None
-    until = _unstamp(row["locked_until"])
-    if until is not None and until > now:
-        return _locked(until, now)
-    last = _unstamp(row["last_failed_at"])
-    assert last is not None
-    if now - last >= FAILURE_WINDOW:
-        return None
-    ready = last + wait_after(row["failures"])
-    if ready > now:
-        seconds = _seconds(ready - now)
-        return LoginResult(
-            status=LoginStatus.MUST_WAIT,
-            message=f"尝试过于频繁，请 {seconds} 秒后再试",
-            retry_after=seconds,
+def throttle(counts: FailureCounts, now: datetime) -> tuple[LoginResult | None, timedelta]:
+    """Decide an attempt before its password is checked: (refusal or None, pause first).
+
+    Args:
+        counts: from :func:`failure_counts`.
+        now: the current time, timezone-aware.
+
+    Returns:
+        A MUST_WAIT or LOCKED result when the attempt is refused uncounted; otherwise
+        None and how long to pause before checking the password (under guard).
+    """
+    ready = [
+        last + backoff(n, free)
+        for n, last, free in (
+            (counts.pair, counts.pair_last, SLOWDOWN_FROM_FAILURE),
+            (counts.client, counts.client_last, CLIENT_FREE_FAILURES),
         )
-    return None
+        if last is not None
+    ]
+    latest = max(ready, default=now)
+    if latest > now:
+        seconds = _seconds(latest - now)
+        return (
+            LoginResult(
+                status=LoginStatus.MUST_WAIT,
+                message=f"尝试过于频繁，请 {seconds} 秒后再试",
+                retry_after=seconds,
+            ),
+            timedelta(0),
+        )
+    until = guarded_until(counts)
+    if until is None or until <= now:
+        return None, timedelta(0)
+    if counts.pair:
+        return (
+            LoginResult(
+                status=LoginStatus.LOCKED,
+                message=(
+                    f"此账号近期密码错误次数过多，本机须等到 {_clock(until, now)} 再试，"
+                    "或联系创建办解锁"
+                ),
+                locked_until=until,
+            ),
+            timedelta(0),
+        )
+    return None, GUARD_DELAY
 
 
 def _record_failure(
-    db: sqlite_utils.Database, key: str, now: datetime, wrong_message: str
+    db: sqlite_utils.Database, employee_no: str, client: str, now: datetime, wrong_message: str
 ) -> LoginResult:
-    now_s = _stamp(now)
-    window_start = _stamp(now - FAILURE_WINDOW)
-    params = {
-        "login": key,
-        "now": now_s,
-        "window_start": window_start,
-        "lock_after": LOCK_AFTER_FAILURES,
-        "lock_until": _stamp(now + LOCK_DURATION),
-    }
     with write(db):
-        # Rows of logins nobody has tried for a day only remember typos; keep the table small.
+        # A day-old failure counts for nothing: keep the table small.
         db.execute(
-            "DELETE FROM login_throttle WHERE last_failed_at <= :window_start "
-            "AND (locked_until IS NULL OR locked_until <= :now)",
-            params,
+            "DELETE FROM login_failures WHERE failed_at <= ?", [_stamp(now - FAILURE_WINDOW)]
         )
-        # One statement reads and bumps the count, so concurrent failures all add up. SET
-        # expressions see the old row, hence the repeated "starts afresh" condition.
-        rows = db.execute(
-            """
-            INSERT INTO login_throttle (login, failures, last_failed_at, locked_until)
-            VALUES (:login, 1, :now, NULL)
-            ON CONFLICT (login) DO UPDATE SET
-                failures = CASE
-                    WHEN last_failed_at <= :window_start
-                        OR (locked_until IS NOT NULL AND locked_until <= :now) THEN 1
-                    ELSE failures + 1 END,
-                locked_until = CASE
-                    WHEN last_failed_at <= :window_start
-                        OR (locked_until IS NOT NULL AND locked_until <= :now) THEN NULL
-                    WHEN failures + 1 >= :lock_after THEN :lock_until
-                    ELSE locked_until END,
-                last_failed_at = :now
-            RETURNING failures, locked_until
-            """,
-            params,
-        ).fetchall()
-    failures, locked_text = rows[0]
-    until = _unstamp(locked_text)
-    if until is not None and until > now:
-        return _locked(until, now, failures)
-    wait = wait_after(failures)
+        db.execute(
+            "INSERT INTO login_failures (login, client, failed_at) VALUES (?, ?, ?)",
+            [_login_key(employee_no), _client_key(client), _stamp(now)],
+        )
+        # Counted inside the transaction: concurrent failures each see their own number.
+        counts = failure_counts(db, employee_no, client, now)
+    wait = max(
+        backoff(counts.pair, SLOWDOWN_FROM_FAILURE), backoff(counts.client, CLIENT_FREE_FAILURES)
+    )
     if wait:
         seconds = _seconds(wait)
-        left = LOCK_AFTER_FAILURES - failures
         return LoginResult(
             status=LoginStatus.WRONG_CREDENTIALS,
-            message=(
-                f"{wrong_message}。请 {seconds} 秒后再试；"
-                f"再错 {left} 次，账号将锁定 {LOCK_DURATION // timedelta(minutes=1)} 分钟"
-            ),
+            message=f"{wrong_message}。请 {seconds} 秒后再试",
             retry_after=seconds,
-            failed_attempts=failures,
+            failed_attempts=counts.pair,
         )
     return LoginResult(
-        status=LoginStatus.WRONG_CREDENTIALS, message=wrong_message, failed_attempts=failures
+        status=LoginStatus.WRONG_CREDENTIALS, message=wrong_message, failed_attempts=counts.pair
     )
 
 
+def _clear_failures(db: sqlite_utils.Database, employee_no: str, client: str | None) -> None:
+    # Joins the caller's transaction. client None: from every client (reset, unlock).
+    if client is None:
+        db.execute("DELETE FROM login_failures WHERE login = ?", [_login_key(employee_no)])
+    else:
+        db.execute(
+            "DELETE FROM login_failures WHERE login = ? AND client = ?",
+            [_login_key(employee_no), _client_key(client)],
+        )
+
+
 def _check_password(
-    db: sqlite_utils.Database, employee_no: str, password: str, now: datetime, wrong: str
+    db: sqlite_utils.Database,
+    employee_no: str,
+    password: str,
+    now: datetime,
+    wrong: str,
+    client: str,
+    pause: Callable[[float], None],
 ) -> tuple[dict | None, LoginResult | None]:
     """Verify a password under throttling: (person row and hash, None) or (None, refusal)."""
-    key = _login_key(employee_no)
-    refusal = _throttled(db, key, now)
+    refusal, delay = throttle(failure_counts(db, employee_no, client, now), now)
     if refusal is not None:
         return None, refusal
+    if delay:
+        pause(delay.total_seconds())
     row = _fetch_one(
         db,
         f"SELECT {_PERSON_COLUMNS}, password_hash FROM people WHERE employee_no = ?",
@@ -550,7 +670,7 @@ def _check_password(
     # Verify even when nobody has this 工号, so that a miss takes as long as a wrong password.
     matched = _verify(row["password_hash"] if row else _DUMMY_HASH, password)
     if row is None or not matched:
-        return None, _record_failure(db, key, now, wrong)
+        return None, _record_failure(db, employee_no, client, now, wrong)
     return row, None
 
 
@@ -558,28 +678,37 @@ def _check_password(
 
 
 def authenticate(
-    db: sqlite_utils.Database, employee_no: str, password: str, now: datetime
+    db: sqlite_utils.Database,
+    employee_no: str,
+    password: str,
+    now: datetime,
+    client: str = "",
+    pause: Callable[[float], None] = time.sleep,
 ) -> LoginResult:
-    """Check a login, counting failures and slowing down or locking repeated ones.
+    """Check a login, slowing down repeated failures (see the "throttling" section).
 
     An unknown 工号 and a wrong password get the same answer, and are throttled the same
-    way. From the third failure in a row each attempt must wait (15 s, then 30 s); the
-    fifth locks the login for 15 minutes. A success clears the count, and rehashes the
-    password if the hashing parameters have changed since it was set.
+    way. A success clears this client's failures on the login, and rehashes the password
+    if the hashing parameters have changed since it was set.
 
     Args:
         db: the app database.
         employee_no: the 工号 as typed.
         password: the password as typed.
         now: the current time, timezone-aware.
+        client: the client's address (``ui.auth.client_address``); "" when unknown.
+        pause: sleeps the given seconds (the pause under guard); tests pass a recorder.
 
     Returns:
         The outcome and the Chinese message for it. When the status is
         MUST_CHANGE_PASSWORD the UI must ask for a new password before anything else.
     """
+    if len(employee_no) > MAX_LOGIN_EMPLOYEE_NO_LENGTH or len(password) > MAX_LOGIN_PASSWORD_LENGTH:
+        # Refused before anything is stored or hashed.
+        return LoginResult(status=LoginStatus.WRONG_CREDENTIALS, message="工号或密码过长")
     if not employee_no.strip() or not password:
         return LoginResult(status=LoginStatus.WRONG_CREDENTIALS, message="请输入工号和密码")
-    row, refusal = _check_password(db, employee_no, password, now, "工号或密码错误")
+    row, refusal = _check_password(db, employee_no, password, now, "工号或密码错误", client, pause)
     if refusal is not None:
         return refusal
     assert row is not None
@@ -588,7 +717,7 @@ def authenticate(
     # Hash before taking the writer lock: 24 ms of argon2 must not hold up other writers.
     new_hash = hash_password(password) if HASHER.check_needs_rehash(old_hash) else None
     with write(db):
-        db.execute("DELETE FROM login_throttle WHERE login = ?", [_login_key(employee_no)])
+        _clear_failures(db, employee_no, client)
         if new_hash is not None:
             # Only if the password was not changed meanwhile by someone else.
             db.execute(
@@ -613,7 +742,13 @@ def authenticate(
 
 
 def change_password(
-    db: sqlite_utils.Database, employee_no: str, old: str, new: str, now: datetime
+    db: sqlite_utils.Database,
+    employee_no: str,
+    old: str,
+    new: str,
+    now: datetime,
+    client: str = "",
+    pause: Callable[[float], None] = time.sleep,
 ) -> Person:
     """Replace a person's password after checking the current one.
 
@@ -626,9 +761,12 @@ def change_password(
         old: the current password.
         new: the new password; must pass :func:`password_problems`.
         now: the current time, timezone-aware.
+        client, pause: as for :func:`authenticate`.
 
     Returns:
-        The person, no longer required to change their password.
+        The person, no longer required to change their password, at a new session
+        version: every other session of theirs is over; the caller's own session carries
+        on at the version returned.
 
     Raises:
         PasswordRejected: the new password breaks the policy (nothing is counted).
@@ -638,7 +776,11 @@ def change_password(
     problems = password_problems(new, employee_no, old)
     if problems:
         raise PasswordRejected(problems)
-    row, refusal = _check_password(db, employee_no, old, now, "原密码不正确")
+    if len(old) > MAX_LOGIN_PASSWORD_LENGTH:
+        raise LoginRefused(
+            LoginResult(status=LoginStatus.WRONG_CREDENTIALS, message="原密码不正确")
+        )
+    row, refusal = _check_password(db, employee_no, old, now, "原密码不正确", client, pause)
     if refusal is not None:
         raise LoginRefused(refusal)
     assert row is not None
@@ -648,16 +790,30 @@ def change_password(
     with write(db):
         cursor = db.execute(
             "UPDATE people SET password_hash = ?, must_change_password = 0, "
-            "password_changed_at = ?, updated_at = ? "
+            f"password_changed_at = ?, updated_at = ?, {_END_SESSIONS} "
             "WHERE employee_no = ? AND password_hash = ?",
             [new_hash, _stamp(now), _stamp(now), row["employee_no"], row["password_hash"]],
         )
         if cursor.rowcount != 1:
             raise AccountError("密码刚刚已被修改或重置，请重新登录")
-        db.execute("DELETE FROM login_throttle WHERE login = ?", [_login_key(employee_no)])
+        _clear_failures(db, employee_no, client)
     person = get_person(db, row["employee_no"])
     assert person is not None
     return person
+
+
+def end_sessions(db: sqlite_utils.Database, employee_no: str) -> None:
+    """End every session of a person at its next page run or click.
+
+    A session remembers the person's session version from its login; the UI compares it
+    with the stored one on every page run and in every widget callback. A reset, a
+    password change, a deactivation and a change of role call this. Joins the caller's
+    ``write(db)`` transaction if one is open.
+    """
+    with write(db):
+        db.execute(
+            f"UPDATE people SET {_END_SESSIONS} WHERE employee_no = ?", [employee_no.strip()]
+        )
 
 
 def session_expired(last_seen: datetime, now: datetime, idle_minutes: int) -> bool:
@@ -732,8 +888,9 @@ def update_person(
 ) -> None:
     """Set a person's name, department and role; a department move enters the history.
 
-    The fields are not checked here (see :func:`field_problems`). Joins the caller's
-    ``write(db)`` transaction if one is open.
+    A change of role ends the person's sessions (:func:`end_sessions`): what they may see
+    changes with it. The fields are not checked here (see :func:`field_problems`). Joins
+    the caller's ``write(db)`` transaction if one is open.
 
     Raises:
         UnknownAccount: no such 工号.
@@ -748,6 +905,8 @@ def update_person(
             "WHERE employee_no = ?",
             [name, department, role.value, stamp, person.employee_no],
         )
+        if role is not person.role:
+            end_sessions(db, person.employee_no)
         if department != person.department:
             _record_department(db, person.employee_no, department, stamp)
 
@@ -803,7 +962,7 @@ def create_account(
 def reset_password(db: sqlite_utils.Database, employee_no: str, now: datetime) -> str:
     """Give an account a new random password that must be changed at next login.
 
-    Also lifts any lock and clears the failure count.
+    Also lifts any lock, clears the failure count and ends the account's sessions.
 
     Args:
         db: the app database.
@@ -821,12 +980,12 @@ def reset_password(db: sqlite_utils.Database, employee_no: str, now: datetime) -
     with write(db):
         cursor = db.execute(
             "UPDATE people SET password_hash = ?, must_change_password = 1, "
-            "password_changed_at = ?, updated_at = ? WHERE employee_no = ?",
+            f"password_changed_at = ?, updated_at = ?, {_END_SESSIONS} WHERE employee_no = ?",
             [password_hash, _stamp(now), _stamp(now), employee_no.strip()],
         )
         if cursor.rowcount != 1:
             raise UnknownAccount(employee_no.strip())
-        db.execute("DELETE FROM login_throttle WHERE login = ?", [_login_key(employee_no)])
+        _clear_failures(db, employee_no, None)
     return password
 
 
@@ -839,15 +998,13 @@ def unlock_account(db: sqlite_utils.Database, employee_no: str) -> None:
     with write(db):
         if get_person(db, employee_no) is None:
             raise UnknownAccount(employee_no.strip())
-        db.execute("DELETE FROM login_throttle WHERE login = ?", [_login_key(employee_no)])
+        _clear_failures(db, employee_no, None)
 
 
 def locked_until(db: sqlite_utils.Database, employee_no: str, now: datetime) -> datetime | None:
-    """When the lock on a login ends, or None if it is not locked at ``now``."""
-    row = _fetch_one(
-        db, "SELECT locked_until FROM login_throttle WHERE login = ?", [_login_key(employee_no)]
-    )
-    until = _unstamp(row["locked_until"]) if row else None
+    """When the guard on a login ends (clients with failures on it are refused meanwhile),
+    or None if it is not under guard at ``now``."""
+    until = guarded_until(failure_counts(db, employee_no, "", now))
     return until if until is not None and until > now else None
 
 
@@ -866,7 +1023,7 @@ def _set_active(db: sqlite_utils.Database, employee_no: str, active: bool, now: 
             if others is None or others["n"] == 0:
                 raise AccountError("这是最后一个在用的创建办账号，不能停用")
         db.execute(
-            "UPDATE people SET active = ?, updated_at = ? WHERE employee_no = ?",
+            f"UPDATE people SET active = ?, updated_at = ?, {_END_SESSIONS} WHERE employee_no = ?",
             [int(active), _stamp(now), person.employee_no],
         )
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import pandas as pd
 import sqlite_utils
 
 from kb.store import migrate, write
@@ -30,6 +31,7 @@ from kb.timestamps import from_stamp as _time
 from kb.timestamps import to_stamp as _iso
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
+from quizzes.sql import in_list_sql, query_frame
 
 GRACE_SECONDS = 10
 """Saves and submissions arriving this long after the deadline still count (network lag)."""
@@ -263,7 +265,49 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-_MIGRATIONS = (_schema_v1,)
+SCORE_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("不足60分", 0.0, 60.0),
+    ("60–69分", 60.0, 70.0),
+    ("70–79分", 70.0, 80.0),
+    ("80–89分", 80.0, 90.0),
+    ("90–100分", 90.0, 101.0),
+)
+"""Score bands on the percentage of the maximum score, counted per person and quiz in
+``quiz_summaries`` (the office's quiz statistics show them)."""
+
+_BAND_COLUMNS = ", ".join(f"band{i} INTEGER NOT NULL" for i in range(len(SCORE_BANDS)))
+
+
+def _schema_v2(db: sqlite_utils.Database) -> None:
+    # Per person and quiz, what the office's figures need, kept in the same write
+    # transaction as every attempt started or graded (``_refresh_summaries``), so it can
+    # never drift from the attempts; ``rebuild_summaries`` makes it again from them.
+    # ``changed_at`` is the latest start or submission: a row is the state as of any
+    # moment at or after it (see ``quiz_progress``).
+    db.execute(
+        f"""
+        CREATE TABLE quiz_summaries (
+            employee_no TEXT NOT NULL,
+            quiz_id TEXT NOT NULL,
+            attempts_used INTEGER NOT NULL,
+            first_started_at TEXT NOT NULL,
+            last_started_at TEXT NOT NULL,
+            first_pass_at TEXT,
+            best_percent REAL,
+            graded INTEGER NOT NULL,
+            passed_attempts INTEGER NOT NULL,
+            percent_sum REAL NOT NULL,
+            {_BAND_COLUMNS},
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (employee_no, quiz_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX quiz_summaries_changed ON quiz_summaries (changed_at)")
+    db.execute(f"INSERT INTO quiz_summaries {_summary_select()}")
+
+
+_MIGRATIONS = (_schema_v1, _schema_v2)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
@@ -370,7 +414,11 @@ def _insert_attempt(
         },
     )
     row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    cursor.close()
+    if row is None:
+        return None
+    _refresh_summaries(db, [employee_no], quiz.id)
+    return int(row[0])
 
 
 def save_answer(
@@ -557,6 +605,10 @@ def _store_grading(
         params += [attempt_id, expected_answers]
     if db.execute(sql, params).rowcount != 1:
         return False
+    owner, quiz_id = db.execute(
+        "SELECT employee_no, quiz_id FROM attempts WHERE id = ?", [attempt_id]
+    ).fetchone()
+    _refresh_summaries(db, [owner], quiz_id)
     # Unanswered questions get a row too, so per-question statistics count them as wrong.
     db.execute(
         "INSERT INTO answers (attempt_id, question_id, answer, saved_at, points, max_points, "
@@ -862,3 +914,274 @@ def _required_time(text: str) -> datetime:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- the per person and quiz summary ----------------------------------------------------------
+
+
+def _summary_select(
+    where: str = "true", as_of: str | None = None, source: str = "attempts a"
+) -> str:
+    """The ``quiz_summaries`` columns computed from the attempts, per person and quiz.
+
+    With ``as_of`` (a parameter name such as ``:as_of``), as they stood then: attempts
+    started by then, graded by then.
+    """
+    graded = "a.status != 'in_progress'" + (
+        "" if as_of is None else f" AND a.submitted_at <= {as_of}"
+    )
+    started = "true" if as_of is None else f"a.started_at <= {as_of}"
+    pct = "CASE WHEN a.max_score > 0 THEN a.score * 100.0 / a.max_score ELSE 0 END"
+    bands = ", ".join(
+        f"SUM(CASE WHEN {graded} AND {pct} >= {low} AND {pct} < {high} THEN 1 ELSE 0 END)"
+        for _, low, high in SCORE_BANDS
+    )
+    return f"""SELECT a.employee_no, a.quiz_id, COUNT(*),
+            MIN(a.started_at), MAX(a.started_at),
+            MIN(CASE WHEN {graded} AND a.passed = 1 THEN a.submitted_at END),
+            MAX(CASE WHEN {graded} AND a.max_score > 0 THEN a.score * 100.0 / a.max_score END),
+            SUM(CASE WHEN {graded} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {graded} AND a.passed = 1 THEN 1 ELSE 0 END),
+            TOTAL(CASE WHEN {graded} THEN {pct} END),
+            {bands},
+            MAX(MAX(a.started_at), COALESCE(MAX(a.submitted_at), ''))
+        FROM {source} WHERE {started} AND {where}
+        GROUP BY a.employee_no, a.quiz_id"""
+
+
+_SUMMARY_COLUMNS = (
+    "employee_no, quiz_id, attempts_used, first_started_at, last_started_at, first_pass_at, "
+    "best_percent, graded, passed_attempts, percent_sum, "
+    + ", ".join(f"band{i}" for i in range(len(SCORE_BANDS)))
+    + ", changed_at"
+)
+
+
+def _refresh_summaries(
+    db: sqlite_utils.Database, employee_nos: Sequence[str], quiz_id: str | None = None
+) -> None:
+    # Inside the caller's write transaction: these people's summary rows (of one quiz, or
+    # of all), made again from their attempts. A handful of rows through the
+    # (employee_no, quiz_id) index: cheaper than keeping counts by hand, and exact by
+    # construction.
+    quiz = "" if quiz_id is None else " AND quiz_id = ?"
+    params: list[Any] = [_dumps(list(employee_nos))] + ([] if quiz_id is None else [quiz_id])
+    people = "employee_no IN (SELECT value FROM json_each(?))"
+    db.execute(f"DELETE FROM quiz_summaries WHERE {people}{quiz}", params)
+    select = _summary_select(f"a.{people}{quiz.replace('quiz_id', 'a.quiz_id')}")
+    db.execute(f"INSERT INTO quiz_summaries ({_SUMMARY_COLUMNS}) {select}", params)
+
+
+def rebuild_summaries(db: sqlite_utils.Database) -> int:
+    """Make ``quiz_summaries`` again from the attempts, in one write transaction.
+
+    The summary is kept with every attempt started or graded, so this is for a database
+    whose attempts were written by other means, or to check the kept one
+    (``tests/test_attempts.py``). Returns the number of rows.
+    """
+    with write(db):
+        db.execute("DELETE FROM quiz_summaries")
+        return db.execute(
+            f"INSERT INTO quiz_summaries ({_SUMMARY_COLUMNS}) {_summary_select()}"
+        ).rowcount
+
+
+# -- bulk writes and reads for the other components -----------------------------------------
+
+
+def insert_graded_attempts(
+    db: sqlite_utils.Database, attempts: Sequence[tuple], answers: Sequence[tuple]
+) -> None:
+    """Store many submitted, graded attempts with their answers at once, inside the
+    caller's write transaction (demo data: :mod:`quizzes.demo`).
+
+    Args:
+        db: the app database, in :func:`kb.store.write`.
+        attempts: ``(id, quiz_id, employee_no, attempt_no, started_at, expires_at,
+            submitted_at, score, max_score, passed, question_ids, option_orders,
+            submit_token)`` rows, times as stored text.
+        answers: ``(attempt_id, question_id, answer, saved_at, points, max_points,
+            correct)`` rows.
+    """
+    conn = db.conn
+    if attempts:
+        conn.executemany(
+            "INSERT INTO attempts (id, quiz_id, employee_no, attempt_no, started_at, "
+            "expires_at, submitted_at, status, score, max_score, passed, question_ids, "
+            "option_orders, submit_token) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)",
+            attempts,
+        )
+    if answers:
+        conn.executemany(
+            "INSERT INTO answers (attempt_id, question_id, answer, saved_at, points, "
+            "max_points, correct) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            answers,
+        )
+    _refresh_summaries(db, sorted({row[2] for row in attempts}))
+
+
+def next_attempt_id(db: sqlite_utils.Database) -> int:
+    """The id the next attempt would get; call it under the writer lock (demo data)."""
+    return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]) + 1
+
+
+def delete_attempts_of(
+    db: sqlite_utils.Database, people_sql: str, params: Any = ()
+) -> tuple[int, int]:
+    """Delete every attempt, with its answers, of the people ``people_sql`` selects,
+    inside the caller's write transaction (removing demo data).
+
+    Returns:
+        ``(answers, attempts)``: how many rows went.
+    """
+    answers = db.execute(
+        "DELETE FROM answers WHERE attempt_id IN (SELECT a.id FROM attempts a "
+        f"WHERE a.employee_no IN ({people_sql}))",
+        params,
+    ).rowcount
+    attempts = db.execute(
+        f"DELETE FROM attempts WHERE employee_no IN ({people_sql})", params
+    ).rowcount
+    db.execute(f"DELETE FROM quiz_summaries WHERE employee_no IN ({people_sql})", params)
+    return answers, attempts
+
+
+def _pairs_as_of(
+    db: sqlite_utils.Database,
+    quiz_ids: Sequence[str],
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]] | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL (CTEs ``who`` if given, then ``pairs``) of the ``quiz_summaries`` columns
+    per person and quiz as they stood at ``as_of``, with its parameters.
+
+    A summary row that last changed by ``as_of`` is the state then; the few that changed
+    later (none, when the figures are about now) are made again from their attempts as
+    of then. So a figure of the past is exact, and a figure of now costs one pass over
+    the summary, not over the attempts.
+    """
+    cte, params = who if who is not None else ("", {})
+    params = {**params, "as_of": _iso(as_of)}
+    quizzes = in_list_sql("q", quiz_ids, params)
+
+    def scoped(alias: str) -> str:
+        return "" if who is None else f"AND {alias}.employee_no IN (SELECT employee_no FROM who)"
+
+    pairs = (
+        f"SELECT {_SUMMARY_COLUMNS} FROM quiz_summaries s "
+        f"WHERE s.quiz_id IN ({quizzes}) AND s.changed_at <= :as_of {scoped('s')}"
+    )
+    later = db.execute(
+        "SELECT 1 FROM quiz_summaries WHERE changed_at > ? LIMIT 1", [params["as_of"]]
+    ).fetchone()
+    if later is not None:
+        pairs += " UNION ALL " + _summary_select(
+            f"s.changed_at > :as_of AND s.quiz_id IN ({quizzes}) {scoped('s')}",
+            as_of=":as_of",
+            source="quiz_summaries s JOIN attempts a "
+            "ON a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id",
+        )
+    ctes = ([cte] if cte else []) + [f"pairs ({_SUMMARY_COLUMNS}) AS ({pairs})"]
+    return "WITH " + ", ".join(ctes), params
+
+
+def quiz_progress(
+    db: sqlite_utils.Database,
+    quiz_ids: Sequence[str],
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Per person and quiz, as of a moment: attempts used, the first pass, the best score.
+
+    Counts attempts started by ``as_of``; a pass or a score counts once the attempt was
+    graded by then.
+
+    Args:
+        db: the app database.
+        quiz_ids: the quizzes.
+        as_of: the moment, aware.
+        who: only the people of this ``who`` CTE (:func:`quizzes.people.people_cte`);
+            None for everyone.
+
+    Returns:
+        Columns ``employee_no``, ``quiz_id``, ``attempts_used``, ``first_pass_at``
+        (stored text or None), ``best_percent`` (or None), ``last_at`` (the last attempt
+        started).
+    """
+    with_pairs, params = _pairs_as_of(db, quiz_ids, as_of, who)
+    return query_frame(
+        db,
+        f"""{with_pairs}
+        SELECT employee_no, quiz_id, attempts_used, first_pass_at, best_percent,
+            last_started_at AS last_at
+        FROM pairs""",
+        params,
+    )
+
+
+def quiz_progress_by_person(
+    db: sqlite_utils.Database,
+    attempts_allowed: dict[str, int | None],
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Per person, over some quizzes, as of a moment: how many passed, when the last of
+    them was first passed, how many are not passed with no attempts left, and the last
+    attempt started.
+
+    Args:
+        db: the app database.
+        attempts_allowed: the quizzes, each with its attempts allowed (None: unknown,
+            never counted as out of attempts).
+        as_of: the moment, aware.
+        who: only the people of this ``who`` CTE; None for everyone.
+
+    Returns:
+        Indexed by ``employee_no`` (people with an attempt only); columns
+        ``quizzes_passed``, ``last_pass_at``, ``blocked_quizzes``, ``last_at``.
+    """
+    with_pairs, params = _pairs_as_of(db, list(attempts_allowed), as_of, who)
+    limits = [(q, n) for q, n in attempts_allowed.items() if n is not None]
+    allowed = "NULL"
+    if limits:
+        cases = " ".join(f"WHEN :lq{i} THEN {int(n)}" for i, (_, n) in enumerate(limits))
+        params.update({f"lq{i}": q for i, (q, _) in enumerate(limits)})
+        allowed = f"CASE quiz_id {cases} END"
+    return query_frame(
+        db,
+        f"""{with_pairs}
+        SELECT employee_no, COUNT(first_pass_at) AS quizzes_passed,
+            MAX(first_pass_at) AS last_pass_at,
+            TOTAL(first_pass_at IS NULL AND attempts_used >= {allowed}) AS blocked_quizzes,
+            MAX(last_started_at) AS last_at
+        FROM pairs GROUP BY employee_no""",
+        params,
+    ).set_index("employee_no")
+
+
+def quiz_tallies_now(
+    db: sqlite_utils.Database,
+    quiz_ids: Sequence[str],
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]],
+) -> pd.DataFrame:
+    """Per quiz, the graded attempts of the people of ``who`` by ``as_of``, from the
+    summary: the same figures as :func:`quizzes.attempt_stats.quiz_tallies` without a
+    date range.
+
+    Returns:
+        Indexed by ``quiz_id``; columns ``attempts``, ``people``, ``passed_attempts``,
+        ``people_passed``, ``mean``, ``band0`` ... (:data:`SCORE_BANDS`).
+    """
+    with_pairs, params = _pairs_as_of(db, quiz_ids, as_of, who)
+    bands = ", ".join(f"SUM(band{i}) AS band{i}" for i in range(len(SCORE_BANDS)))
+    return query_frame(
+        db,
+        f"""{with_pairs}
+        SELECT quiz_id, SUM(graded) AS attempts, SUM(graded > 0) AS people,
+            SUM(passed_attempts) AS passed_attempts, SUM(passed_attempts > 0) AS people_passed,
+            SUM(percent_sum) / SUM(graded) / 100.0 AS mean, {bands}
+        FROM pairs WHERE graded > 0 GROUP BY quiz_id""",
+        params,
+    ).set_index("quiz_id")

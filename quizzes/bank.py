@@ -7,6 +7,11 @@ Two kinds of problem are kept apart:
 
 * structural errors (a missing field, an answer that is not an option, ...) make the whole
   file fail: a quiz that cannot be graded correctly must not be served;
+* a question may be retired (``retired: why``): it stays in the file and in the quiz,
+  so attempts and statistics that hold its id still show it, but it is never drawn
+  again. Removing a question from the file would leave an attempt in progress that
+  drew it unable to show it; a retired id is never reused for another question.
+
 * a source that no longer matches the corpus (the document is gone, or its quote is no
   longer in it) only *flags* that question: the quiz still loads, the flagged question is
   kept out of graded attempts and listed in :attr:`Bank.flagged` for the office to revise.
@@ -64,7 +69,17 @@ _QUIZ_FIELDS = (
     "shuffle_options",
     "questions",
 )
-_QUESTION_FIELDS = ("id", "type", "stem", "options", "answer", "points", "explanation", "source")
+_QUESTION_FIELDS = (
+    "id",
+    "type",
+    "stem",
+    "options",
+    "answer",
+    "points",
+    "explanation",
+    "source",
+    "retired",
+)
 _SOURCE_FIELDS = ("document", "quote")
 
 
@@ -116,6 +131,8 @@ class Question:
         source: the passage that answers the question.
         flag: why the question is flagged (its source no longer matches the corpus) in the
             machine message form, or ``None``. Flagged questions are never drawn.
+        retired: why the question was taken out of service (e.g. it repeated another),
+            or ``None``. Retired questions are never drawn.
     """
 
     id: str
@@ -127,6 +144,7 @@ class Question:
     explanation: str
     source: Source
     flag: str | None = None
+    retired: str | None = None
 
     @property
     def option_keys(self) -> tuple[str, ...]:
@@ -144,7 +162,8 @@ class Quiz:
 
     Attributes:
         draw: how many questions an attempt draws at random, or ``None`` for all.
-        questions: every question of the file in file order, flagged ones included.
+        questions: every question of the file in file order, flagged and retired ones
+            included.
     """
 
     id: str
@@ -160,8 +179,8 @@ class Quiz:
 
     @property
     def active_questions(self) -> tuple[Question, ...]:
-        """The questions that may be drawn into an attempt (not flagged)."""
-        return tuple(q for q in self.questions if q.flag is None)
+        """The questions that may be drawn into an attempt (neither flagged nor retired)."""
+        return tuple(q for q in self.questions if q.flag is None and q.retired is None)
 
     @property
     def draw_count(self) -> int:
@@ -676,6 +695,7 @@ def _build_question(
     points = _points(raw, path, rep)
     explanation = _text(raw, "explanation", path, rep, required=False, allow_empty=True)
     source, flag = _source(raw, path, rep, corpus)
+    retired = _text(raw, "retired", path, rep, required=False)
 
     question_failed = rep.failed
     rep.failed = failed_before or question_failed
@@ -683,7 +703,7 @@ def _build_question(
         return None
     assert qid is not None and qtype is not None and stem is not None
     assert answer is not None and points is not None and explanation is not None
-    assert source is not None
+    assert source is not None and retired is not None
     return Question(
         id=qid,
         type=qtype,  # type: ignore[arg-type]
@@ -694,6 +714,7 @@ def _build_question(
         explanation=explanation,
         source=source,
         flag=flag,
+        retired=retired or None,
     )
 
 
@@ -850,8 +871,11 @@ def _answer(
             rep.error(where, f"填空题答案应为字符串，其中 “{item}” 是{_kind(item)}")
             ok = False
             continue
-        folded = normalize_fill(text)
-        if not folded:
+        # Grading folds punctuation, traditional characters and numerals too (七 and 7
+        # grade alike), but listing both spellings is no mistake: only a variant spelled
+        # the same (up to width, spaces and case) is reported as repeated.
+        folded = normalize_quote(text).casefold()
+        if not normalize_fill(text):
             rep.error(where, "填空题答案不能为空")
             ok = False
         elif FILL_SEPARATOR in text:

@@ -6,12 +6,12 @@ import click
 
 from quizzes.cli_accounts import account_cli, roster_cli
 from quizzes.cli_bank import bank, validate
-from quizzes.cli_office import OFFICE_COMMANDS
 
 
 @click.group()
 def cli() -> None:
-    """Quiz bank, roster, accounts and reports of the study platform."""
+    """Quiz bank, roster and accounts of the study platform (the office's commands:
+    ``python -m office``)."""
 
 
 @cli.command()
@@ -45,5 +45,3 @@ cli.add_command(roster_cli)
 cli.add_command(account_cli)
 cli.add_command(validate)
 cli.add_command(bank)
-for command in OFFICE_COMMANDS:
-    cli.add_command(command)

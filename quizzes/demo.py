@@ -37,11 +37,19 @@ from kb.documents import DocumentInfo
 from kb.store import migrate, write
 from kb.timestamps import to_stamp as _stamp
 from quizzes.accounts import generate_password, hash_password
+from quizzes.attempts import delete_attempts_of, insert_graded_attempts, next_attempt_id
 from quizzes.bank import CHOICE_TYPES, Bank, Question, Quiz
+from quizzes.exemptions import delete_exemptions_of, insert_exemptions
 from quizzes.grading import grade_question
-from quizzes.studyplan import DEMO_PREFIX, LOCAL_TZ, StudyPlan, default_plan, get_plan
+from quizzes.people import delete_people, insert_people
+from quizzes.plan import LOCAL_TZ, StudyPlan, default_plan, get_plan
+from quizzes.readings import delete_readings_of, insert_readings
+from quizzes.studyplan import delete_demo_notices
 
 COMPONENT = "demo"
+
+DEMO_PREFIX = "DEMO-"
+"""Employee numbers of generated demo people start with this."""
 
 DEMO_DEPARTMENTS: tuple[str, ...] = (
     "办公室",
@@ -104,7 +112,7 @@ class DemoRemoval:
     readings: int
     exemptions: int
     notices: int
-    login_throttle: int
+    login_failures: int
 
 
 # -- schema ---------------------------------------------------------------------------------
@@ -254,25 +262,11 @@ class _Sink:
         self.answer_count = 0
 
     def flush(self) -> None:
-        conn = self.db.conn
-        if self.attempts:
-            conn.executemany(
-                "INSERT INTO attempts (id, quiz_id, employee_no, attempt_no, started_at, "
-                "expires_at, submitted_at, status, score, max_score, passed, question_ids, "
-                "option_orders, submit_token) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?)",
-                self.attempts,
-            )
-            self.attempt_count += len(self.attempts)
-            self.attempts.clear()
-        if self.answers:
-            conn.executemany(
-                "INSERT INTO answers (attempt_id, question_id, answer, saved_at, points, "
-                "max_points, correct) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self.answers,
-            )
-            self.answer_count += len(self.answers)
-            self.answers.clear()
+        insert_graded_attempts(self.db, self.attempts, self.answers)
+        self.attempt_count += len(self.attempts)
+        self.answer_count += len(self.answers)
+        self.attempts.clear()
+        self.answers.clear()
 
 
 def generate_demo(
@@ -362,9 +356,7 @@ def generate_demo(
         )
         # Ids are taken under the writer lock (BEGIN IMMEDIATE), so no one else can be
         # inserting attempts between this read and the inserts below.
-        next_attempt = (
-            int(db.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]) + 1
-        )
+        next_attempt = next_attempt_id(db)
         sink = _Sink(db)
         person_rows: list[tuple] = []
         history_rows: list[tuple] = []
@@ -455,29 +447,13 @@ def generate_demo(
             if len(sink.answers) >= _FLUSH_ROWS:
                 sink.flush()
 
-        db.conn.executemany(
-            "INSERT INTO people (employee_no, name, department, role, password_hash, "
-            "must_change_password, active, created_at, updated_at, password_changed_at) "
-            "VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?, ?)",
-            [(*r, r[5], r[5]) for r in person_rows],
-        )
-        db.conn.executemany(
-            "INSERT INTO department_history (employee_no, department, since) VALUES (?, ?, ?)",
-            history_rows,
-        )
+        insert_people(db, person_rows, history_rows)
         db.conn.executemany(
             "INSERT INTO demo_people (employee_no, run_id) VALUES (?, ?)", marker_rows
         )
         sink.flush()
-        db.conn.executemany(
-            "INSERT INTO readings (employee_no, doc_path, confirmed_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (employee_no, doc_path) DO NOTHING",
-            reading_rows,
-        )
-        db.conn.executemany(
-            "INSERT INTO exemptions (employee_no, reason, since, created_by) VALUES (?, ?, ?, ?)",
-            exemption_rows,
-        )
+        insert_readings(db, reading_rows)
+        insert_exemptions(db, exemption_rows)
         db.execute(
             "UPDATE demo_runs SET attempts = ?, answers = ? WHERE id = ?",
             [sink.attempt_count, sink.answer_count, run_id],
@@ -613,30 +589,15 @@ def remove_demo(db: sqlite_utils.Database) -> DemoRemoval:
     """
     people = "SELECT employee_no FROM demo_people"
     with write(db):
+        answers, attempts = delete_attempts_of(db, people)
         counts = {
-            "answers": db.execute(
-                "DELETE FROM answers WHERE attempt_id IN (SELECT a.id FROM attempts a "
-                f"WHERE a.employee_no IN ({people}))"
-            ).rowcount,
-            "attempts": db.execute(
-                f"DELETE FROM attempts WHERE employee_no IN ({people})"
-            ).rowcount,
-            "readings": db.execute(
-                f"DELETE FROM readings WHERE employee_no IN ({people})"
-            ).rowcount,
-            "exemptions": db.execute(
-                f"DELETE FROM exemptions WHERE employee_no IN ({people})"
-            ).rowcount,
+            "answers": answers,
+            "attempts": attempts,
+            "readings": delete_readings_of(db, people, ()),
+            "exemptions": delete_exemptions_of(db, people, ()),
             # A notice frozen over demo people is about demo data: it goes too.
-            "notices": db.execute("DELETE FROM notices WHERE includes_demo = 1").rowcount,
-            "login_throttle": db.execute(
-                "DELETE FROM login_throttle WHERE login IN (SELECT lower(employee_no) "
-                "FROM demo_people)"
-            ).rowcount,
-            "department_history": db.execute(
-                f"DELETE FROM department_history WHERE employee_no IN ({people})"
-            ).rowcount,
-            "people": db.execute(f"DELETE FROM people WHERE employee_no IN ({people})").rowcount,
+            "notices": delete_demo_notices(db),
+            **delete_people(db, people),
         }
         db.execute("DELETE FROM demo_people")
         counts["runs"] = db.execute("DELETE FROM demo_runs").rowcount

@@ -1,7 +1,8 @@
 """The question-bank spreadsheet (.xlsx) used by Chinese exam platforms, and YAML writing.
 
 Sheet 题目: one row a question, columns 题号, 题型 (单选/多选/判断/填空), 题干, 选项A…选项F,
-答案 (B; ABD; 正确/错误; fill variants separated by ``|``), 解析, 分值, 出处 (``文件名：引文``).
+答案 (B; ABD; 正确/错误; fill variants separated by ``|``), 解析, 分值, 出处 (``文件名：引文``),
+停用 (why a question is retired; optional, blank for a question in service).
 Sheet 测验信息: the quiz-level fields, one a row (字段, 值, 填写说明).
 
 An imported sheet is converted to the YAML-shaped data and validated by the same code as
@@ -41,7 +42,7 @@ from quizzes.bank import (
 QUESTION_SHEET = "题目"
 INFO_SHEET = "测验信息"
 OPTION_COLUMNS = tuple(f"选项{key}" for key in OPTION_KEYS)
-HEADERS = ("题号", "题型", "题干", *OPTION_COLUMNS, "答案", "解析", "分值", "出处")
+HEADERS = ("题号", "题型", "题干", *OPTION_COLUMNS, "答案", "解析", "分值", "出处", "停用")
 REQUIRED_HEADERS = ("题型", "题干", "答案", "出处")
 MAX_ROWS = 5000
 MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
@@ -83,6 +84,7 @@ _COLUMN_FOR_FIELD = {
     "explanation": "解析",
     "points": "分值",
     "source": "出处",
+    "retired": "停用",
 }
 
 
@@ -98,7 +100,7 @@ def export_quiz_xlsx(quiz: Quiz, path: Path | str) -> None:
     ws.append(list(HEADERS))
     for question in quiz.questions:
         ws.append(_question_row(question))
-    _style(ws, widths={"A": 8, "B": 8, "C": 48, "M": 40, "O": 48})
+    _style(ws, widths={"A": 8, "B": 8, "C": 48, "M": 48, "N": 24})
 
     info = wb.create_sheet(INFO_SHEET)
     info.append(["字段", "值", "填写说明"])
@@ -121,6 +123,7 @@ def _question_row(question: Question) -> list[Any]:
         question.explanation or None,
         _number(question.points),
         f"{question.source.document}：{question.source.quote}",
+        question.retired,
     ]
 
 
@@ -364,6 +367,8 @@ def _question_data(
             raw["source"] = {"document": parts[0].strip(), "quote": parts[1].strip()}
         else:
             raw["source"] = fail("出处", f"出处应写成 “文件名：引文”，实际是 “{source}”")
+    if cell("停用") is not None:
+        raw["retired"] = _text(cell("停用"))
     return raw
 
 
@@ -518,6 +523,8 @@ def _question_document(question: Question) -> dict[str, Any]:
     if question.explanation:
         doc["explanation"] = question.explanation
     doc["source"] = {"document": question.source.document, "quote": question.source.quote}
+    if question.retired:
+        doc["retired"] = question.retired
     return doc
 
 

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from kb.ingest import sync_corpus
 from kb.service import open_kb
 from kb.settings import PROJECT_ROOT, Settings
-from quizzes.accounts import Role, change_password, create_account
+from kb.store import open_db
+from quizzes.accounts import Role, change_password, create_account, get_person
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 
@@ -51,10 +52,20 @@ def open_page(at: AppTest, url_path: str) -> AppTest:
     raise AssertionError(f"no page {url_path!r} in {at._registered_pages}")
 
 
-def logged_in(employee_no: str = "1001") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+def log_in(at: AppTest, employee_no: str) -> AppTest:
+    """Mark ``at``'s session as logged in as ``employee_no``, at their session version."""
+    db = open_db(Settings.from_env().db_path)
+    try:
+        person = get_person(db, employee_no)
+    finally:
+        db.close()
     at.session_state["auth_employee_no"] = employee_no
-    return at.run()
+    at.session_state["auth_session_version"] = person.session_version if person else 0
+    return at
+
+
+def logged_in(employee_no: str = "1001") -> AppTest:
+    return log_in(AppTest.from_file(APP, default_timeout=60), employee_no).run()
 
 
 def texts(elements) -> list[str]:
@@ -74,5 +85,4 @@ def run_page_function(function_name: str, employee_no: str) -> AppTest:
                 getattr(module, name)()
 
     at = AppTest.from_function(script, args=(function_name,), default_timeout=60)
-    at.session_state["auth_employee_no"] = employee_no
-    return at.run()
+    return log_in(at, employee_no).run()

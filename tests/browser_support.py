@@ -143,6 +143,25 @@ def open_in_sidebar(page: Page, title: str) -> None:
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
 
 
+def open_tab(page: Page, name: str) -> None:
+    """Select the tab ``name`` once the app is idle, again if a late rerun undid the click.
+
+    A click that lands while a script run is redrawing the tabs (after a download, say) can
+    be lost; the tab is only taken as open when it says it is selected.
+    """
+    tab = page.get_by_role("tab", name=name, exact=True)
+    for _ in range(3):
+        wait_for_app_idle(page)
+        tab.click()
+        try:
+            expect(tab).to_have_attribute("aria-selected", "true", timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    expect(tab).to_have_attribute("aria-selected", "true")
+    wait_for_app_idle(page)
+
+
 def bordered(page: Page | Locator, has: Locator | None = None, has_text: Any = None) -> Locator:
     """The st.container(border=True) boxes (a search hit, a quiz card, a question)."""
     return page.get_by_test_id("stLayoutWrapper").filter(has=has, has_text=has_text)

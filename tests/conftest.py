@@ -11,6 +11,7 @@ import pytest
 from kb.schema import ensure_schema
 from kb.settings import PROJECT_ROOT, Settings
 from kb.store import open_db
+from tests.data.office.office_records import build_bureau, office_bank, open_office_db
 
 # Tests never reach a model hub; set before anything imports huggingface_hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -59,6 +60,55 @@ def public_corpus() -> Path:
     return PUBLIC_CORPUS
 
 
+@pytest.fixture(scope="module")
+def office_files(tmp_path_factory) -> dict[str, Path]:
+    """The test law (tests/word_support.py) as .doc, .wps, .odt and .rtf, made from .docx
+    by LibreOffice once per module (a start of soffice costs about 5 s). Skipped where
+    LibreOffice is not installed.
+
+    The .wps is the .doc under WPS Writer's name: WPS saves the Word 97 format. The .rtf
+    is made from the law with typed numbers, as LibreOffice's RTF export writes a list's
+    Chinese number text as question marks.
+    """
+    import subprocess
+
+    from kb.office_convert import LIBREOFFICE_INSTALL, soffice_path
+    from tests.word_support import write_law_docx
+
+    soffice = soffice_path()
+    if soffice is None:
+        pytest.skip(f"LibreOffice is not installed ({LIBREOFFICE_INSTALL})")
+    folder = tmp_path_factory.mktemp("office")
+    sources = {
+        "doc": write_law_docx(folder / "law.docx"),
+        "odt": folder / "law.docx",
+        "rtf": write_law_docx(folder / "typed.docx", typed=True),
+    }
+    for fmt, source in sources.items():
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+                "--headless",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(folder),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    shutil.copy(folder / "law.doc", folder / "law.wps")
+    return {
+        ".doc": folder / "law.doc",
+        ".wps": folder / "law.wps",
+        ".odt": folder / "law.odt",
+        ".rtf": folder / "typed.rtf",
+    }
+
+
 class CountingEmbedder:
     """A small deterministic embedder for tests of the store: hashed character bigrams.
 
@@ -104,16 +154,15 @@ def embedder() -> CountingEmbedder:
 def app_settings(tmp_path, monkeypatch):
     """The app's environment for AppTest: the shipped corpus indexed, two staff accounts.
 
-    Cached resources are shared by every AppTest in the process: each test starts clean.
+    Process-wide objects are shared by every AppTest in the process: each test starts clean.
     """
-    import streamlit as st
-
     from tests.apptest_support import make_app_settings
+    from ui.services import forget_process_state
 
     settings = make_app_settings(tmp_path, monkeypatch)
-    st.cache_resource.clear()
+    forget_process_state()
     yield settings
-    st.cache_resource.clear()
+    forget_process_state()
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +181,45 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# -- the office's records (tests/data/office/office_records.py) ------------------------------
+
+
+@pytest.fixture
+def office_db(tmp_path):
+    """An office database: every schema and the office test corpus, nobody in it yet."""
+    database = open_office_db(tmp_path / "office.sqlite3")
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def bank(tmp_path_factory):
+    """The office test bank (quizzes alpha and beta), checked against the test corpus."""
+    database = open_office_db(tmp_path_factory.mktemp("bank") / "bank-check.sqlite3")
+    try:
+        return office_bank(database)
+    finally:
+        database.close()
+
+
+@pytest.fixture(scope="module")
+def bureau_file(tmp_path_factory):
+    """The bureau of ``build_bureau``, built once a module (about 100 write transactions)."""
+    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
+    database = open_office_db(path)
+    build_bureau(database, office_bank(database))
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def bureau(bureau_file, tmp_path):
+    """A copy of the built bureau for one test to read and change."""
+    copy = tmp_path / "bureau.sqlite3"
+    shutil.copyfile(bureau_file, copy)
+    database = open_db(copy)
+    yield database
+    database.close()

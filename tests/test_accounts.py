@@ -67,18 +67,22 @@ def zhang(db) -> Person:
     return change_password(db, "1001", "Chushi2025", PASSWORD, NOW)
 
 
-def lock_out(db, employee_no: str, start: datetime) -> datetime:
-    """Five wrong passwords, each as soon as allowed; returns when the lock ends."""
+ATTACKER = "10.0.0.66"
+OWNER = "10.0.0.5"
+
+
+def guard(db, employee_no: str, start: datetime) -> datetime:
+    """Ten wrong passwords from ten clients within a minute; returns when the guard ends."""
     t = start
-    for wait in (0, 0, 0, 15, 30):
-        t += seconds(wait)
-        authenticate(db, employee_no, WRONG, t)
-    return t + timedelta(minutes=15)
+    for n in range(accounts.GUARD_AFTER_FAILURES):
+        t = start + seconds(5 * n)
+        authenticate(db, employee_no, WRONG, t, client=f"10.9.0.{n}")
+    return t + accounts.GUARD_WINDOW
 
 
 def failures_of(db, login: str) -> int | None:
-    row = db.execute("SELECT failures FROM login_throttle WHERE login = ?", [login]).fetchone()
-    return row[0] if row else None
+    row = db.execute("SELECT count(*) FROM login_failures WHERE login = ?", [login]).fetchone()
+    return row[0] or None
 
 
 # -- hashing --------------------------------------------------------------------------------
@@ -118,7 +122,13 @@ def test_login_with_the_right_password(db, zhang):
         status=LoginStatus.OK,
         message="登录成功",
         person=Person(
-            "1001", "张伟", "办公室", Role.STAFF, must_change_password=False, last_login_at=NOW
+            "1001",
+            "张伟",
+            "办公室",
+            Role.STAFF,
+            must_change_password=False,
+            last_login_at=NOW,
+            session_version=1,  # the password change of the fixture
         ),
     )
     assert result.authenticated
@@ -167,7 +177,13 @@ def test_first_login_requires_a_new_password(db):
 
     person = change_password(db, "1002", initial, PASSWORD, NOW)
     assert person == Person(
-        "1002", "王芳", "监测站", Role.HEAD, must_change_password=False, last_login_at=NOW
+        "1002",
+        "王芳",
+        "监测站",
+        Role.HEAD,
+        must_change_password=False,
+        last_login_at=NOW,
+        session_version=1,
     )
     assert authenticate(db, "1002", PASSWORD, NOW).status is LoginStatus.OK
     assert authenticate(db, "1002", initial, NOW).status is LoginStatus.WRONG_CREDENTIALS
@@ -185,93 +201,139 @@ def test_a_deactivated_account_cannot_log_in(db, zhang):
     assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
 
 
-# -- slowing down and locking ---------------------------------------------------------------
+# -- slowing down -------------------------------------------------------------------------
 
 
-def test_repeated_failures_slow_down_then_lock_for_15_minutes(db, zhang):
+def test_repeated_failures_from_one_client_slow_that_client_down(db, zhang):
     t = NOW
-    assert authenticate(db, "1001", WRONG, t).message == "工号或密码错误"
-    assert authenticate(db, "1001", WRONG, t).message == "工号或密码错误"
-    assert authenticate(db, "1001", WRONG, t) == LoginResult(
+    assert authenticate(db, "1001", WRONG, t, client=ATTACKER).message == "工号或密码错误"
+    assert authenticate(db, "1001", WRONG, t, client=ATTACKER).message == "工号或密码错误"
+    assert authenticate(db, "1001", WRONG, t, client=ATTACKER) == LoginResult(
         status=LoginStatus.WRONG_CREDENTIALS,
-        message="工号或密码错误。请 15 秒后再试；再错 2 次，账号将锁定 15 分钟",
+        message="工号或密码错误。请 15 秒后再试",
         retry_after=15,
         failed_attempts=3,
     )
     # Too soon: refused without checking the password, even the right one, and not counted.
-    assert authenticate(db, "1001", PASSWORD, t + seconds(5)) == LoginResult(
+    assert authenticate(db, "1001", PASSWORD, t + seconds(5), client=ATTACKER) == LoginResult(
         status=LoginStatus.MUST_WAIT, message="尝试过于频繁，请 10 秒后再试", retry_after=10
     )
     assert failures_of(db, "1001") == 3
-
     t += seconds(15)
-    assert authenticate(db, "1001", WRONG, t) == LoginResult(
-        status=LoginStatus.WRONG_CREDENTIALS,
-        message="工号或密码错误。请 30 秒后再试；再错 1 次，账号将锁定 15 分钟",
-        retry_after=30,
-        failed_attempts=4,
-    )
-    assert authenticate(db, "1001", WRONG, t + seconds(29.5)).retry_after == 1
-
+    assert authenticate(db, "1001", WRONG, t, client=ATTACKER).retry_after == 30
     t += seconds(30)
-    until = t + timedelta(minutes=15)
-    assert authenticate(db, "1001", WRONG, t) == LoginResult(
+    assert authenticate(db, "1001", WRONG, t, client=ATTACKER).retry_after == 60
+    # The waits double up to 15 minutes, never more.
+    assert [accounts.backoff(n, 3).total_seconds() for n in (2, 3, 4, 8, 9, 40)] == [
+        0,
+        15,
+        30,
+        480,
+        900,
+        900,
+    ]
+    # Meanwhile the owner, from their own browser, logs in at once.
+    assert authenticate(db, "1001", PASSWORD, t, client=OWNER).status is LoginStatus.OK
+
+
+def test_a_third_party_cannot_lock_the_owner_out(db, zhang):
+    until = guard(db, "1001", NOW)
+    t = NOW + timedelta(minutes=1)
+    assert accounts.locked_until(db, "1001", t) == until
+    # A client that failed on this login is refused, even with the right password.
+    refused = authenticate(db, "1001", PASSWORD, t, client="10.9.0.3")
+    assert refused == LoginResult(
         status=LoginStatus.LOCKED,
-        message="密码错误次数过多，账号已锁定至 09:15，请届时再试，或联系创建办解锁",
-        locked_until=until,
-        failed_attempts=5,
-    )
-    assert authenticate(db, "1001", PASSWORD, until - seconds(1)) == LoginResult(
-        status=LoginStatus.LOCKED,
-        message="密码错误次数过多，账号已锁定至 09:15，请届时再试，或联系创建办解锁",
+        message="此账号近期密码错误次数过多，本机须等到 09:15 再试，或联系创建办解锁",
         locked_until=until,
     )
-    assert locked_until(db, "1001", until - seconds(1)) == until
-
-    assert locked_until(db, "1001", until) is None
-    assert authenticate(db, "1001", PASSWORD, until).status is LoginStatus.OK
-    assert failures_of(db, "1001") is None
-
-
-def test_after_a_lock_ends_the_count_starts_again(db, zhang):
-    until = lock_out(db, "1001", NOW)
-    assert authenticate(db, "1001", WRONG, until) == LoginResult(
-        status=LoginStatus.WRONG_CREDENTIALS, message="工号或密码错误", failed_attempts=1
+    # The owner's browser has no failures: the right password passes, after a pause.
+    pauses: list[float] = []
+    result = authenticate(db, "1001", PASSWORD, t, client=OWNER, pause=pauses.append)
+    assert (result.status, pauses) == (LoginStatus.OK, [3.0])
+    # A new client guessing gets one try, paused too, and is then refused.
+    assert authenticate(db, "1001", WRONG, t, client=ATTACKER, pause=pauses.append).message == (
+        "工号或密码错误"
     )
+    assert authenticate(db, "1001", PASSWORD, t, client=ATTACKER).status is LoginStatus.LOCKED
+    assert pauses == [3.0, 3.0]
+    # The guard ends 15 minutes after the last failure.
+    last = t + accounts.GUARD_WINDOW
+    assert authenticate(db, "1001", PASSWORD, last, client="10.9.0.3").status is LoginStatus.OK
 
 
-def test_unknown_employee_nos_are_slowed_down_and_locked_the_same_way(db, zhang):
-    def story(employee_no: str) -> list[LoginResult]:
+def test_spraying_many_accounts_from_one_client_is_slowed_down(db, zhang):
+    for n in range(40):
+        create_account(
+            db, f"20{n:02d}", f"职工{n}", "监测站", "职工", NOW, initial_password=PASSWORD
+        )
+    t = NOW
+    results = [
+        authenticate(db, f"20{n:02d}", WRONG, t, client=ATTACKER)
+        for n in range(accounts.CLIENT_FREE_FAILURES)
+    ]
+    # One failure per account: nothing per login, but the client has had ten.
+    assert [r.retry_after for r in results] == [None] * 9 + [15]
+    assert authenticate(db, "2010", WRONG, t + seconds(10), client=ATTACKER) == LoginResult(
+        status=LoginStatus.MUST_WAIT, message="尝试过于频繁，请 5 秒后再试", retry_after=5
+    )
+    assert authenticate(db, "2010", WRONG, t + seconds(15), client=ATTACKER).retry_after == 30
+    # Other clients are not slowed by it.
+    assert authenticate(db, "1001", PASSWORD, t, client=OWNER).status is LoginStatus.OK
+    # An hour later the client's count has lapsed.
+    later = t + accounts.CLIENT_WINDOW + seconds(16)
+    assert authenticate(db, "2011", WRONG, later, client=ATTACKER).retry_after is None
+
+
+def test_overlong_login_fields_are_refused_before_any_work(db, zhang, monkeypatch):
+    def no_hashing(password_hash: str, password: str) -> bool:
+        raise AssertionError("hashed an overlong field")
+
+    monkeypatch.setattr(accounts, "_verify", no_hashing)
+    too_long = LoginResult(status=LoginStatus.WRONG_CREDENTIALS, message="工号或密码过长")
+    assert authenticate(db, "1" * 65, PASSWORD, NOW) == too_long
+    assert authenticate(db, "1001", "a1" * 129, NOW) == too_long
+    assert db.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)
+    with pytest.raises(LoginRefused, match="原密码不正确"):
+        change_password(db, "1001", "a1" * 129, "Kaiyuan-Lanhu-7", NOW)
+
+
+def test_unknown_employee_nos_are_slowed_down_the_same_way(db, zhang):
+    def story(employee_no: str, client: str) -> list[LoginResult]:
         t, results = NOW, []
         for step in (0, 0, 0, 5, 10, 30, 60):
             t += seconds(step)
-            results.append(authenticate(db, employee_no, WRONG, t))
+            results.append(authenticate(db, employee_no, WRONG, t, client=client))
         return results
 
-    assert story("1001") == story("9999")
+    assert story("1001", "10.0.0.1") == story("9999", "10.0.0.2")
 
 
-def test_a_success_clears_the_count(db, zhang):
-    authenticate(db, "1001", WRONG, NOW)
-    authenticate(db, "1001", WRONG, NOW)
-    assert authenticate(db, "1001", PASSWORD, NOW).status is LoginStatus.OK
-    assert authenticate(db, "1001", WRONG, NOW).failed_attempts == 1
+def test_a_success_clears_the_count_of_that_client(db, zhang):
+    authenticate(db, "1001", WRONG, NOW, client=OWNER)
+    authenticate(db, "1001", WRONG, NOW, client=OWNER)
+    authenticate(db, "1001", WRONG, NOW, client=ATTACKER)
+    assert authenticate(db, "1001", PASSWORD, NOW, client=OWNER).status is LoginStatus.OK
+    assert authenticate(db, "1001", WRONG, NOW, client=OWNER).failed_attempts == 1
+    assert authenticate(db, "1001", WRONG, NOW, client=ATTACKER).failed_attempts == 2
 
 
 def test_failures_a_day_apart_do_not_add_up(db, zhang):
     authenticate(db, "1001", WRONG, NOW)
     authenticate(db, "1001", WRONG, NOW)
     assert authenticate(db, "1001", WRONG, NOW + timedelta(hours=24)).failed_attempts == 1
+    # ... and are no longer kept.
+    assert failures_of(db, "1001") == 1
 
 
-def test_unlock_lifts_the_lock_at_once(db, zhang):
-    until = lock_out(db, "1001", NOW)
-    t = until - timedelta(minutes=10)
-    assert authenticate(db, "1001", PASSWORD, t).status is LoginStatus.LOCKED
+def test_unlock_lifts_the_guard_at_once(db, zhang):
+    guard(db, "1001", NOW)
+    t = NOW + timedelta(minutes=5)
+    assert authenticate(db, "1001", PASSWORD, t, client="10.9.0.1").status is LoginStatus.LOCKED
 
     unlock_account(db, "1001")
 
-    assert authenticate(db, "1001", PASSWORD, t).status is LoginStatus.OK
+    assert authenticate(db, "1001", PASSWORD, t, client="10.9.0.1").status is LoginStatus.OK
     with pytest.raises(UnknownAccount, match="没有工号为 “9999” 的账号"):
         unlock_account(db, "9999")
 
@@ -308,9 +370,9 @@ def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang
     assert sorted(r.failed_attempts for r in results) == list(range(1, attempts + 1))
     assert failures_of(db, "1001") == attempts
     by_count = sorted(results, key=lambda r: r.failed_attempts)
-    assert [r.status for r in by_count] == (
-        [LoginStatus.WRONG_CREDENTIALS] * 4 + [LoginStatus.LOCKED] * 16
-    )
+    assert [r.retry_after for r in by_count] == [None, None] + [
+        int(accounts.backoff(n, 3).total_seconds()) for n in range(3, attempts + 1)
+    ]
     assert locked_until(db, "1001", NOW) == NOW + timedelta(minutes=15)
 
 
@@ -355,7 +417,7 @@ def test_change_password_with_a_wrong_old_password_is_counted_like_a_login(db, z
         )
     with pytest.raises(LoginRefused) as caught:
         change_password(db, "1001", WRONG, "Xinmima2025", NOW)
-    assert str(caught.value) == "原密码不正确。请 15 秒后再试；再错 2 次，账号将锁定 15 分钟"
+    assert str(caught.value) == "原密码不正确。请 15 秒后再试"
     with pytest.raises(LoginRefused, match="尝试过于频繁，请 15 秒后再试"):
         change_password(db, "1001", PASSWORD, "Xinmima2025", NOW)
     assert authenticate(db, "1001", PASSWORD, NOW + seconds(15)).status is LoginStatus.OK
@@ -363,7 +425,7 @@ def test_change_password_with_a_wrong_old_password_is_counted_like_a_login(db, z
 
 def test_reset_gives_a_new_password_that_must_be_changed_and_unlocks(db, zhang):
     assert locked_until(db, "1001", NOW) is None
-    lock_out(db, "1001", NOW)
+    guard(db, "1001", NOW)
     assert locked_until(db, "1001", NOW + seconds(45)) is not None
 
     new = reset_password(db, "1001", NOW)
@@ -471,6 +533,28 @@ def test_naive_datetimes_are_refused(db, zhang):
         authenticate(db, "1001", WRONG, datetime(2025, 3, 3, 9, 0))
 
 
+def test_each_change_that_must_end_sessions_raises_the_session_version(db, zhang):
+    def version() -> int:
+        person = get_person(db, "1001")
+        assert person is not None
+        return person.session_version
+
+    steps = [version()]
+    authenticate(db, "1001", PASSWORD, NOW)  # logging in ends nothing
+    steps.append(version())
+    accounts.update_person(db, "1001", "张伟", "监测站", Role.STAFF, NOW)  # a move: same role
+    steps.append(version())
+    accounts.update_person(db, "1001", "张伟", "监测站", Role.HEAD, NOW)
+    steps.append(version())
+    new = reset_password(db, "1001", NOW)
+    steps.append(version())
+    change_password(db, "1001", new, "Kaiyuan-Lanhu-7", NOW)
+    steps.append(version())
+    deactivate_account(db, "1001", NOW)
+    steps.append(version())
+    assert steps == [1, 1, 1, 2, 3, 4, 5]
+
+
 # -- command line ---------------------------------------------------------------------------
 
 
@@ -500,11 +584,14 @@ def test_cli_reset_prints_a_password_that_works_once(runner, cli_db):
 
 
 def test_cli_unlock(runner, cli_db):
-    lock_out(cli_db, "1001", datetime.now(BEIJING) - seconds(45))
-    assert locked_until(cli_db, "1001", datetime.now(BEIJING)) is not None
+    guard(cli_db, "1001", datetime.now(BEIJING) - seconds(45))
+    now = datetime.now(BEIJING)
+    assert authenticate(cli_db, "1001", PASSWORD, now, client="10.9.0.1").status is (
+        LoginStatus.LOCKED
+    )
     result = runner.invoke(account_cli, ["unlock", "1001"])
     assert (result.exit_code, result.output) == (0, "已解锁 1001。\n")
-    assert authenticate(cli_db, "1001", PASSWORD, datetime.now(BEIJING)).status is (LoginStatus.OK)
+    assert authenticate(cli_db, "1001", PASSWORD, now, client="10.9.0.1").status is (LoginStatus.OK)
 
 
 def test_cli_create_and_list(runner, cli_db):

@@ -389,6 +389,35 @@ def test_a_stale_quote_flags_the_question_but_the_quiz_still_loads():
     assert quiz.draw_count == 1  # never more than the unflagged questions
 
 
+def test_a_retired_question_stays_in_the_quiz_but_is_never_drawn(tmp_path):
+    # Attempts and statistics hold question ids: a retired question must still be found
+    # by its id (an attempt in progress that drew it shows it), only never drawn again.
+    text = MINIMAL.replace("questions:\n", "draw: 2\nquestions:\n") + (
+        "  - id: q02\n"
+        "    type: true_false\n"
+        "    stem: 满意率目标是七成。\n"
+        "    answer: true\n"
+        "    source: {document: plan.txt, quote: 公众对城市环保的满意率70%}\n"
+        "    retired: 与 q01 重复\n"
+    )
+    quiz, errors = load_quiz_file(write(tmp_path, "mini.yaml", text), CORPUS)
+    assert errors == []
+    assert quiz is not None
+    assert [(q.id, q.retired) for q in quiz.questions] == [("q01", None), ("q02", "与 q01 重复")]
+    assert [q.id for q in quiz.active_questions] == ["q01"]
+    assert quiz.question("q02").stem == "满意率目标是七成。"
+    assert quiz.draw_count == 1
+
+
+def test_a_retired_reason_must_be_text(tmp_path):
+    text = MINIMAL + "    retired: true\n"
+    quiz, errors = load_quiz_file(write(tmp_path, "mini.yaml", text), CORPUS)
+    assert (quiz, errors) == (
+        None,
+        [f"{tmp_path}/mini.yaml:11: questions[0].retired: 应为字符串，实际是布尔值"],
+    )
+
+
 def test_a_document_edited_after_the_bank_was_written_does_not_take_the_quiz_down():
     edited = {**CORPUS, "plan.txt": CORPUS["plan.txt"].replace("满意率70%", "满意率75%")}
     quiz, errors = load_quiz_file(DATA / "plan-basics.yaml", edited)

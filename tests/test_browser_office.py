@@ -26,7 +26,7 @@ from kb.store import write
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
-from quizzes.studyplan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
+from quizzes.plan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.browser_support import (
     CHROMIUM,
@@ -37,6 +37,7 @@ from tests.browser_support import (
     dataframe_rows,
     log_in,
     open_in_sidebar,
+    open_tab,
     prepare_data,
     start_app,
     wait_for_app_idle,
@@ -182,7 +183,7 @@ def test_the_admin_sees_the_department_behind_and_exports_the_overdue_list(
     workbook.close()
 
     # The list in the file is the list on the screen.
-    page.get_by_role("tab", name="逾期名单与通报").click()
+    open_tab(page, "逾期名单与通报")
     expect(page.get_by_text("逾期名单（截止时间已过仍未完成，免学人员另列）")).to_be_visible()
     # only the open tab's panel is visible, so it is the one found by role
     on_screen = dataframe_rows(page.get_by_role("tabpanel").get_by_test_id("stDataFrame").first)

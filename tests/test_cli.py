@@ -4,6 +4,7 @@ documenting every command."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import click
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from kb.cli import cli as kb_cli
 from kb.settings import PROJECT_ROOT
+from office.cli import cli as office_cli
 from quizzes.cli import cli as quizzes_cli
 
 
@@ -34,7 +36,11 @@ def run(cli, *args):
 def test_ingest_then_search_as_json(env):
     first = run(kb_cli, "ingest")
     assert first.exit_code == 0
-    assert first.stdout.startswith("新增 2，更新 0，未变 0，移除 0，失败 0；")
+    *files, summary = first.stdout.splitlines()
+    assert files == ["新增  tiny_law.md：4 段，90 字", "新增  tiny_plan.txt：5 段，161 字"]
+    assert summary.startswith(
+        "新增 2，更新 0，未变 0，移除 0，失败 0；重复 0，跳过 0；计算向量 0 段"
+    )
     again = run(kb_cli, "ingest")
     assert again.stdout.startswith("新增 0，更新 0，未变 2，")
     result = run(kb_cli, "search", "满意率", "--k", "1", "--json")
@@ -143,8 +149,10 @@ def command_names(group: click.Group, prefix: str) -> list[str]:
 
 def test_every_command_is_in_the_readme():
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    commands = command_names(kb_cli, "python -m kb") + command_names(
-        quizzes_cli, "python -m quizzes"
+    commands = (
+        command_names(kb_cli, "python -m kb")
+        + command_names(quizzes_cli, "python -m quizzes")
+        + command_names(office_cli, "python -m office")
     )
     assert [c for c in commands if c not in readme and not _grouped_in_readme(c, readme)] == []
 
@@ -158,3 +166,24 @@ def _grouped_in_readme(command: str, readme: str) -> bool:
         for line in readme.splitlines()
         if group in line
     )
+
+
+def test_the_office_commands_keep_their_old_spelling(tmp_path):
+    # `python -m quizzes report` (and demo, plan, notice) still works after the move to
+    # `python -m office`: the same commands, attached by quizzes' entry point.
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KB_DATA_DIR": str(tmp_path)}
+    old, new = (
+        subprocess.run(
+            [sys.executable, "-m", package, "notice", "list"],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env=env,
+            timeout=120,
+        )
+        for package in ("quizzes", "office")
+    )
+    assert (old.returncode, old.stdout) == (new.returncode, new.stdout) == (0, "共 0 份。\n")

@@ -6,30 +6,29 @@ who did what, and every expected figure below follows from it by the rules.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from kb.store import open_db
-from quizzes.dashboard import (
+import office.scope
+from office.coverage import coverage
+from office.dashboard import (
     Headline,
     by_department,
     completions_per_day,
-    coverage,
     department_people,
     exempt_list,
     headline,
     headline_table,
-    integrity_flags,
     overdue_list,
     person_attempts,
-    question_stats,
-    quiz_stats,
 )
-from quizzes.studyplan import compute_progress
+from office.integrity import integrity_flags
+from office.reports import report_tables
+from office.scope import Scope
+from office.statistics import question_stats, quiz_stats
 from tests.data.office.office_records import (
     DEADLINE,
     LAW,
@@ -39,10 +38,7 @@ from tests.data.office.office_records import (
     START,
     STATION,
     at,
-    build_bureau,
-    office_bank,
     office_plan,
-    open_office_db,
     person,
     take,
 )
@@ -79,43 +75,11 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_office_db(tmp_path / "office.sqlite3")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def bank(db):
-    return office_bank(db)
-
-
-@pytest.fixture(scope="module")
-def bureau_file(tmp_path_factory):
-    """The bureau, built once (about 100 write transactions) and copied for each test."""
-    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
-    database = open_office_db(path)
-    build_bureau(database, office_bank(database))
-    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.close()
-    return path
-
-
-@pytest.fixture
-def bureau(bureau_file, tmp_path):
-    copy = tmp_path / "bureau.sqlite3"
-    shutil.copyfile(bureau_file, copy)
-    database = open_db(copy)
-    yield database
-    database.close()
-
-
 # -- the plan's progress --------------------------------------------------------------------
 
 
 def test_headline_before_the_deadline(bureau, bank):
-    assert headline(bureau, office_plan(), bank, MID) == Headline(
+    assert headline(Scope(bureau, office_plan(), bank, MID)) == Headline(
         phase=PHASE,
         start=START,
         deadline=DEADLINE,
@@ -140,7 +104,7 @@ def test_headline_before_the_deadline(bureau, bank):
 
 
 def test_headline_after_the_deadline_counts_late_completion_apart(bureau, bank):
-    summary = headline(bureau, office_plan(), bank, AFTER)
+    summary = headline(Scope(bureau, office_plan(), bank, AFTER))
     assert (
         summary.headcount,
         summary.completed,
@@ -155,13 +119,13 @@ def test_headline_after_the_deadline_counts_late_completion_apart(bureau, bank):
 
 def test_exempt_people_are_out_of_every_count_and_rate(bureau, bank):
     plan = office_plan()
-    with_leave = headline(bureau, plan, bank, at(22, 23))
+    with_leave = headline(Scope(bureau, plan, bank, at(22, 23)))
     # O4's leave ends on Nov 23: from then on O4 is in the headcount, and overdue.
-    without = headline(bureau, plan, bank, at(23, 10))
+    without = headline(Scope(bureau, plan, bank, at(23, 10)))
     assert (with_leave.headcount, with_leave.overdue, with_leave.exempt) == (9, 4, 1)
     assert (without.headcount, without.overdue, without.exempt) == (10, 5, 0)
     assert without.completion_rate == 4 / 10
-    assert records(exempt_list(bureau, plan, bank, MID)) == [
+    assert records(exempt_list(Scope(bureau, plan, bank, MID))) == [
         {
             "部门": OFFICE_DEPT,
             "工号": "O4",
@@ -172,12 +136,12 @@ def test_exempt_people_are_out_of_every_count_and_rate(bureau, bank):
             "状态": "未开始",
         }
     ]
-    assert records(exempt_list(bureau, plan, bank, at(23, 10))) == []
+    assert records(exempt_list(Scope(bureau, plan, bank, at(23, 10)))) == []
 
 
 def test_by_department_sorted_by_completion_with_the_behind_schedule_flag(bureau, bank):
     expected = elapsed(MID)
-    assert records(by_department(bureau, office_plan(), bank, MID)) == [
+    assert records(by_department(Scope(bureau, office_plan(), bank, MID))) == [
         {
             "部门": LAW,
             "应学人数": 1,
@@ -238,21 +202,21 @@ def test_by_department_sorted_by_completion_with_the_behind_schedule_flag(bureau
 def test_behind_schedule_is_completion_below_the_elapsed_share(bureau, bank):
     # On Nov 11 at 09:30, 49.5 % of the period has passed: 监测站 (2 of 4 done) is ahead.
     moment = at(11, 9, 30)
-    table = by_department(bureau, office_plan(), bank, moment)
+    table = by_department(Scope(bureau, office_plan(), bank, moment))
     flags = dict(zip(table["部门"], table["进度落后"], strict=True))
     rates = dict(zip(table["部门"], table["按期完成率"], strict=True))
     assert rates == {LAW: 0.0, OFFICE_DEPT: 0.25, STATION: 0.5}
     assert elapsed(moment) == pytest.approx(0.4945, abs=0.0001)
     assert flags == {LAW: "是", OFFICE_DEPT: "是", STATION: ""}
     # Before the start nobody is behind.
-    before = by_department(bureau, office_plan(), bank, at(1))
+    before = by_department(Scope(bureau, office_plan(), bank, at(1)))
     assert set(before["进度落后"]) == {""}
 
 
 def test_overdue_list_after_the_deadline(bureau, bank):
     plan = office_plan()
-    assert records(overdue_list(bureau, plan, bank, MID)) == []
-    assert records(overdue_list(bureau, plan, bank, AFTER)) == [
+    assert records(overdue_list(Scope(bureau, plan, bank, MID))) == []
+    assert records(overdue_list(Scope(bureau, plan, bank, AFTER))) == [
         {
             "部门": OFFICE_DEPT,
             "工号": "O3",
@@ -301,7 +265,7 @@ def test_overdue_list_after_the_deadline(bureau, bank):
 
 
 def test_department_people_ordered_for_chasing(bureau, bank):
-    assert records(department_people(bureau, STATION, office_plan(), bank, MID)) == [
+    assert records(department_people(Scope(bureau, office_plan(), bank, MID), STATION)) == [
         {
             "工号": "M1",
             "姓名": "杨磊",
@@ -355,7 +319,7 @@ def test_department_people_ordered_for_chasing(bureau, bank):
             "免学原因": "",
         },
     ]
-    office = department_people(bureau, OFFICE_DEPT, office_plan(), bank, MID)
+    office = department_people(Scope(bureau, office_plan(), bank, MID), OFFICE_DEPT)
     assert list(zip(office["工号"], office["状态"], office["免学原因"], strict=True)) == [
         ("O3", "未开始", ""),
         ("O5", "未开始", ""),
@@ -366,7 +330,7 @@ def test_department_people_ordered_for_chasing(bureau, bank):
 
 
 def test_person_attempts(bureau, bank):
-    assert records(person_attempts(bureau, "M2", bank)) == [
+    assert records(person_attempts(Scope(bureau, office_plan(), bank, AFTER), "M2")) == [
         {
             "作答ID": 8,
             "测验编号": "alpha",
@@ -386,7 +350,9 @@ def test_person_attempts(bureau, bank):
     ]
     # As of a moment inside an attempt, it is still open.
     take(bureau, bank, "beta", "M2", at(16), RIGHT["beta"], minutes=8)
-    (open_attempt,) = records(person_attempts(bureau, "M2", bank, at(16, 9, 4)))[2:]
+    (open_attempt,) = records(
+        person_attempts(Scope(bureau, office_plan(), bank, at(16, 9, 4)), "M2")
+    )[2:]
     assert (open_attempt["状态"], open_attempt["得分"], open_attempt["是否通过"]) == (
         "作答中",
         None,
@@ -395,7 +361,7 @@ def test_person_attempts(bureau, bank):
 
 
 def test_completions_per_day_up_to_the_moment(bureau, bank):
-    table = completions_per_day(bureau, office_plan(), bank, MID)
+    table = completions_per_day(Scope(bureau, office_plan(), bank, MID))
     done = {5: 1, 9: 1, 11: 1, 12: 1}  # O1, M3, F1, O2; O5's late completion never shows
     cumulative = 0
     expected = []
@@ -411,12 +377,12 @@ def test_completions_per_day_up_to_the_moment(bureau, bank):
             }
         )
     assert records(table) == expected
-    after = completions_per_day(bureau, office_plan(), bank, AFTER)
+    after = completions_per_day(Scope(bureau, office_plan(), bank, AFTER))
     assert (len(after), after["累计完成"].iloc[-1], after["预期进度"].iloc[-1]) == (19, 4, 1.0)
 
 
 def test_the_headline_table_shows_the_same_figures(bureau, bank):
-    table = headline_table(headline(bureau, office_plan(), bank, MID))
+    table = headline_table(headline(Scope(bureau, office_plan(), bank, MID)))
     shown = dict(zip(table["指标"], table["数值"], strict=True))
     assert {k: shown[k] for k in ("应学人数", "已参与", "参与率", "按期完成率", "距截止天数")} == {
         "应学人数": 9,
@@ -433,19 +399,22 @@ def test_the_headline_table_shows_the_same_figures(bureau, bank):
 
 def test_every_view_scopes_to_the_departments_given(bureau, bank):
     plan = office_plan()
-    station = headline(bureau, plan, bank, MID, [STATION])
+    station = headline(Scope(bureau, plan, bank, MID, [STATION]))
     assert (station.departments, station.headcount, station.completed, station.blocked) == (
         (STATION,),
         4,
         2,
         1,
     )
-    assert list(by_department(bureau, plan, bank, MID, [STATION, LAW])["部门"]) == [LAW, STATION]
-    assert list(overdue_list(bureau, plan, bank, AFTER, [LAW])["工号"]) == ["F2"]
-    assert headline(bureau, plan, bank, MID, []).headcount == 0
-    office_stats = quiz_stats(bureau, bank, MID, [OFFICE_DEPT])
+    assert list(by_department(Scope(bureau, plan, bank, MID, [STATION, LAW]))["部门"]) == [
+        LAW,
+        STATION,
+    ]
+    assert list(overdue_list(Scope(bureau, plan, bank, AFTER, [LAW]))["工号"]) == ["F2"]
+    assert headline(Scope(bureau, plan, bank, MID, [])).headcount == 0
+    office_stats = quiz_stats(Scope(bureau, office_plan(), bank, MID, [OFFICE_DEPT]))
     assert list(office_stats["作答人次"]) == [2, 2]
-    office_questions = question_stats(bureau, bank, MID, [OFFICE_DEPT])
+    office_questions = question_stats(Scope(bureau, office_plan(), bank, MID, [OFFICE_DEPT]))
     assert list(office_questions["答对率"]) == [1.0] * 6
     assert list(office_questions["题号"]) == ["a1", "a2", "a3", "a4", "b1", "b2"]
 
@@ -453,20 +422,73 @@ def test_every_view_scopes_to_the_departments_given(bureau, bank):
 def test_a_moved_person_counts_where_they_were_at_the_moment(bureau, bank):
     plan = office_plan()
     # F1 moved from 法规科 to 监测站 on Nov 10.
-    assert headline(bureau, plan, bank, at(9, 12), [LAW]).headcount == 2
-    assert headline(bureau, plan, bank, at(10, 12), [LAW]).headcount == 1
-    assert headline(bureau, plan, bank, at(10, 12), [STATION]).headcount == 4
-    assert list(quiz_stats(bureau, bank, MID, [LAW])["作答人次"]) == [0, 0]
+    assert headline(Scope(bureau, plan, bank, at(9, 12), [LAW])).headcount == 2
+    assert headline(Scope(bureau, plan, bank, at(10, 12), [LAW])).headcount == 1
+    assert headline(Scope(bureau, plan, bank, at(10, 12), [STATION])).headcount == 4
+    assert list(quiz_stats(Scope(bureau, office_plan(), bank, MID, [LAW]))["作答人次"]) == [0, 0]
 
 
-def test_a_shared_progress_gives_the_same_figures(bureau, bank):
-    plan = office_plan()
-    progress = compute_progress(bureau, plan, bank, MID)
-    assert headline(bureau, plan, bank, MID, progress=progress) == headline(bureau, plan, bank, MID)
+def test_a_scope_computes_the_progress_once_for_every_view_and_the_export(
+    bureau, bank, monkeypatch
+):
+    calls = []
+    real = office.scope.compute_progress
+
+    def counted(*args, **kwargs):
+        calls.append((args[3], kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(office.scope, "compute_progress", counted)
+    scope = Scope(bureau, office_plan(), bank, MID)
+    shown = {
+        "headline": headline(scope),
+        "by_department": by_department(scope),
+        "overdue": overdue_list(scope),
+        "exempt": exempt_list(scope),
+        "per_day": completions_per_day(scope),
+        "people": department_people(scope, STATION),
+    }
+    tables = report_tables(scope)
+    assert calls == [(MID, {"phase": None, "departments": None})]
+    # ... and each is what a scope of its own computes.
+    fresh = Scope(bureau, office_plan(), bank, MID)
+    assert shown["headline"] == headline(fresh)
+    pd.testing.assert_frame_equal(shown["by_department"], by_department(fresh))
+    pd.testing.assert_frame_equal(tables["按部门"], shown["by_department"])
+    pd.testing.assert_frame_equal(tables["逾期名单"], shown["overdue"])
     pd.testing.assert_frame_equal(
-        by_department(bureau, plan, bank, MID, progress=progress),
-        by_department(bureau, plan, bank, MID),
+        shown["people"], department_people(Scope(bureau, office_plan(), bank, MID), STATION)
     )
+
+
+def test_statistics_alone_never_compute_the_progress(bureau, bank, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("progress computed by a view that does not show it")
+
+    monkeypatch.setattr(office.scope, "compute_progress", refuse)
+    scope = Scope(bureau, office_plan(), bank, MID)
+    quiz_stats(scope)
+    question_stats(scope)
+    coverage(scope)
+    integrity_flags(scope)
+    person_attempts(scope, "M2")
+
+
+def test_a_narrowed_scope_shares_the_computed_progress(bureau, bank, monkeypatch):
+    scope = Scope(bureau, office_plan(), bank, MID)
+    everyone = scope.progress
+    calls = []
+    monkeypatch.setattr(office.scope, "compute_progress", lambda *a, **k: calls.append(a))
+    station = scope.within([STATION, "没有这个部门"])
+    assert station.departments == (STATION, "没有这个部门")
+    assert list(station.progress.people.index) == list(
+        everyone.people.index[everyone.people["department"] == STATION]
+    )
+    assert calls == []
+    # A scope narrowed before its progress was computed computes only its own.
+    fresh = Scope(bureau, office_plan(), bank, MID, [STATION, LAW]).within([STATION])
+    monkeypatch.undo()
+    assert headline(fresh) == headline(Scope(bureau, office_plan(), bank, MID, [STATION]))
 
 
 # -- quizzes and questions ------------------------------------------------------------------
@@ -474,7 +496,7 @@ def test_a_shared_progress_gives_the_same_figures(bureau, bank):
 
 def test_quiz_stats(bureau, bank):
     bands = ["不足60分", "60–69分", "70–79分", "80–89分", "90–100分"]
-    assert records(quiz_stats(bureau, bank, MID)) == [
+    assert records(quiz_stats(Scope(bureau, office_plan(), bank, MID))) == [
         {
             "测验编号": "alpha",
             "测验": "实施方案测验",
@@ -501,7 +523,12 @@ def test_quiz_stats(bureau, bank):
 
 
 def test_quiz_stats_within_a_date_range(bureau, bank):
-    table = quiz_stats(bureau, bank, MID, since=at(8, 12), until=at(11, 12), quiz_ids=["alpha"])
+    table = quiz_stats(
+        Scope(bureau, office_plan(), bank, MID),
+        since=at(8, 12),
+        until=at(11, 12),
+        quiz_ids=["alpha"],
+    )
     assert records(table)[0] | {"平均得分率": None} == {
         "测验编号": "alpha",
         "测验": "实施方案测验",
@@ -537,7 +564,7 @@ def test_question_stats_most_missed_first_with_their_source(bureau, bank):
 
     alpha, beta = "实施方案测验", "道德规范测验"
     # a2: M1's half answer is not correct; M2's blank (second attempt) counts as wrong.
-    assert records(question_stats(bureau, bank, MID)) == [
+    assert records(question_stats(Scope(bureau, office_plan(), bank, MID))) == [
         row("alpha", alpha, "a2", "多选", "启动阶段包括哪些工作？", 7, 4, "plan.txt", "进一步领会国家相关文件和规定"),
         row("alpha", alpha, "a3", "判断", "对没有按期完成任务的责任单位要通报批评。", 7, 4, "plan.txt", "对没有按期完成任务的责任单位要通报批评"),
         row("alpha", alpha, "a1", "单选", "公众对城市环保的满意率目标是多少？", 7, 5, "plan.txt", "公众对城市环保的满意率70%"),
@@ -548,7 +575,7 @@ def test_question_stats_most_missed_first_with_their_source(bureau, bank):
 
 
 def test_coverage_of_sections_and_each_departments_share_correct(bureau, bank):
-    result = coverage(bureau, bank, MID)
+    result = coverage(Scope(bureau, office_plan(), bank, MID))
     assert records(result.documents) == [
         {"文件": "ethics.md", "标题": "公民基本道德规范", "小节数": 2, "有题小节数": 2, "覆盖率": 1.0, "题目数": 2},
         {"文件": "plan.txt", "标题": "创建市级文明单位实施方案", "小节数": 7, "有题小节数": 4, "覆盖率": 4 / 7, "题目数": 4},
@@ -611,7 +638,7 @@ def test_coverage_of_sections_and_each_departments_share_correct(bureau, bank):
 COPIED = {"a1": "A", "a2": ["A", "B"], "a3": False, "a4": "身体健康"}  # a1 and a3 wrong
 
 
-def test_integrity_flags_fast_attempts_and_identical_mistakes(db, bank):
+def test_integrity_flags_fast_attempts_and_identical_mistakes(office_db, bank):
     for employee_no, department in [
         ("P1", OFFICE_DEPT),
         ("P2", STATION),
@@ -622,20 +649,24 @@ def test_integrity_flags_fast_attempts_and_identical_mistakes(db, bank):
         ("P7", OFFICE_DEPT),
         ("P8", LAW),
     ]:
-        person(db, employee_no, f"同事{employee_no}", department)
-    p1 = take(db, bank, "alpha", "P1", at(5), COPIED)
-    p2 = take(db, bank, "alpha", "P2", at(6), COPIED)
-    take(db, bank, "alpha", "P3", at(5), RIGHT["alpha"])  # identical perfect sheets:
-    take(db, bank, "alpha", "P4", at(6), RIGHT["alpha"])  # expected, never flagged
+        person(office_db, employee_no, f"同事{employee_no}", department)
+    p1 = take(office_db, bank, "alpha", "P1", at(5), COPIED)
+    p2 = take(office_db, bank, "alpha", "P2", at(6), COPIED)
+    take(office_db, bank, "alpha", "P3", at(5), RIGHT["alpha"])  # identical perfect sheets:
+    take(office_db, bank, "alpha", "P4", at(6), RIGHT["alpha"])  # expected, never flagged
     # The same mistakes, but a4 typed differently (still right): not the same sheet.
-    take(db, bank, "alpha", "P5", at(7), COPIED | {"a4": "身体 健康"})
-    p6 = take(db, bank, "alpha", "P6", at(8), RIGHT["alpha"], minutes=10 / 60)  # 2.5 s a question
-    take(db, bank, "alpha", "P7", at(8), RIGHT["alpha"], minutes=12 / 60)  # 3 s: not under
+    take(office_db, bank, "alpha", "P5", at(7), COPIED | {"a4": "身体 健康"})
+    p6 = take(
+        office_db, bank, "alpha", "P6", at(8), RIGHT["alpha"], minutes=10 / 60
+    )  # 2.5 s a question
+    take(office_db, bank, "alpha", "P7", at(8), RIGHT["alpha"], minutes=12 / 60)  # 3 s: not under
     # One person's two identical sheets are not two people's.
-    take(db, bank, "alpha", "P8", at(9), COPIED | {"a1": "C"})
-    take(db, bank, "alpha", "P8", at(10), COPIED | {"a1": "C"})
+    take(office_db, bank, "alpha", "P8", at(9), COPIED | {"a1": "C"})
+    take(office_db, bank, "alpha", "P8", at(10), COPIED | {"a1": "C"})
 
-    flags = integrity_flags(db, bank, MID, min_questions=4, min_shared_wrong=2)
+    flags = integrity_flags(
+        Scope(office_db, office_plan(), bank, MID), min_questions=4, min_shared_wrong=2
+    )
     assert records(flags) == [
         {
             "类型": "作答过快",
@@ -675,6 +706,6 @@ def test_integrity_flags_fast_attempts_and_identical_mistakes(db, bank):
         },
     ]
     # By default a sheet needs 10 questions and 4 shared mistakes: these are too short.
-    defaults = integrity_flags(db, bank, MID)
+    defaults = integrity_flags(Scope(office_db, office_plan(), bank, MID))
     assert list(defaults["类型"]) == ["作答过快"]
-    assert list(integrity_flags(db, bank, MID, [LAW])["工号"]) == []
+    assert list(integrity_flags(Scope(office_db, office_plan(), bank, MID, [LAW]))["工号"]) == []

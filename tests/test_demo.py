@@ -11,12 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from kb.documents import list_documents
-from quizzes import cli_office
+from office import cli as cli_office
+from office.dashboard import headline
+from office.notices import freeze_notice, get_notice, list_notices
+from office.scope import Scope
 from quizzes.accounts import HASHER
-from quizzes.dashboard import headline
 from quizzes.demo import DEMO_DEPARTMENTS, DemoRemoval, demo_runs, generate_demo, remove_demo
 from quizzes.grading import grade_question
-from quizzes.studyplan import freeze_notice, get_notice, list_notices, save_plan
+from quizzes.plan import save_plan
 from tests.data.office.office_records import (
     BANK_DIR,
     CORPUS,
@@ -29,34 +31,22 @@ from tests.data.office.office_records import (
 )
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = open_office_db(tmp_path / "office.sqlite3")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def bank(db):
-    return office_bank(db)
-
-
-def all_tables(db) -> dict[str, list[tuple]]:
+def all_tables(office_db) -> dict[str, list[tuple]]:
     names = [
         row[0]
-        for row in db.execute(
+        for row in office_db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"
         )
     ]
-    return {name: table_rows(db, name) for name in names}
+    return {name: table_rows(office_db, name) for name in names}
 
 
-def demo(db, bank, seed=7, people=120, **options):
+def demo(office_db, bank, seed=7, people=120, **options):
     return generate_demo(
-        db,
+        office_db,
         bank,
-        list_documents(db),
+        list_documents(office_db),
         random.Random(seed),
         at(16),
         people,
@@ -65,18 +55,18 @@ def demo(db, bank, seed=7, people=120, **options):
     )
 
 
-def test_generate_then_remove_leaves_every_other_row_as_it_was(db, bank):
-    build_bureau(db, bank)
-    kept = freeze_notice(db, "第一次通报", at(22), office_plan(), bank, at(22, 10), "A1")
-    before = all_tables(db)
-    report = demo(db, bank)
-    assert db.execute("SELECT COUNT(*) FROM people WHERE employee_no LIKE 'DEMO-%'").fetchone() == (
-        120,
-    )
+def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
+    build_bureau(office_db, bank)
+    kept = freeze_notice(office_db, "第一次通报", at(22), office_plan(), bank, at(22, 10), "A1")
+    before = all_tables(office_db)
+    report = demo(office_db, bank)
+    assert office_db.execute(
+        "SELECT COUNT(*) FROM people WHERE employee_no LIKE 'DEMO-%'"
+    ).fetchone() == (120,)
     assert (report.people, report.departments, report.heads) == (120, DEMO_DEPARTMENTS, 10)
     # A notice frozen while demo people exist is about demo data: it goes with them.
-    mixed = freeze_notice(db, "含演示数据", at(22), office_plan(), bank, at(22, 11), "A1")
-    removed = remove_demo(db)
+    mixed = freeze_notice(office_db, "含演示数据", at(22), office_plan(), bank, at(22, 11), "A1")
+    removed = remove_demo(office_db)
     assert removed == DemoRemoval(
         runs=1,
         people=120,
@@ -86,24 +76,24 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(db, bank):
         readings=report.readings,
         exemptions=report.exemptions,
         notices=1,
-        login_throttle=0,
+        login_failures=0,
     )
-    assert all_tables(db) == before
-    assert get_notice(db, mixed.id) is None
-    assert get_notice(db, kept.id) == kept
-    assert remove_demo(db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert all_tables(office_db) == before
+    assert get_notice(office_db, mixed.id) is None
+    assert get_notice(office_db, kept.id) == kept
+    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def test_every_demo_answer_is_graded_as_the_app_would(db, bank):
-    report = demo(db, bank, people=80)
+def test_every_demo_answer_is_graded_as_the_app_would(office_db, bank):
+    report = demo(office_db, bank, people=80)
     assert report.attempts > 100 and report.answers > 300
     answers = defaultdict(list)
-    for attempt_id, question_id, answer, points, max_points, correct in db.execute(
+    for attempt_id, question_id, answer, points, max_points, correct in office_db.execute(
         "SELECT attempt_id, question_id, answer, points, max_points, correct FROM answers"
     ):
         answers[attempt_id].append((question_id, answer, points, max_points, correct))
     numbers = defaultdict(list)
-    for row in db.execute(
+    for row in office_db.execute(
         "SELECT id, quiz_id, employee_no, attempt_no, started_at, expires_at, submitted_at, "
         "status, score, max_score, passed, question_ids FROM attempts"
     ):
@@ -129,9 +119,9 @@ def test_every_demo_answer_is_graded_as_the_app_would(db, bank):
         assert len(used) <= bank.quiz(quiz_id).attempts_allowed
 
 
-def test_the_demo_has_people_behind_not_started_and_done(db, bank):
-    demo(db, bank, people=300)
-    summary = headline(db, office_plan(), bank, at(16))
+def test_the_demo_has_people_behind_not_started_and_done(office_db, bank):
+    demo(office_db, bank, people=300)
+    summary = headline(Scope(office_db, office_plan(), bank, at(16)))
     assert summary.headcount + summary.exempt == 300
     assert summary.not_started > 0 and summary.in_progress > 0 and summary.completed > 0
     assert 0.2 < summary.participation_rate < 1.0
@@ -150,19 +140,19 @@ def test_the_same_seed_gives_the_same_demo(tmp_path, bank):
     second.close()
 
 
-def test_one_password_hash_for_every_demo_account(db, bank):
-    report = demo(db, bank, people=30)
-    hashes = {row[0] for row in db.execute("SELECT password_hash FROM people")}
+def test_one_password_hash_for_every_demo_account(office_db, bank):
+    report = demo(office_db, bank, people=30)
+    hashes = {row[0] for row in office_db.execute("SELECT password_hash FROM people")}
     assert len(hashes) == 1
     assert HASHER.verify(hashes.pop(), report.password)
-    assert db.execute("SELECT MIN(must_change_password) FROM people").fetchone() == (1,)
+    assert office_db.execute("SELECT MIN(must_change_password) FROM people").fetchone() == (1,)
 
 
-def test_attempts_per_quiz_is_respected_up_to_what_the_quiz_allows(db, bank):
+def test_attempts_per_quiz_is_respected_up_to_what_the_quiz_allows(office_db, bank):
     generate_demo(
-        db,
+        office_db,
         bank,
-        list_documents(db),
+        list_documents(office_db),
         random.Random(5),
         at(30),  # after the simulated period: nothing is cut off by "now"
         40,
@@ -172,40 +162,42 @@ def test_attempts_per_quiz_is_respected_up_to_what_the_quiz_allows(db, bank):
     )
     counts = {
         (quiz_id, n)
-        for quiz_id, n in db.execute(
+        for quiz_id, n in office_db.execute(
             "SELECT quiz_id, COUNT(*) FROM attempts GROUP BY employee_no, quiz_id"
         )
     }
     assert counts == {("alpha", 2), ("beta", 3)}  # alpha allows 2 attempts, beta 3
-    people_per_quiz = db.execute("SELECT COUNT(DISTINCT employee_no) FROM attempts").fetchone()
+    people_per_quiz = office_db.execute(
+        "SELECT COUNT(DISTINCT employee_no) FROM attempts"
+    ).fetchone()
     assert people_per_quiz == (40,)
-    departments = {row[0] for row in db.execute("SELECT DISTINCT department FROM people")}
+    departments = {row[0] for row in office_db.execute("SELECT DISTINCT department FROM people")}
     assert departments == {"一科", "二科"}
 
 
-def test_runs_are_listed_and_numbered(db, bank):
-    first = demo(db, bank, people=10)
-    second = demo(db, bank, people=5)
-    assert [(r["id"], r["people"]) for r in demo_runs(db)] == [
+def test_runs_are_listed_and_numbered(office_db, bank):
+    first = demo(office_db, bank, people=10)
+    second = demo(office_db, bank, people=5)
+    assert [(r["id"], r["people"]) for r in demo_runs(office_db)] == [
         (first.run_id, 10),
         (second.run_id, 5),
     ]
-    assert db.execute(
+    assert office_db.execute(
         "SELECT COUNT(*) FROM people WHERE employee_no LIKE ?", [f"DEMO-{second.run_id}-%"]
     ).fetchone() == (5,)
-    remove_demo(db)
-    assert demo_runs(db) == []
-    assert db.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
+    remove_demo(office_db)
+    assert demo_runs(office_db) == []
+    assert office_db.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
 
 
-def test_bad_arguments_are_refused(db, bank):
+def test_bad_arguments_are_refused(office_db, bank):
     with pytest.raises(ValueError, match="people"):
-        demo(db, bank, people=0)
+        demo(office_db, bank, people=0)
     with pytest.raises(ValueError, match="attempts_per_quiz"):
-        demo(db, bank, attempts_per_quiz=(2, 1))
+        demo(office_db, bank, attempts_per_quiz=(2, 1))
     with pytest.raises(ValueError, match="department"):
-        demo(db, bank, departments=[])
-    assert demo_runs(db) == []
+        demo(office_db, bank, departments=[])
+    assert demo_runs(office_db) == []
 
 
 def test_demo_commands(tmp_path, monkeypatch):

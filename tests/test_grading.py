@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from quizzes.bank import Question, Source
-from quizzes.grading import grade_question, half_points, normalize_fill
+from quizzes.grading import chinese_numeral, grade_question, half_points, normalize_fill
 
 SOURCE = Source(document="plan.txt", quote="公众对城市环保的满意率70%")
 
@@ -145,11 +145,95 @@ def test_fill_accepts_variants_in_any_width_and_spacing(answer, expected):
         (" A b\tC \n", "abc"),
         ("ＡＢＣ", "abc"),
         ("集　中", "集中"),
-        ("（一）", "(一)"),
+        ("（一）", "1"),
+        ("“一次性告知”。", "1次性告知"),
+        ("《隊伍》", "队伍"),
+        ("百分之七十", "70%"),
+        ("7.5%", "7.5%"),
+        ("一百零五", "105"),
+        ("二〇〇三年", "2003年"),
+        ("两万", "20000"),
+        ("三万五千", "35000"),
     ],
 )
 def test_normalize_fill(text, folded):
     assert normalize_fill(text) == folded
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("七", "7"),
+        ("十", "10"),
+        ("十五", "15"),
+        ("七十", "70"),
+        ("一百零五", "105"),
+        ("一千零一十", "1010"),
+        ("二十万零三百", "200300"),
+        ("二〇一五", "2015"),
+        ("12.5", "12.5"),
+        ("万", None),
+        ("七八十", None),  # an estimate, not one number
+        ("", None),
+    ],
+)
+def test_chinese_numeral(text, digits):
+    assert chinese_numeral(text) == digits
+
+
+def _fill(
+    answer: tuple[str, ...], stem: str = "实施方案要求推行“____”、“一站式”服务。"
+) -> Question:
+    return dataclasses.replace(FILL, stem=stem, answer=answer)
+
+
+ONCE = _fill(("一次性告知",))
+TEAM = _fill(("队伍",), "以一流的文化塑造一流的____。")
+SEVEN = _fill(("七",), "开展“环保____进”活动。")
+RATE = _fill(("70%",), "公众对城市环保的满意率____。")
+THRIFT = _fill(("勤俭节约", "节约"), "第八项是厉行____。")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "right"),
+    [
+        # punctuation and quotes: the stem itself quotes the blank
+        (ONCE, "一次性告知。", True),
+        (ONCE, "“一次性告知”", True),
+        (ONCE, "「一次性告知」", True),
+        (ONCE, '"一次性告知"', True),
+        (ONCE, "《一次性告知》", True),
+        (ONCE, "一次性 告知！", True),
+        (ONCE, "一站式", False),
+        (ONCE, "一次告知", False),
+        (ONCE, "“”", False),
+        # traditional characters
+        (TEAM, "隊伍", True),
+        (TEAM, "队伍", True),
+        (TEAM, "團隊", False),
+        # Chinese numerals and digits
+        (SEVEN, "7", True),
+        (SEVEN, "七", True),
+        (SEVEN, "７", True),
+        (SEVEN, "六", False),
+        (SEVEN, "17", False),
+        (RATE, "百分之七十", True),
+        (RATE, "百分之70", True),
+        (RATE, "７０％", True),
+        (RATE, "70", False),
+        (RATE, "百分之八十", False),
+        (RATE, "7%", False),
+        # per-question accepted variants
+        (THRIFT, "勤俭节约", True),
+        (THRIFT, "节约", True),
+        (THRIFT, "勤儉節約", True),
+        (THRIFT, "节俭", False),
+        (THRIFT, "勤俭", False),
+    ],
+)
+def test_fill_equivalence(question, answer, right):
+    expected = (question.points, True) if right else (0.0, False)
+    assert grade_question(question, answer) == expected
 
 
 def test_option_shuffling_never_affects_grading():

@@ -12,11 +12,11 @@ from openpyxl import load_workbook
 
 from kb.service import open_kb
 from kb.store import write
+from office.cli import cli as office_cli
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
-from quizzes.cli import cli as quizzes_cli
-from quizzes.studyplan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
+from quizzes.plan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.apptest_support import (
     PASSWORD,
@@ -110,7 +110,7 @@ def test_the_export_equals_the_screen(bureau, tmp_path):
     screen = at.dataframe[0].value  # 按部门
     workbook = tmp_path / "report.xlsx"
     as_of = (bureau + timedelta(seconds=1)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M:%S")
-    result = CliRunner().invoke(quizzes_cli, ["report", "--xlsx", str(workbook), "--as-of", as_of])
+    result = CliRunner().invoke(office_cli, ["report", "--xlsx", str(workbook), "--as-of", as_of])
     assert result.exit_code == 0, result.output
     sheet = load_workbook(workbook)["按部门"]
     rows = list(sheet.iter_rows(values_only=True))

@@ -7,7 +7,6 @@ import re
 from concurrent.futures import Future
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kb.embedding import ModelStatus, load_embedder
@@ -29,7 +28,7 @@ from tests.apptest_support import (
 )
 from ui import services
 from ui.render import md_text
-from ui.services import get_model_status
+from ui.services import forget_process_state, get_model_status
 
 
 def test_login_with_a_wrong_then_the_right_password(app_settings):
@@ -254,7 +253,7 @@ def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch
     initial = create_account(db, "1001", "张敏", "监测站", Role.STAFF, NOW)
     change_password(db, "1001", initial, PASSWORD, NOW)
     db.close()
-    st.cache_resource.clear()
+    forget_process_state()
 
     def rendered_markdown(at: AppTest) -> list[str]:
         values = [m.value for m in at.markdown] + [m.value for m in at.caption]
@@ -289,7 +288,7 @@ def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch
     quiz.toggle(key=f"review-{attempt_id}").set_value(True).run()
     assert any("出处：" in c.value for c in quiz.caption)
     assert_inert(rendered_markdown(quiz))
-    st.cache_resource.clear()
+    forget_process_state()
 
 
 def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
@@ -304,7 +303,7 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     bank_dir = tmp_path / "bank"
     shutil.copytree(PROJECT_ROOT / "quizzes" / "bank", bank_dir)
     monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
-    st.cache_resource.clear()
+    forget_process_state()
     at = open_page(logged_in(), "quizzes")
     assert "创建文明单位实施方案学习测验" in texts(at.subheader)
     plan = bank_dir / "plan-basics.yaml"
@@ -334,7 +333,10 @@ def test_with_the_builtin_model_a_paraphrase_is_found_through_the_shared_embeddi
 
     get_model_status()  # loaded, as it is seconds after a start
     at = logged_in()
-    assert texts(at.caption)[0] == md_text(f"检索方式：关键词 + 语义（{model.embedder.label}）")
+    # The model in use is named once, in the 关于检索 note, not on every search.
+    about = at.expander[0]
+    assert about.label == "关于检索"
+    assert md_text(f"语义模型：{model.embedder.label}") in about.markdown[0].value
     at.text_input[0].input("饭店厨房的烟气能不能排").run()  # shares no word with the article
     assert at.markdown[0].value.endswith("任何单位不得在居民区附近排放油烟。")
     embedder = get_model_status().embedder

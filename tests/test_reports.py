@@ -6,7 +6,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import shutil
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,26 +16,26 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from kb.store import open_db
-from quizzes import cli_office
-from quizzes.dashboard import (
-    PERCENT_COLUMNS,
+from office import cli as cli_office
+from office.dashboard import (
     by_department,
     completions_per_day,
     exempt_list,
     headline,
     headline_table,
     overdue_list,
-    question_stats,
-    quiz_stats,
 )
-from quizzes.reports import (
+from office.notices import list_notices
+from office.reports import (
     SHEETS,
     dashboard_csvs,
     dashboard_workbook,
     report_filename,
     report_tables,
 )
-from quizzes.studyplan import get_plan, list_notices, save_plan
+from office.scope import PERCENT_COLUMNS, Scope
+from office.statistics import question_stats, quiz_stats
+from quizzes.plan import get_plan, save_plan
 from tests.data.office.office_records import (
     BANK_DIR,
     CORPUS,
@@ -51,41 +50,17 @@ from tests.data.office.office_records import (
 AFTER = at(22)
 
 
-@pytest.fixture(scope="module")
-def bureau_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bureau") / "bureau.sqlite3"
-    database = open_office_db(path)
-    build_bureau(database, office_bank(database))
-    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    database.close()
-    return path
-
-
-@pytest.fixture
-def bureau(bureau_file, tmp_path):
-    copy = tmp_path / "bureau.sqlite3"
-    shutil.copyfile(bureau_file, copy)
-    database = open_db(copy)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def bank(bureau):
-    return office_bank(bureau)
-
-
 def screen(db, bank, as_of, departments=None) -> dict[str, pd.DataFrame]:
     """What the dashboard functions return, called one by one as a page would."""
     plan = office_plan()
     return {
-        "汇总": headline_table(headline(db, plan, bank, as_of, departments)),
-        "按部门": by_department(db, plan, bank, as_of, departments),
-        "逾期名单": overdue_list(db, plan, bank, as_of, departments),
-        "免学名单": exempt_list(db, plan, bank, as_of, departments),
-        "每日完成": completions_per_day(db, plan, bank, as_of, departments),
-        "测验统计": quiz_stats(db, bank, as_of, departments),
-        "题目统计": question_stats(db, bank, as_of, departments),
+        "汇总": headline_table(headline(Scope(db, plan, bank, as_of, departments))),
+        "按部门": by_department(Scope(db, plan, bank, as_of, departments)),
+        "逾期名单": overdue_list(Scope(db, plan, bank, as_of, departments)),
+        "免学名单": exempt_list(Scope(db, plan, bank, as_of, departments)),
+        "每日完成": completions_per_day(Scope(db, plan, bank, as_of, departments)),
+        "测验统计": quiz_stats(Scope(db, office_plan(), bank, as_of, departments)),
+        "题目统计": question_stats(Scope(db, office_plan(), bank, as_of, departments)),
     }
 
 
@@ -110,7 +85,7 @@ def stored(value: Any) -> Any:
 
 
 def test_the_workbook_holds_exactly_what_the_dashboard_shows(bureau, bank):
-    book = load_workbook(io.BytesIO(dashboard_workbook(bureau, office_plan(), bank, AFTER)))
+    book = load_workbook(io.BytesIO(dashboard_workbook(Scope(bureau, office_plan(), bank, AFTER))))
     assert book.sheetnames == list(SHEETS)
     tables = screen(bureau, bank, AFTER)
     for name, table in tables.items():
@@ -130,7 +105,7 @@ def test_the_workbook_holds_exactly_what_the_dashboard_shows(bureau, bank):
 
 def test_a_heads_export_holds_their_department_only(bureau, bank):
     book = load_workbook(
-        io.BytesIO(dashboard_workbook(bureau, office_plan(), bank, AFTER, [STATION]))
+        io.BytesIO(dashboard_workbook(Scope(bureau, office_plan(), bank, AFTER, [STATION])))
     )
     assert [row[0] for row in book["按部门"].iter_rows(min_row=2, values_only=True)] == [STATION]
     assert {row[0] for row in book["逾期名单"].iter_rows(min_row=2, values_only=True)} == {STATION}
@@ -139,13 +114,13 @@ def test_a_heads_export_holds_their_department_only(bureau, bank):
 
 
 def test_report_tables_are_the_dashboard_functions_results(bureau, bank):
-    tables = report_tables(bureau, office_plan(), bank, MID := at(15))
+    tables = report_tables(Scope(bureau, office_plan(), bank, MID := at(15)))
     for name, table in screen(bureau, bank, MID).items():
         pd.testing.assert_frame_equal(tables[name], table, obj=name)
 
 
 def test_csv_files_carry_the_date_a_bom_and_the_same_figures(bureau, bank):
-    files = dashboard_csvs(bureau, office_plan(), bank, AFTER)
+    files = dashboard_csvs(Scope(bureau, office_plan(), bank, AFTER))
     assert sorted(files) == sorted(f"{name}_2026-11-22.csv" for name in SHEETS)
     tables = screen(bureau, bank, AFTER)
     for name, table in tables.items():

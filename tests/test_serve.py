@@ -7,7 +7,17 @@ import asyncio
 import pytest
 
 from kb.settings import Settings, SettingsError
-from ui.serve import COOKIE, RestartBudget, StickyProxy, pinned_worker, with_cookie
+from ui.serve import (
+    COOKIE,
+    RestartBudget,
+    StickyProxy,
+    client_address,
+    forwarded_head,
+    is_blocked,
+    pinned_worker,
+    secured_response,
+    with_cookie,
+)
 
 
 def test_two_workers_unless_kb_workers_says_otherwise():
@@ -256,3 +266,51 @@ def test_a_worker_that_dies_is_started_again_and_the_other_keeps_its_sessions(tm
     restarted = str(1 - int(kept_worker))
     assert "exited with -9; starting it again" in server.output()
     assert restarted in dealt
+
+
+def test_the_proxy_replaces_forwarding_headers_and_closes_after_one_request():
+    head = (
+        b"GET /?x=1 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.6.6.6\r\nx-kb-proxy: guess\r\n"
+        b"Forwarded: for=1.2.3.4\r\nX-Real-IP: 1.2.3.4\r\nConnection: keep-alive\r\n\r\n"
+    )
+    assert forwarded_head(head, "192.168.1.20", "s3cret") == (
+        b"GET /?x=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
+        b"X-Forwarded-For: 192.168.1.20\r\nX-KB-Proxy: s3cret\r\n\r\n"
+    )
+    upgrade = (
+        b"GET /_stcore/stream HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n"
+        b"Upgrade: websocket\r\nX-Forwarded-For: 10.6.6.6\r\n\r\n"
+    )
+    assert forwarded_head(upgrade, "192.168.1.20", "s3cret") == (
+        b"GET /_stcore/stream HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n"
+        b"Upgrade: websocket\r\nX-Forwarded-For: 192.168.1.20\r\nX-KB-Proxy: s3cret\r\n\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "peer", "token", "expected"),
+    [
+        (
+            {"X-Forwarded-For": "192.168.1.20", "X-KB-Proxy": "s3cret"},
+            None,
+            "s3cret",
+            "192.168.1.20",
+        ),
+        ({"X-Forwarded-For": "192.168.1.20", "X-KB-Proxy": "guess"}, None, "s3cret", "127.0.0.1"),
+        ({"X-Forwarded-For": "192.168.1.20"}, "192.168.1.7", None, "192.168.1.7"),
+        ({"X-Forwarded-For": "192.168.1.20", "X-KB-Proxy": ""}, "192.168.1.7", "", "192.168.1.7"),
+    ],
+)
+def test_the_app_trusts_a_forwarded_address_only_from_its_own_proxy(headers, peer, token, expected):
+    assert client_address(headers, peer, token) == expected
+
+
+def test_metrics_are_not_served_and_responses_forbid_framing():
+    assert is_blocked(b"GET /_stcore/metrics HTTP/1.1\r\n\r\n")
+    assert is_blocked(b"GET /_stcore/metrics?x HTTP/1.1\r\n\r\n")
+    assert not is_blocked(b"GET /_stcore/health HTTP/1.1\r\n\r\n")
+    assert secured_response(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", None) == (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Frame-Options: DENY\r\n"
+        b"Content-Security-Policy: frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\n"
+        b"Referrer-Policy: same-origin\r\n\r\n"
+    )

@@ -58,17 +58,36 @@ def test_round_trip_yaml_to_xlsx_to_yaml_is_lossless(tmp_path):
     assert load_quiz_file(tmp_path / "plan-basics.yaml", CORPUS) == (PLAN, [])
 
 
+def test_a_retired_question_survives_the_round_trip(tmp_path):
+    retired = dataclasses.replace(PLAN.questions[2], retired="与 q02 重复，2026-12 停用")
+    quiz = dataclasses.replace(PLAN, questions=(*PLAN.questions[:2], retired, *PLAN.questions[3:]))
+    export_quiz_xlsx(quiz, tmp_path / "bank.xlsx")
+    assert [row[13] for row in sheet_rows(tmp_path / "bank.xlsx", "题目")] == [
+        "停用",
+        None,
+        None,
+        "与 q02 重复，2026-12 停用",
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert import_quiz_xlsx(tmp_path / "bank.xlsx", CORPUS) == quiz
+    write_quiz_yaml(quiz, tmp_path / "plan-basics.yaml")
+    assert load_quiz_file(tmp_path / "plan-basics.yaml", CORPUS) == (quiz, [])
+
+
 def test_the_exported_sheet_is_the_usual_exam_platform_layout(tmp_path):
     export_quiz_xlsx(PLAN, tmp_path / "bank.xlsx")
     rows = sheet_rows(tmp_path / "bank.xlsx", "题目")
     assert rows[0] == (
         "题号", "题型", "题干", "选项A", "选项B", "选项C", "选项D", "选项E", "选项F",
-        "答案", "解析", "分值", "出处",
+        "答案", "解析", "分值", "出处", "停用",
     )  # fmt: skip
     assert rows[2] == (
         "q02", "多选", "启动阶段包括下列哪些工作？", "全面学习", "健全机构", "组织调研",
         "迎接验收", None, None, "ABC", "迎接验收属于第三阶段。", 2,
-        "plan.txt：全面学习。进一步领会国家相关文件和规定",
+        "plan.txt：全面学习。进一步领会国家相关文件和规定", None,
     )  # fmt: skip
     assert [row[9] for row in rows[1:]] == ["B", "ABC", "正确", "集中", "七|7", "ABC", "A"]
     assert [row[11] for row in rows[1:]] == [1, 2, 1, 1, 1, 3, 1.5]

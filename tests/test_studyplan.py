@@ -11,41 +11,36 @@ import pytest
 from kb.documents import document_texts, list_documents
 from kb.ingest import sync_corpus
 from kb.settings import PROJECT_ROOT
-from quizzes.accounts import Role, UnknownAccount, deactivate_account, update_person
-from quizzes.bank import load_bank
-from quizzes.studyplan import (
-    CAMPAIGN_PLAN_DOCUMENT,
-    LOCAL_TZ,
-    Exemption,
+from office.notices import (
     MissingItem,
     NoticeChanges,
     NoticeDepartment,
     NoticeError,
     NoticeInfo,
     NoticePerson,
-    PersonProgress,
-    Phase,
-    PlanInvalid,
-    Reading,
-    RequirementProgress,
-    StudyPlan,
-    StudyPlanError,
-    add_exemption,
-    confirm_reading,
-    default_plan,
-    ensure_default_plan,
     freeze_notice,
     get_notice,
-    get_plan,
-    list_exemptions,
     list_notices,
     notice_changes,
-    person_progress,
+)
+from office.progress import PersonProgress, RequirementProgress, person_progress
+from quizzes.accounts import Role, UnknownAccount, deactivate_account, update_person
+from quizzes.bank import load_bank
+from quizzes.exemptions import Exemption, add_exemption, list_exemptions, remove_exemption
+from quizzes.plan import (
+    CAMPAIGN_PLAN_DOCUMENT,
+    LOCAL_TZ,
+    Phase,
+    PlanInvalid,
+    StudyPlan,
+    StudyPlanError,
+    default_plan,
+    ensure_default_plan,
+    get_plan,
     plan_versions,
-    readings_of,
-    remove_exemption,
     save_plan,
 )
+from quizzes.readings import Reading, confirm_reading, readings_of
 from tests.data.office.office_records import (
     DEADLINE,
     LAW,
@@ -58,7 +53,6 @@ from tests.data.office.office_records import (
     at,
     build_bureau,
     complete,
-    office_bank,
     office_plan,
     open_office_db,
     person,
@@ -70,18 +64,6 @@ ALPHA = "实施方案测验"
 BETA = "道德规范测验"
 PLAN_TITLE = "创建市级文明单位实施方案"
 ETHICS_TITLE = "公民基本道德规范"
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_office_db(tmp_path / "office.sqlite3")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def bank(db):
-    return office_bank(db)
 
 
 def requirements(
@@ -102,7 +84,7 @@ def requirements(
 # -- the plan -------------------------------------------------------------------------------
 
 
-def test_default_plan_is_the_start_up_phase_with_every_quiz_and_the_study_material(db, bank):
+def test_default_plan_is_the_start_up_phase_with_every_quiz_and_the_study_material(office_db, bank):
     documents = ["other.txt", "plan.txt", CAMPAIGN_PLAN_DOCUMENT, "ethics.md"]
     plan = default_plan(bank, documents, date(2026, 11, 2))
     assert plan == StudyPlan(
@@ -140,28 +122,28 @@ def test_shipped_defaults_require_all_shipped_quizzes_the_plan_and_the_material(
     database.close()
 
 
-def test_ensure_default_plan_writes_once_and_keeps_later_edits(db, bank):
-    assert get_plan(db) is None
-    first = ensure_default_plan(db, bank, list_documents(db), at(2, 10))
+def test_ensure_default_plan_writes_once_and_keeps_later_edits(office_db, bank):
+    assert get_plan(office_db) is None
+    first = ensure_default_plan(office_db, bank, list_documents(office_db), at(2, 10))
     assert first is not None
     assert (first.version, first.saved_at, first.saved_by) == (1, at(2, 10), "系统默认")
-    assert ensure_default_plan(db, bank, list_documents(db), at(3)) == first
-    edited = save_plan(db, office_plan(), bank, at(4), "A1")
-    assert ensure_default_plan(db, bank, list_documents(db), at(5)) == edited
+    assert ensure_default_plan(office_db, bank, list_documents(office_db), at(3)) == first
+    edited = save_plan(office_db, office_plan(), bank, at(4), "A1")
+    assert ensure_default_plan(office_db, bank, list_documents(office_db), at(5)) == edited
     assert edited.phases == office_plan().phases
-    assert [p.version for p in plan_versions(db)] == [2, 1]
+    assert [p.version for p in plan_versions(office_db)] == [2, 1]
 
 
-def test_ensure_default_plan_waits_for_quizzes_and_indexed_documents(db, bank):
+def test_ensure_default_plan_waits_for_quizzes_and_indexed_documents(office_db, bank):
     from quizzes.bank import Bank
 
-    assert ensure_default_plan(db, Bank(), list_documents(db), at(2)) is None
+    assert ensure_default_plan(office_db, Bank(), list_documents(office_db), at(2)) is None
     # Before the first ingest: a plan without the study material must not be stored.
-    assert ensure_default_plan(db, bank, [], at(2)) is None
-    assert get_plan(db) is None
+    assert ensure_default_plan(office_db, bank, [], at(2)) is None
+    assert get_plan(office_db) is None
 
 
-def test_save_plan_lists_every_problem_and_stores_nothing(db, bank):
+def test_save_plan_lists_every_problem_and_stores_nothing(office_db, bank):
     bad = StudyPlan(
         phases=(
             Phase("启动阶段", START, START - timedelta(days=1), ("alpha", "gamma"), ("nope.txt",)),
@@ -171,7 +153,7 @@ def test_save_plan_lists_every_problem_and_stores_nothing(db, bank):
         )
     )
     with pytest.raises(PlanInvalid) as caught:
-        save_plan(db, bad, bank, at(2), "A1")
+        save_plan(office_db, bad, bank, at(2), "A1")
     assert caught.value.problems == (
         "第1阶段“启动阶段”：截止时间应晚于开始时间",
         "第1阶段“启动阶段”：题库中没有测验“gamma”",
@@ -183,9 +165,9 @@ def test_save_plan_lists_every_problem_and_stores_nothing(db, bank):
         "第4阶段“组织实施阶段”：开始时间缺少时区",
     )
     assert str(caught.value).startswith("学习计划有误：第1阶段")
-    assert get_plan(db) is None
+    assert get_plan(office_db) is None
     with pytest.raises(PlanInvalid) as empty:
-        save_plan(db, StudyPlan(phases=()), bank, at(2), "A1")
+        save_plan(office_db, StudyPlan(phases=()), bank, at(2), "A1")
     assert empty.value.problems == ("至少要有一个学习阶段",)
 
 
@@ -205,67 +187,70 @@ def test_the_current_phase_is_the_last_one_started():
 # -- readings -------------------------------------------------------------------------------
 
 
-def test_confirming_a_reading_twice_keeps_the_first(db):
-    person(db, "HB001", "王芳", OFFICE_DEPT)
-    first = confirm_reading(db, "HB001", "plan.txt", at(3))
-    again = confirm_reading(db, "hb001", "plan.txt", at(4))  # any letter case
+def test_confirming_a_reading_twice_keeps_the_first(office_db):
+    person(office_db, "HB001", "王芳", OFFICE_DEPT)
+    first = confirm_reading(office_db, "HB001", "plan.txt", at(3))
+    again = confirm_reading(office_db, "hb001", "plan.txt", at(4))  # any letter case
     assert first == again == Reading("plan.txt", at(3))
-    confirm_reading(db, "HB001", "ethics.md", at(5))
-    assert readings_of(db, "HB001") == [Reading("plan.txt", at(3)), Reading("ethics.md", at(5))]
-    assert readings_of(db, "HB001", as_of=at(4)) == [Reading("plan.txt", at(3))]
-    assert db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 2
+    confirm_reading(office_db, "HB001", "ethics.md", at(5))
+    assert readings_of(office_db, "HB001") == [
+        Reading("plan.txt", at(3)),
+        Reading("ethics.md", at(5)),
+    ]
+    assert readings_of(office_db, "HB001", as_of=at(4)) == [Reading("plan.txt", at(3))]
+    assert office_db.execute("SELECT COUNT(*) FROM readings").fetchone()[0] == 2
 
 
-def test_confirming_needs_a_known_person_and_an_indexed_document(db):
-    person(db, "HB001", "王芳", OFFICE_DEPT)
+def test_confirming_needs_a_known_person_and_an_indexed_document(office_db):
+    person(office_db, "HB001", "王芳", OFFICE_DEPT)
     with pytest.raises(StudyPlanError, match=re.escape("文件“nope.txt”不在文件库中")):
-        confirm_reading(db, "HB001", "nope.txt", at(3))
+        confirm_reading(office_db, "HB001", "nope.txt", at(3))
     with pytest.raises(UnknownAccount):
-        confirm_reading(db, "HB999", "plan.txt", at(3))
-    assert readings_of(db, "HB001") == []
+        confirm_reading(office_db, "HB999", "plan.txt", at(3))
+    assert readings_of(office_db, "HB001") == []
 
 
 # -- exemptions -----------------------------------------------------------------------------
 
 
-def test_exemptions_run_from_recording_until_their_end_or_removal(db):
-    person(db, "HB001", "王芳", OFFICE_DEPT)
-    person(db, "HB002", "李强", OFFICE_DEPT)
-    leave = add_exemption(db, "hb001", " 请假 ", at(3), "A1", until=at(10))
-    posted = add_exemption(db, "HB002", "外派", at(4), "A1")
+def test_exemptions_run_from_recording_until_their_end_or_removal(office_db):
+    person(office_db, "HB001", "王芳", OFFICE_DEPT)
+    person(office_db, "HB002", "李强", OFFICE_DEPT)
+    leave = add_exemption(office_db, "hb001", " 请假 ", at(3), "A1", until=at(10))
+    posted = add_exemption(office_db, "HB002", "外派", at(4), "A1")
     assert leave == Exemption(1, "HB001", "请假", at(3), at(10), "A1")
-    assert list_exemptions(db, at(2)) == []
-    assert list_exemptions(db, at(5)) == [leave, posted]
-    assert list_exemptions(db, at(10)) == [posted]  # until is exclusive
-    ended = remove_exemption(db, "HB002", at(12), "A1")
+    assert list_exemptions(office_db, at(2)) == []
+    assert list_exemptions(office_db, at(5)) == [leave, posted]
+    assert list_exemptions(office_db, at(10)) == [posted]  # until is exclusive
+    ended = remove_exemption(office_db, "HB002", at(12), "A1")
     assert ended == Exemption(2, "HB002", "外派", at(4), None, "A1", at(12), "A1")
-    assert list_exemptions(db, at(11)) == [ended]  # still in force then: the past stays
-    assert list_exemptions(db, at(12)) == []
-    assert list_exemptions(db) == [leave, ended]
+    assert list_exemptions(office_db, at(11)) == [ended]  # still in force then: the past stays
+    assert list_exemptions(office_db, at(12)) == []
+    assert list_exemptions(office_db) == [leave, ended]
 
 
-def test_add_exemption_refuses_what_cannot_be_used(db):
-    person(db, "HB001", "王芳", OFFICE_DEPT)
+def test_add_exemption_refuses_what_cannot_be_used(office_db):
+    person(office_db, "HB001", "王芳", OFFICE_DEPT)
     with pytest.raises(StudyPlanError, match="请填写免学原因"):
-        add_exemption(db, "HB001", "  ", at(3), "A1")
+        add_exemption(office_db, "HB001", "  ", at(3), "A1")
     with pytest.raises(StudyPlanError, match="免学截止时间应晚于现在"):
-        add_exemption(db, "HB001", "请假", at(3), "A1", until=at(3))
+        add_exemption(office_db, "HB001", "请假", at(3), "A1", until=at(3))
     with pytest.raises(UnknownAccount):
-        add_exemption(db, "HB999", "请假", at(3), "A1")
-    add_exemption(db, "HB001", "请假", at(3), "A1")
+        add_exemption(office_db, "HB999", "请假", at(3), "A1")
+    add_exemption(office_db, "HB001", "请假", at(3), "A1")
     with pytest.raises(StudyPlanError, match="王芳（HB001）已在免学名单中"):
-        add_exemption(db, "HB001", "外派", at(4), "A1")
+        add_exemption(office_db, "HB001", "外派", at(4), "A1")
     with pytest.raises(StudyPlanError, match="HB002 目前不在免学名单中"):
-        remove_exemption(db, "HB002", at(4), "A1")
+        remove_exemption(office_db, "HB002", at(4), "A1")
 
 
 # -- progress -------------------------------------------------------------------------------
 
 
-def test_completed_by_the_deadline_requirement_by_requirement(db, bank):
-    person(db, "O1", "王芳", OFFICE_DEPT)
-    complete(db, bank, "O1", at(5))
-    assert person_progress(db, "O1", office_plan(), bank, at(15)) == PersonProgress(
+def test_completed_by_the_deadline_requirement_by_requirement(office_db, bank):
+    person(office_db, "O1", "王芳", OFFICE_DEPT)
+    complete(office_db, bank, "O1", at(5))
+    assert person_progress(office_db, "O1", office_plan(), bank, at(15)) == PersonProgress(
         employee_no="O1",
         name="王芳",
         department=OFFICE_DEPT,
@@ -288,55 +273,57 @@ def test_completed_by_the_deadline_requirement_by_requirement(db, bank):
     )
 
 
-def test_nothing_done_is_not_started_then_overdue(db, bank):
-    person(db, "O3", "张伟", OFFICE_DEPT)
-    before = person_progress(db, "O3", office_plan(), bank, at(15))
+def test_nothing_done_is_not_started_then_overdue(office_db, bank):
+    person(office_db, "O3", "张伟", OFFICE_DEPT)
+    before = person_progress(office_db, "O3", office_plan(), bank, at(15))
     assert (before.state, before.state_label, before.requirements) == (
         "not_started",
         "未开始",
         requirements(),
     )
-    after = person_progress(db, "O3", office_plan(), bank, at(21))
+    after = person_progress(office_db, "O3", office_plan(), bank, at(21))
     assert (after.state, after.state_label, after.missing) == (
         "overdue",
         "逾期未完成",
         requirements(),
     )
     # The deadline itself is still on time.
-    assert person_progress(db, "O3", office_plan(), bank, DEADLINE).state == "not_started"
+    assert person_progress(office_db, "O3", office_plan(), bank, DEADLINE).state == "not_started"
 
 
-def test_a_failed_attempt_with_attempts_left_is_in_progress_never_overdue_before_deadline(db, bank):
-    person(db, "M1", "杨磊", STATION)
-    take(db, bank, "alpha", "M1", at(5), WRONG["alpha"])
-    progress = person_progress(db, "M1", office_plan(), bank, DEADLINE)
+def test_a_failed_attempt_with_attempts_left_is_in_progress_never_overdue_before_deadline(
+    office_db, bank
+):
+    person(office_db, "M1", "杨磊", STATION)
+    take(office_db, bank, "alpha", "M1", at(5), WRONG["alpha"])
+    progress = person_progress(office_db, "M1", office_plan(), bank, DEADLINE)
     assert (progress.state, progress.blocked) == ("in_progress", False)
     assert progress.requirements[0] == RequirementProgress(
         "quiz", "alpha", ALPHA, None, False, 0.0, 1, 1
     )
-    assert person_progress(db, "M1", office_plan(), bank, at(21)).state == "overdue"
+    assert person_progress(office_db, "M1", office_plan(), bank, at(21)).state == "overdue"
 
 
-def test_no_attempts_left_is_flagged_blocked_but_stays_in_progress_before_deadline(db, bank):
-    person(db, "M2", "赵敏", STATION)
-    take(db, bank, "alpha", "M2", at(7), WRONG["alpha"])
-    take(db, bank, "alpha", "M2", at(8), {"a1": "B"})  # 1 of 5 points: 20 %
-    progress = person_progress(db, "M2", office_plan(), bank, at(15))
+def test_no_attempts_left_is_flagged_blocked_but_stays_in_progress_before_deadline(office_db, bank):
+    person(office_db, "M2", "赵敏", STATION)
+    take(office_db, bank, "alpha", "M2", at(7), WRONG["alpha"])
+    take(office_db, bank, "alpha", "M2", at(8), {"a1": "B"})  # 1 of 5 points: 20 %
+    progress = person_progress(office_db, "M2", office_plan(), bank, at(15))
     assert (progress.state, progress.blocked) == ("in_progress", True)
     assert progress.requirements[0] == RequirementProgress(
         "quiz", "alpha", ALPHA, None, False, 20.0, 2, 0
     )
 
 
-def test_passing_after_the_deadline_is_completed_late(db, bank):
-    person(db, "O5", "陈静", OFFICE_DEPT, Role.HEAD)
-    read_all(db, "O5", at(10))
-    take(db, bank, "alpha", "O5", at(11), RIGHT["alpha"])
-    take(db, bank, "beta", "O5", at(21), RIGHT["beta"])
+def test_passing_after_the_deadline_is_completed_late(office_db, bank):
+    person(office_db, "O5", "陈静", OFFICE_DEPT, Role.HEAD)
+    read_all(office_db, "O5", at(10))
+    take(office_db, bank, "alpha", "O5", at(11), RIGHT["alpha"])
+    take(office_db, bank, "beta", "O5", at(21), RIGHT["beta"])
     plan = office_plan()
-    assert person_progress(db, "O5", plan, bank, at(15)).state == "in_progress"
-    assert person_progress(db, "O5", plan, bank, at(21)).state == "overdue"
-    late = person_progress(db, "O5", plan, bank, at(22))
+    assert person_progress(office_db, "O5", plan, bank, at(15)).state == "in_progress"
+    assert person_progress(office_db, "O5", plan, bank, at(21)).state == "overdue"
+    late = person_progress(office_db, "O5", plan, bank, at(22))
     assert (late.state, late.state_label, late.completed_at) == (
         "completed_late",
         "逾期完成",
@@ -348,76 +335,76 @@ def test_passing_after_the_deadline_is_completed_late(db, bank):
     assert late.requirements[0].on_time
 
 
-def test_only_what_was_submitted_or_confirmed_by_the_moment_counts(db, bank):
-    person(db, "E9", "孙丽", OFFICE_DEPT)
-    take(db, bank, "alpha", "E9", at(9, 9, 0), RIGHT["alpha"], minutes=30)
-    confirm_reading(db, "E9", "plan.txt", at(9, 10, 30))
-    midway = person_progress(db, "E9", office_plan(), bank, at(9, 9, 10))
+def test_only_what_was_submitted_or_confirmed_by_the_moment_counts(office_db, bank):
+    person(office_db, "E9", "孙丽", OFFICE_DEPT)
+    take(office_db, bank, "alpha", "E9", at(9, 9, 0), RIGHT["alpha"], minutes=30)
+    confirm_reading(office_db, "E9", "plan.txt", at(9, 10, 30))
+    midway = person_progress(office_db, "E9", office_plan(), bank, at(9, 9, 10))
     # The attempt had started (in progress), but its pass came later.
     assert midway.state == "in_progress"
     assert midway.requirements == requirements(
         RequirementProgress("quiz", "alpha", ALPHA, None, False, None, 1, 1)
     )
     passed = RequirementProgress("quiz", "alpha", ALPHA, at(9, 9, 30), True, 100.0, 1, 1)
-    later = person_progress(db, "E9", office_plan(), bank, at(9, 10))
+    later = person_progress(office_db, "E9", office_plan(), bank, at(9, 10))
     assert later.requirements == requirements(passed)
-    latest = person_progress(db, "E9", office_plan(), bank, at(9, 11))
+    latest = person_progress(office_db, "E9", office_plan(), bank, at(9, 11))
     assert latest.requirements == requirements(passed, plan=at(9, 10, 30))
-    assert person_progress(db, "E9", office_plan(), bank, at(9, 8)).state == "not_started"
+    assert person_progress(office_db, "E9", office_plan(), bank, at(9, 8)).state == "not_started"
 
 
-def test_a_person_counts_for_the_department_they_belong_to_at_the_moment(db, bank):
-    person(db, "F1", "吴娟", LAW)
-    complete(db, bank, "F1", at(5))
-    update_person(db, "F1", "吴娟", STATION, Role.STAFF, at(10))
-    assert person_progress(db, "F1", office_plan(), bank, at(9)).department == LAW
-    moved = person_progress(db, "F1", office_plan(), bank, at(10))
+def test_a_person_counts_for_the_department_they_belong_to_at_the_moment(office_db, bank):
+    person(office_db, "F1", "吴娟", LAW)
+    complete(office_db, bank, "F1", at(5))
+    update_person(office_db, "F1", "吴娟", STATION, Role.STAFF, at(10))
+    assert person_progress(office_db, "F1", office_plan(), bank, at(9)).department == LAW
+    moved = person_progress(office_db, "F1", office_plan(), bank, at(10))
     # Study done before the move goes with the person.
     assert (moved.department, moved.state) == (STATION, "completed")
 
 
-def test_a_quiz_added_to_the_plan_later_is_required_of_everyone(db, bank):
-    person(db, "E6", "郑洁", OFFICE_DEPT)
-    read_all(db, "E6", at(4))
-    take(db, bank, "alpha", "E6", at(5), RIGHT["alpha"])
+def test_a_quiz_added_to_the_plan_later_is_required_of_everyone(office_db, bank):
+    person(office_db, "E6", "郑洁", OFFICE_DEPT)
+    read_all(office_db, "E6", at(4))
+    take(office_db, bank, "alpha", "E6", at(5), RIGHT["alpha"])
     before = office_plan(("alpha",))
-    assert person_progress(db, "E6", before, bank, at(6)).state == "completed"
+    assert person_progress(office_db, "E6", before, bank, at(6)).state == "completed"
     # The office adds beta on Nov 8: the plan now applies, also to figures as of Nov 6.
     now = office_plan(("alpha", "beta"))
-    again = person_progress(db, "E6", now, bank, at(6))
+    again = person_progress(office_db, "E6", now, bank, at(6))
     assert (again.state, [m.target for m in again.missing]) == ("in_progress", ["beta"])
     # A pass of the added quiz from before it was added counts.
-    take(db, bank, "beta", "E6", at(7), RIGHT["beta"])
-    assert person_progress(db, "E6", now, bank, at(9)).state == "completed"
+    take(office_db, bank, "beta", "E6", at(7), RIGHT["beta"])
+    assert person_progress(office_db, "E6", now, bank, at(9)).state == "completed"
 
 
-def test_admins_deactivated_people_and_later_accounts_are_not_counted(db, bank):
-    person(db, "A1", "创建办管理员", "创建办", Role.ADMIN)
-    person(db, "M4", "周杰", STATION)
-    person(db, "N1", "新同事", STATION, created=at(12))
-    complete(db, bank, "A1", at(5))
-    complete(db, bank, "M4", at(5))
-    deactivate_account(db, "M4", at(6))
-    admin = person_progress(db, "A1", office_plan(), bank, at(15))
+def test_admins_deactivated_people_and_later_accounts_are_not_counted(office_db, bank):
+    person(office_db, "A1", "创建办管理员", "创建办", Role.ADMIN)
+    person(office_db, "M4", "周杰", STATION)
+    person(office_db, "N1", "新同事", STATION, created=at(12))
+    complete(office_db, bank, "A1", at(5))
+    complete(office_db, bank, "M4", at(5))
+    deactivate_account(office_db, "M4", at(6))
+    admin = person_progress(office_db, "A1", office_plan(), bank, at(15))
     assert (admin.counted, admin.state, admin.role) == (False, "completed", "admin")
-    gone = person_progress(db, "M4", office_plan(), bank, at(15))
+    gone = person_progress(office_db, "M4", office_plan(), bank, at(15))
     assert (gone.counted, gone.active, gone.state) == (False, False, "completed")
-    new = person_progress(db, "N1", office_plan(), bank, at(10))
+    new = person_progress(office_db, "N1", office_plan(), bank, at(10))
     assert (new.counted, new.department, new.state) == (False, None, "not_started")
-    assert person_progress(db, "N1", office_plan(), bank, at(13)).counted
+    assert person_progress(office_db, "N1", office_plan(), bank, at(13)).counted
 
 
-def test_an_exempt_person_carries_the_exemption(db, bank):
-    person(db, "O4", "刘洋", OFFICE_DEPT)
-    leave = add_exemption(db, "O4", "请假", at(3), "A1", until=at(23))
-    during = person_progress(db, "O4", office_plan(), bank, at(22))
+def test_an_exempt_person_carries_the_exemption(office_db, bank):
+    person(office_db, "O4", "刘洋", OFFICE_DEPT)
+    leave = add_exemption(office_db, "O4", "请假", at(3), "A1", until=at(23))
+    during = person_progress(office_db, "O4", office_plan(), bank, at(22))
     assert (during.exemption, during.state_label, during.state) == (leave, "免学", "overdue")
-    assert person_progress(db, "O4", office_plan(), bank, at(23)).exemption is None
+    assert person_progress(office_db, "O4", office_plan(), bank, at(23)).exemption is None
 
 
-def test_person_progress_of_an_unknown_person(db, bank):
+def test_person_progress_of_an_unknown_person(office_db, bank):
     with pytest.raises(UnknownAccount):
-        person_progress(db, "HB999", office_plan(), bank, at(15))
+        person_progress(office_db, "HB999", office_plan(), bank, at(15))
 
 
 # -- notices --------------------------------------------------------------------------------
@@ -429,10 +416,10 @@ ETHICS_ITEM = MissingItem("document", "ethics.md", ETHICS_TITLE)
 EVERYTHING = (ALPHA_ITEM, BETA_ITEM, PLAN_ITEM, ETHICS_ITEM)
 
 
-def test_a_frozen_notice_names_the_overdue_and_never_changes(db, bank):
-    build_bureau(db, bank)
+def test_a_frozen_notice_names_the_overdue_and_never_changes(office_db, bank):
+    build_bureau(office_db, bank)
     plan = office_plan()
-    notice = freeze_notice(db, " 第一次通报 ", at(22), plan, bank, at(22, 10), "A1")
+    notice = freeze_notice(office_db, " 第一次通报 ", at(22), plan, bank, at(22, 10), "A1")
     assert notice.people == (
         NoticePerson("O3", "张伟", OFFICE_DEPT, EVERYTHING),
         NoticePerson("F2", "徐涛", LAW, EVERYTHING),
@@ -453,22 +440,22 @@ def test_a_frozen_notice_names_the_overdue_and_never_changes(db, bank):
         "A1",
     )
     # Later study, exemptions and plan edits change nothing already frozen.
-    complete(db, bank, "O3", at(23))
-    add_exemption(db, "F2", "外派", at(23), "A1")
-    save_plan(db, office_plan(("alpha",)), bank, at(23), "A1")
-    assert get_notice(db, notice.id) == notice
-    assert list_notices(db) == [
+    complete(office_db, bank, "O3", at(23))
+    add_exemption(office_db, "F2", "外派", at(23), "A1")
+    save_plan(office_db, office_plan(("alpha",)), bank, at(23), "A1")
+    assert get_notice(office_db, notice.id) == notice
+    assert list_notices(office_db) == [
         NoticeInfo(notice.id, "第一次通报", PHASE, at(22), at(22, 10), "A1", 4, 3)
     ]
 
 
-def test_notice_changes_say_who_was_added_and_who_resolved(db, bank):
-    build_bureau(db, bank)
+def test_notice_changes_say_who_was_added_and_who_resolved(office_db, bank):
+    build_bureau(office_db, bank)
     plan = office_plan()
-    first = freeze_notice(db, "第一次通报", at(22), plan, bank, at(22, 10), "A1")
-    complete(db, bank, "O3", at(23, 8))
+    first = freeze_notice(office_db, "第一次通报", at(22), plan, bank, at(22, 10), "A1")
+    complete(office_db, bank, "O3", at(23, 8))
     # O4's leave ends on Nov 23: from then on O4 counts, and is overdue.
-    second = freeze_notice(db, "第二次通报", at(24), plan, bank, at(24, 10), "A1")
+    second = freeze_notice(office_db, "第二次通报", at(24), plan, bank, at(24, 10), "A1")
     changes = notice_changes(first, second)
     assert changes == NoticeChanges(
         added=(NoticePerson("O4", "刘洋", OFFICE_DEPT, EVERYTHING),),
@@ -480,24 +467,24 @@ def test_notice_changes_say_who_was_added_and_who_resolved(db, bank):
         ),
     )
     assert notice_changes(None, first).added == first.people
-    assert [n.id for n in list_notices(db)] == [second.id, first.id]
+    assert [n.id for n in list_notices(office_db)] == [second.id, first.id]
 
 
-def test_a_notice_needs_a_title_a_past_moment_and_a_passed_deadline(db, bank):
+def test_a_notice_needs_a_title_a_past_moment_and_a_passed_deadline(office_db, bank):
     plan = office_plan()
     with pytest.raises(NoticeError, match="截止时间（2026-11-20 23:59）尚未过"):
-        freeze_notice(db, "通报", DEADLINE, plan, bank, at(25), "A1")
+        freeze_notice(office_db, "通报", DEADLINE, plan, bank, at(25), "A1")
     with pytest.raises(NoticeError, match="统计时点不能晚于现在"):
-        freeze_notice(db, "通报", at(25), plan, bank, at(24), "A1")
+        freeze_notice(office_db, "通报", at(25), plan, bank, at(24), "A1")
     with pytest.raises(NoticeError, match="请填写通报标题"):
-        freeze_notice(db, " ", at(22), plan, bank, at(24), "A1")
-    assert list_notices(db) == []
+        freeze_notice(office_db, " ", at(22), plan, bank, at(24), "A1")
+    assert list_notices(office_db) == []
 
 
-def test_times_must_be_aware(db):
-    person(db, "HB001", "王芳", OFFICE_DEPT)
+def test_times_must_be_aware(office_db):
+    person(office_db, "HB001", "王芳", OFFICE_DEPT)
     with pytest.raises(ValueError, match="timezone-aware"):
-        confirm_reading(db, "HB001", "plan.txt", datetime(2026, 11, 3))
+        confirm_reading(office_db, "HB001", "plan.txt", datetime(2026, 11, 3))
 
 
 def test_the_corpus_folder_is_where_the_documents_come_from():

@@ -16,7 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from kb.documents import document_texts, list_documents
-from kb.ingest import ingest_upload
+from kb.ingest import IngestReport, ingest_uploads
+from kb.readers import SUPPORTED_SUFFIXES
 from quizzes.accounts import (
     AccountError,
     Role,
@@ -28,21 +29,19 @@ from quizzes.accounts import (
     unlock_account,
 )
 from quizzes.bank import QuizFormatError
-from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
-from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
-from quizzes.studyplan import (
+from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
+from quizzes.plan import (
     LOCAL_TZ,
     Phase,
     PlanInvalid,
     StudyPlan,
     StudyPlanError,
-    add_exemption,
     end_of_day,
-    list_exemptions,
-    remove_exemption,
     save_plan,
     start_of_day,
 )
+from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
+from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 from ui.auth import require
 from ui.render import md_text
 from ui.services import (
@@ -104,27 +103,32 @@ def _documents_tab() -> None:
         for d in list_documents(db)
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    # No type filter on the widget: a file of another type is named in the report with
+    # the reason, in Chinese, like every other file that is not indexed.
     uploads = st.file_uploader(
-        "上传文件（.txt .md .docx .pdf；同名文件会被替换）",
-        type=["txt", "md", "docx", "pdf"],
+        "上传文件（可一次选多个；同名文件会被替换）",
         accept_multiple_files=True,
         key="doc_upload",
     )
+    st.caption(
+        f"支持 {' '.join(SUPPORTED_SUFFIXES)}；.doc .wps .rtf .odt 由服务器上的 LibreOffice 转换。"
+        "每个文件单独检查，未入库的文件逐个列出原因。"
+    )
     if uploads and st.button("检查并入库", type="primary"):
-        embedder = get_model_status().embedder
-        for upload in uploads:
-            report = ingest_upload(
+        with st.spinner("正在检查并入库……"):
+            report = ingest_uploads(
                 db,
                 settings.corpus_dir,
-                upload.name,
-                upload.getvalue(),
-                embedder,
+                [(upload.name, upload.getvalue()) for upload in uploads],
+                get_model_status().embedder,
                 settings.max_upload_mb * 1024 * 1024,
             )
-            if report.errors:
-                _errors(md_text(f"{upload.name}：未入库"), report.errors)
-            else:
-                st.success(md_text(f"{upload.name}：{report.summary()}"))
+        _ingest_report(report)
+
+
+def _ingest_report(report: IngestReport) -> None:
+    (st.warning if report.failed else st.success)(report.summary())
+    st.dataframe(pd.DataFrame(report.table()), hide_index=True, width="stretch")
 
 
 def _roster_tab() -> None:

@@ -3,11 +3,15 @@ every page makes on the server at the top of every run."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import streamlit as st
 
 from quizzes.accounts import (
+    MAX_LOGIN_EMPLOYEE_NO_LENGTH,
+    MAX_LOGIN_PASSWORD_LENGTH,
     AccountError,
     LoginStatus,
     Person,
@@ -18,22 +22,38 @@ from quizzes.accounts import (
     session_expired,
 )
 from ui.render import md_text
+from ui.serve import PROXY_TOKEN_ENV
+from ui.serve import client_address as _client_address
 from ui.services import get_db, get_settings
 
 _USER = "auth_employee_no"
 _SEEN = "auth_last_seen"
 _MUST_CHANGE = "auth_must_change"
+_VERSION = "auth_session_version"
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def client_address() -> str:
+    """This session's client address: forwarded by ``ui/serve.py``'s proxy, or the peer's."""
+    headers, peer = st.context.headers, st.context.ip_address
+    # AppTest has no connection: neither is what a server session gives.
+    return _client_address(
+        headers if isinstance(headers, Mapping) else {},
+        peer if isinstance(peer, str) else None,
+        os.environ.get(PROXY_TOKEN_ENV),
+    )
+
+
 def current_user() -> Person | None:
     """The logged-in person, re-read from the database on every run, or None.
 
-    Re-reading means a deactivation, a role change or a password reset takes effect at
-    the person's next click, and an idle session ends after KB_SESSION_IDLE_MINUTES.
+    A session ends at its next click when the person's session version is no longer the
+    one it logged in at (a reset, a password change in another session, a deactivation,
+    a role change: ``quizzes.accounts.end_sessions``), and after
+    KB_SESSION_IDLE_MINUTES idle.
     """
     employee_no = st.session_state.get(_USER)
     if not employee_no:
@@ -47,8 +67,26 @@ def current_user() -> Person | None:
     if person is None or not person.active:
         logout(message="账号不可用，请联系创建办。")
         return None
+    if person.session_version != st.session_state.get(_VERSION):
+        logout(message="登录已失效（密码或账号已变更），请重新登录。")
+        return None
     st.session_state[_SEEN] = now
     return person
+
+
+def signed_in(employee_no: str) -> bool:
+    """Whether this session is still logged in as ``employee_no``, past any password change.
+
+    For widget callbacks: they run before the page, and so before its :func:`require`.
+    A session that has ended is logged out here, and the page run that follows shows
+    the login form.
+    """
+    person = current_user()
+    return (
+        person is not None
+        and not person.must_change_password
+        and person.employee_no.lower() == employee_no.lower()
+    )
 
 
 def require(*roles: Role) -> Person:
@@ -65,7 +103,7 @@ def require(*roles: Role) -> Person:
 
 def logout(message: str | None = None) -> None:
     """End the session's login (and keep a message for the login page)."""
-    for key in (_USER, _SEEN, _MUST_CHANGE):
+    for key in (_USER, _SEEN, _MUST_CHANGE, _VERSION):
         st.session_state.pop(key, None)
     if message:
         st.session_state["auth_notice"] = message
@@ -81,16 +119,22 @@ def login_page() -> None:
         _change_password_form(first_login=True)
         return
     with st.form("login"):
-        employee_no = st.text_input("工号", key="login_employee_no")
-        password = st.text_input("密码", type="password", key="login_password")
+        employee_no = st.text_input(
+            "工号", key="login_employee_no", max_chars=MAX_LOGIN_EMPLOYEE_NO_LENGTH
+        )
+        password = st.text_input(
+            "密码", type="password", key="login_password", max_chars=MAX_LOGIN_PASSWORD_LENGTH
+        )
         submitted = st.form_submit_button("登录", type="primary")
     if not submitted:
         return
-    result = authenticate(get_db(), employee_no.strip(), password, _now())
+    # A widget's max_chars binds the browser only: the core checks the lengths again.
+    result = authenticate(get_db(), employee_no.strip(), password, _now(), client_address())
     if not result.authenticated or result.person is None:
         st.error(md_text(result.message))
         return
     st.session_state[_USER] = result.person.employee_no
+    st.session_state[_VERSION] = result.person.session_version
     st.session_state[_SEEN] = _now()
     if result.status == LoginStatus.MUST_CHANGE_PASSWORD:
         st.session_state[_MUST_CHANGE] = True
@@ -104,9 +148,10 @@ def _change_password_form(first_login: bool) -> None:
     if first_login:
         st.warning("这是初始密码，请先设置新密码（至少 8 位，须含字母和数字）。")
     with st.form("change_password", clear_on_submit=True):
-        old = st.text_input("当前密码", type="password")
-        new = st.text_input("新密码", type="password")
-        again = st.text_input("再次输入新密码", type="password")
+        limit = MAX_LOGIN_PASSWORD_LENGTH
+        old = st.text_input("当前密码", type="password", max_chars=limit)
+        new = st.text_input("新密码", type="password", max_chars=limit)
+        again = st.text_input("再次输入新密码", type="password", max_chars=limit)
         submitted = st.form_submit_button("修改密码", type="primary")
     if not submitted:
         return
@@ -114,10 +159,12 @@ def _change_password_form(first_login: bool) -> None:
         st.error("两次输入的新密码不一致。")
         return
     try:
-        change_password(get_db(), employee_no, old, new, _now())
+        person = change_password(get_db(), employee_no, old, new, _now(), client_address())
     except AccountError as exc:
         st.error(md_text(str(exc)))
         return
+    # Every other session of this person is over; this one carries on.
+    st.session_state[_VERSION] = person.session_version
     st.session_state.pop(_MUST_CHANGE, None)
     st.session_state["auth_notice"] = "密码已修改。"
     st.rerun()

@@ -16,34 +16,21 @@ import streamlit as st
 from sqlite_utils import Database
 
 from kb.documents import find_quote
+from office.coverage import coverage
+from office.dashboard import department_people, headline, person_attempts
+from office.integrity import integrity_flags
+from office.notices import NoticeError, freeze_notice, get_notice, list_notices, notice_changes
+from office.progress import person_progress
+from office.reports import REPORT_KIND, report_filename, report_tables, workbook_bytes
+from office.scope import PERCENT_COLUMNS, Scope
+from office.statistics import question_stats, quiz_stats
 from quizzes.accounts import Person, Role
 from quizzes.bank import Bank
-from quizzes.dashboard import (
-    PERCENT_COLUMNS,
-    coverage,
-    department_people,
-    headline,
-    integrity_flags,
-    person_attempts,
-    question_stats,
-    quiz_stats,
-)
-from quizzes.reports import REPORT_KIND, report_filename, report_tables, workbook_bytes
-from quizzes.studyplan import (
-    LOCAL_TZ,
-    NoticeError,
-    StudyPlan,
-    compute_progress,
-    freeze_notice,
-    get_notice,
-    list_notices,
-    notice_changes,
-    person_progress,
-)
+from quizzes.plan import LOCAL_TZ, StudyPlan
 from ui.auth import require
-from ui.nav import page
 from ui.quiz_widgets import show_source
 from ui.render import md_text
+from ui.routes import page
 from ui.services import get_bank, get_db, get_study_plan
 
 
@@ -160,10 +147,9 @@ def dashboard_page() -> None:
     else:
         chosen = []
         st.caption(md_text(f"统计范围：{person.department}"))
-    departments = _scope(person, chosen)
-    progress = compute_progress(db, plan, bank, as_of, phase=phase.name, departments=departments)
-    summary = headline(db, plan, bank, as_of, departments, phase=phase.name, progress=progress)
-    tables = report_tables(db, plan, bank, as_of, departments, phase=phase.name, progress=progress)
+    scope = Scope(db, plan, bank, as_of, _scope(person, chosen), phase.name)
+    summary = headline(scope)
+    tables = report_tables(scope)
 
     cols = st.columns(6)
     cols[0].metric("应学人数", summary.headcount)
@@ -201,15 +187,15 @@ def dashboard_page() -> None:
     with overview:
         _overview_tab(tables)
     with people:
-        _people_tab(db, plan, bank, as_of, phase.name, tables)
+        _people_tab(scope, tables)
     with overdue:
         _overdue_tab(db, plan, bank, person, tables)
     with quizzes:
-        _quiz_tab(db, tables, as_of, departments)
+        _quiz_tab(scope, tables)
     # The answer-level views take seconds at thousands of people: computed when asked for.
     with cover:
         if st.toggle("计算学习覆盖情况", key="show_coverage"):
-            result = coverage(db, bank, as_of, departments)
+            result = coverage(scope)
             st.markdown("**各文件被题目覆盖的小节比例**")
             _table(result.documents)
             st.markdown("**各小节、各部门的答对率（找出学习薄弱处）**")
@@ -219,7 +205,7 @@ def dashboard_page() -> None:
             "仅供创建办核查，不自动处理：作答过快（平均每题不足 3 秒）、不同人员答卷完全雷同。"
         )
         if st.toggle("检查诚信提示", key="show_flags"):
-            _table(integrity_flags(db, bank, as_of, departments))
+            _table(integrity_flags(scope))
 
 
 def _table(frame: pd.DataFrame, **kwargs: object) -> None:
@@ -287,20 +273,13 @@ def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
     _table(tables["汇总"].astype(str))
 
 
-def _people_tab(
-    db: Database,
-    plan: StudyPlan,
-    bank: Bank,
-    as_of: datetime,
-    phase_name: str,
-    tables: dict[str, pd.DataFrame],
-) -> None:
+def _people_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
     departments = list(tables["按部门"]["部门"])
     if not departments:
         st.info("没有统计到人员。")
         return
     department = st.selectbox("部门", departments, key="people_department")
-    people = department_people(db, department, plan, bank, as_of, phase=phase_name)
+    people = department_people(scope, department)
     _table(people)
     names = {
         row["工号"]: f"{row['工号']} {row['姓名']}（{row['状态']}）" for _, row in people.iterrows()
@@ -309,7 +288,7 @@ def _people_tab(
         "查看个人作答记录", list(names), format_func=names.get, index=None, key="people_person"
     )
     if chosen:
-        _table(person_attempts(db, chosen, bank, as_of))
+        _table(person_attempts(scope, chosen))
 
 
 def _overdue_tab(
@@ -371,13 +350,8 @@ def _overdue_tab(
         )
 
 
-def _quiz_tab(
-    db: Database,
-    tables: dict[str, pd.DataFrame],
-    as_of: datetime,
-    departments: list[str] | None,
-) -> None:
-    bank = get_bank()
+def _quiz_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
+    db, bank, as_of = scope.db, scope.bank, scope.as_of
     left, right = st.columns(2)
     quiz_ids = left.multiselect(
         "测验（不选则为全部）",
@@ -396,8 +370,8 @@ def _quiz_tab(
     if quiz_ids or since is not None:
         # Filtered views are computed here; the unfiltered ones are the exported tables.
         window = {"quiz_ids": quiz_ids or None, "since": since, "until": until}
-        quizzes = quiz_stats(db, bank, as_of, departments, **window)
-        questions = question_stats(db, bank, as_of, departments, **window)
+        quizzes = quiz_stats(scope, **window)
+        questions = question_stats(scope, **window)
     else:
         quizzes, questions = tables["测验统计"], tables["题目统计"]
     st.markdown("**各测验作答与通过情况**")

@@ -22,7 +22,7 @@ from quizzes.attempts import (
 )
 from quizzes.bank import Bank, Question
 from quizzes.practice import related_passages, source_passage
-from ui.auth import require
+from ui.auth import require, signed_in
 from ui.quiz_widgets import (
     answer_input,
     format_answer,
@@ -112,6 +112,8 @@ def quizzes_page() -> None:
 
 
 def _save(attempt: Attempt, question: Question, key: str) -> None:
+    if not signed_in(attempt.employee_no):
+        return  # the page run that follows shows the login form
     options = attempt.displayed_options(question)
     try:
         save_answer(
@@ -168,6 +170,9 @@ def _attempt_view(attempt: Attempt) -> None:
 
 
 def _submit(attempt: Attempt) -> None:
+    # Also called by the page for an attempt over time, after the page's require().
+    if not signed_in(attempt.employee_no):
+        return
     try:
         submit_attempt(get_db(), attempt.id, attempt.employee_no, _now(), get_bank())
     except AttemptError as exc:

@@ -11,8 +11,8 @@ import streamlit as st
 
 from kb.documents import Passage
 from quizzes.bank import Question
-from ui.nav import page
 from ui.render import md_marked, md_text
+from ui.routes import page
 
 TYPE_LABELS = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空"}
 TRUE_FALSE = ("正确", "错误")

@@ -8,7 +8,8 @@ import streamlit as st
 from sqlite_utils import Database
 
 from kb.documents import Paragraph, Passage, get_document, get_passage, list_documents
-from quizzes.studyplan import LOCAL_TZ, confirm_reading, readings_of
+from quizzes.plan import LOCAL_TZ
+from quizzes.readings import confirm_reading, readings_of
 from ui.auth import require
 from ui.render import md_marked, md_text
 from ui.services import get_db

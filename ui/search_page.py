@@ -10,8 +10,8 @@ from kb.errors import QueryError
 from kb.highlight import highlight_segments
 from kb.search import Hit, search
 from ui.auth import require
-from ui.nav import page
 from ui.render import md_segments, md_text
+from ui.routes import page
 from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
 
 NO_GOOD_MATCH = "没有找到可靠的答案。下面是最接近的段落，仅供参考，请换个说法或缩小范围再试。"

@@ -10,6 +10,14 @@ where the cookie says. Everything shared lives in SQLite, which both processes u
 the same writer discipline. A worker that exits is started again on its port (its own
 sessions are lost; the other worker's carry on), unless workers keep exiting.
 
+The proxy is also where the client's address comes from: it replaces whatever forwarding
+headers a client sent with its own ``X-Forwarded-For`` and a secret made at each start
+(``X-KB-Proxy``, given to the workers in ``KB_PROXY_TOKEN``), so the app trusts the
+address only when it comes from this proxy (:func:`client_address`). Each connection
+carries one request (``Connection: close`` on all but websockets), so every request's head
+is the proxy's to rewrite. Responses get headers that forbid framing the app, and
+Streamlit's ``/_stcore/metrics`` is not served to clients.
+
     python -m ui.serve [streamlit options...]     # what ``make run`` starts
 """
 
@@ -17,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import itertools
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -26,7 +36,7 @@ import sys
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
@@ -41,7 +51,78 @@ START_TIMEOUT_S = 120.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 
+PROXY_TOKEN_ENV = "KB_PROXY_TOKEN"
+PROXY_HEADER = "X-KB-Proxy"
+# Request headers a client may not set: the proxy's own, and other forwarding claims.
+_CLIENT_MAY_NOT_SEND = {b"x-forwarded-for", b"x-real-ip", b"forwarded", b"x-kb-proxy"}
+_HOP_BY_HOP = {b"connection", b"keep-alive"}
+SECURITY_HEADERS = (
+    b"X-Frame-Options: DENY",
+    b"Content-Security-Policy: frame-ancestors 'none'",
+    b"X-Content-Type-Options: nosniff",
+    b"Referrer-Policy: same-origin",
+)
+BLOCKED_PATHS = (b"/_stcore/metrics",)
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
 Backend = tuple[str, int]
+
+
+def _fields(head: bytes) -> tuple[bytes, list[bytes]]:
+    first, *rest = head.rstrip(b"\r\n").split(b"\r\n")
+    return first, rest
+
+
+def _name(field: bytes) -> bytes:
+    return field.partition(b":")[0].strip().lower()
+
+
+def is_blocked(head: bytes) -> bool:
+    """Whether the request asks for a path clients are not served (:data:`BLOCKED_PATHS`)."""
+    parts = _fields(head)[0].split(b" ")
+    path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
+    return any(path == p or path.startswith(p + b"/") for p in BLOCKED_PATHS)
+
+
+def forwarded_head(head: bytes, peer: str, token: str) -> bytes:
+    """A request head as the proxy sends it on: the client's forwarding headers replaced by
+    its address and the proxy's secret; one request per connection unless it upgrades."""
+    first, fields = _fields(head)
+    upgrade = any(_name(f) == b"upgrade" for f in fields)
+    drop = _CLIENT_MAY_NOT_SEND | (set() if upgrade else _HOP_BY_HOP)
+    kept = [f for f in fields if _name(f) not in drop]
+    if not upgrade:
+        kept.append(b"Connection: close")
+    kept.append(b"X-Forwarded-For: " + peer.encode("ascii", "replace"))
+    kept.append(PROXY_HEADER.encode() + b": " + token.encode())
+    return b"\r\n".join([first, *kept]) + b"\r\n\r\n"
+
+
+def secured_response(head: bytes, worker: int | None) -> bytes:
+    """A response head with :data:`SECURITY_HEADERS` and, for a new browser, its cookie."""
+    first, fields = _fields(head)
+    names = {_name(f) for f in fields}
+    added = [h for h in SECURITY_HEADERS if _name(h) not in names]
+    out = b"\r\n".join([first, *fields, *added]) + b"\r\n\r\n"
+    return out if worker is None else with_cookie(out, worker)
+
+
+def client_address(headers: Mapping[str, str], peer: str | None, token: str | None) -> str:
+    """The address a session's browser connects from, as far as it can be trusted.
+
+    Args:
+        headers: the session's request headers (``st.context.headers``).
+        peer: the address of the TCP peer, None for this machine (``st.context.ip_address``).
+        token: this launch's proxy secret (``KB_PROXY_TOKEN``), None when served without
+            the proxy.
+
+    Returns:
+        ``X-Forwarded-For`` when the request came through this launch's proxy (it carries
+        the secret), otherwise the peer's address (``127.0.0.1`` for this machine).
+    """
+    if token and hmac.compare_digest(headers.get(PROXY_HEADER, "").encode(), token.encode()):
+        return headers.get("X-Forwarded-For", "").strip() or "unknown"
+    return peer or "127.0.0.1"
 
 
 def pinned_worker(head: bytes, workers: int) -> int | None:
@@ -68,8 +149,9 @@ def with_cookie(head: bytes, worker: int) -> bytes:
 class StickyProxy:
     """Forward each connection to a backend: the one its cookie names, else the next in turn."""
 
-    def __init__(self, backends: Sequence[Backend]) -> None:
+    def __init__(self, backends: Sequence[Backend], token: str = "") -> None:
         self.backends = list(backends)
+        self.token = token
         self._turn = itertools.cycle(range(len(self.backends)))
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -81,6 +163,12 @@ class StickyProxy:
         backend_w = None
         try:
             head = await asyncio.wait_for(client_r.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT_S)
+            if is_blocked(head):
+                client_w.write(NOT_FOUND)
+                await client_w.drain()
+                return
+            peer = client_w.get_extra_info("peername")
+            head = forwarded_head(head, str(peer[0]) if peer else "unknown", self.token)
             worker = pinned_worker(head, len(self.backends))
             set_cookie = worker is None
             if worker is None:
@@ -123,8 +211,8 @@ class StickyProxy:
 async def _respond(
     backend_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, worker: int | None
 ) -> None:
-    if worker is not None:
-        client_w.write(with_cookie(await backend_r.readuntil(b"\r\n\r\n"), worker))
+    # One request per connection (or one upgrade): this is the only response head.
+    client_w.write(secured_response(await backend_r.readuntil(b"\r\n\r\n"), worker))
     await _pipe(backend_r, client_w)
 
 
@@ -190,9 +278,13 @@ class RestartBudget:
         return len(self._times) <= self.limit
 
 
-def start_worker(port: int, options: Sequence[str]) -> subprocess.Popen[bytes]:
-    """One ``streamlit run app.py`` on 127.0.0.1:``port``."""
-    return subprocess.Popen(streamlit_command("127.0.0.1", port, options), cwd=PROJECT_ROOT)
+def start_worker(port: int, options: Sequence[str], token: str) -> subprocess.Popen[bytes]:
+    """One ``streamlit run app.py`` on 127.0.0.1:``port`` that trusts the proxy's ``token``."""
+    return subprocess.Popen(
+        streamlit_command("127.0.0.1", port, options),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, PROXY_TOKEN_ENV: token},
+    )
 
 
 def run(settings: Settings, options: Sequence[str]) -> int:
@@ -204,7 +296,8 @@ def run(settings: Settings, options: Sequence[str]) -> int:
         command = streamlit_command(settings.host, settings.port, options)
         os.execv(command[0], command)
     ports = [free_port() for _ in range(settings.workers)]
-    processes = [start_worker(port, options) for port in ports]
+    token = secrets.token_urlsafe(32)
+    processes = [start_worker(port, options, token) for port in ports]
     try:
         for port in ports:
             wait_healthy(port, processes)
@@ -212,7 +305,7 @@ def run(settings: Settings, options: Sequence[str]) -> int:
             f"{settings.workers} workers behind http://{settings.host}:{settings.port}",
             flush=True,
         )
-        asyncio.run(_serve_until_stopped(settings, ports, processes, options))
+        asyncio.run(_serve_until_stopped(settings, ports, processes, options, token))
     finally:
         for process in processes:
             if process.poll() is None:
@@ -230,9 +323,10 @@ async def _serve_until_stopped(
     ports: Sequence[int],
     processes: list[subprocess.Popen[bytes]],
     options: Sequence[str],
+    token: str,
 ) -> None:
     # ``processes`` is updated in place, so that run() stops the workers running at the end.
-    proxy = StickyProxy([("127.0.0.1", port) for port in ports])
+    proxy = StickyProxy([("127.0.0.1", port) for port in ports], token)
     server = await proxy.serve(settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -256,7 +350,7 @@ async def _serve_until_stopped(
                     file=sys.stderr,
                     flush=True,
                 )
-                processes[index] = start_worker(ports[index], options)
+                processes[index] = start_worker(ports[index], options, token)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
     await proxy.close()

@@ -1,5 +1,12 @@
 """Process-wide resources, created once and shared by every session (the UI's cached getters).
 
+The settings, the start-up work, the embedding model and the vector index are held in
+this module for the life of the process, not in ``st.cache_resource``: a client can ask
+Streamlit to clear that cache (the ``clear_cache`` message), and each model dropped that
+way was loaded again while the old copy stayed in memory (927 MB -> 2.3 GB after four
+messages). ``ui.protocol_guard`` refuses the message as well. Only the quiz bank, which
+is cheap to reload from its files, stays in ``st.cache_resource``.
+
 Nothing here holds a SQLite connection shared between sessions: each session opens its
 own (see :func:`get_db`).
 """
@@ -8,9 +15,13 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import sqlite_utils
 import streamlit as st
@@ -28,15 +39,45 @@ from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.bank import Bank, load_bank
 from quizzes.demo import ensure_schema as ensure_demo_schema
+from quizzes.plan import StudyPlan, ensure_default_plan, get_plan
 from quizzes.practice import CitedQuestion, questions_by_passage
-from quizzes.studyplan import StudyPlan, ensure_default_plan, get_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
+T = TypeVar("T")
 
-@st.cache_resource
+_held: dict[str, object] = {}
+# Reentrant: bootstrap, held, reads the settings, held too.
+_held_lock = threading.RLock()
+_model_loads = 0
+
+
+def _hold(name: str, make: Callable[[], T]) -> T:
+    """The process's one ``name``, made by ``make`` the first time it is asked for."""
+    value = _held.get(name)
+    if value is None:
+        with _held_lock:
+            value = _held.get(name)
+            if value is None:
+                value = make()
+                _held[name] = value
+    return value  # type: ignore[return-value]
+
+
+def forget_process_state() -> None:
+    """Drop every object held for the process (tests: each AppTest starts afresh)."""
+    with _held_lock:
+        _held.clear()
+    st.cache_resource.clear()
+
+
+def model_loads() -> int:
+    """How many times this process has loaded the embedding model (one, after a start)."""
+    return _model_loads
+
+
 def get_settings() -> Settings:
     """The settings, read from the environment once per process."""
-    return Settings.from_env()
+    return _hold("settings", Settings.from_env)
 
 
 # Objects allocated between young-generation collections (Python's default is 700).
@@ -45,11 +86,14 @@ def get_settings() -> Settings:
 GC_YOUNG_THRESHOLD = 10_000
 
 
-@st.cache_resource
 def bootstrap() -> bool:
     """Once per process: collect garbage less often (what is collected is the same),
     create or upgrade every table and the first admin on an empty install, and start
     loading the embedding model."""
+    return _hold("bootstrap", _bootstrap)
+
+
+def _bootstrap() -> bool:
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
@@ -76,12 +120,20 @@ def bootstrap() -> bool:
 
 
 def _load_model(settings: Settings) -> ModelStatus:
+    global _model_loads
+    _model_loads += 1
     status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
     if status.embedder is not None:
         # Every session's searches share one embedding thread (kb/query_batching.py).
         status = replace(
             status, embedder=BatchingEmbedder(status.embedder, nice=settings.search_nice)
         )
+    # In the log: a second load in one process would be a leak (see the module doc).
+    print(
+        f"embedding model {settings.embed_model!r}: load {_model_loads} in this process",
+        file=sys.stderr,
+        flush=True,
+    )
     # The model's objects live as long as the process: keep them out of every later
     # collection (with the model loaded, 20 submits at once: p99 1.6 s -> 1.3 s).
     gc.collect()
@@ -89,8 +141,11 @@ def _load_model(settings: Settings) -> ModelStatus:
     return status
 
 
-@st.cache_resource
 def _model_loading() -> Future[ModelStatus]:
+    return _hold("model", _start_model_loading)
+
+
+def _start_model_loading() -> Future[ModelStatus]:
     # Started once per process, in a thread that makes no Streamlit call.
     settings = get_settings()
     if model_is_off(settings.embed_model):
@@ -122,10 +177,9 @@ def get_model_status(wait: bool = True) -> ModelStatus:
         return loading.result()
 
 
-@st.cache_resource
 def get_vector_index() -> VectorIndex:
     """The current model's vectors in memory, shared by all sessions."""
-    return VectorIndex()
+    return _hold("vector_index", VectorIndex)
 
 
 def get_db() -> sqlite_utils.Database:

@@ -27,7 +27,8 @@ from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import Bank, load_bank
-from quizzes.studyplan import Phase, StudyPlan, confirm_reading
+from quizzes.plan import Phase, StudyPlan
+from quizzes.readings import confirm_reading
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 OFFICE = Path(__file__).resolve().parent
@@ -156,7 +157,7 @@ def build_bureau(db: sqlite_utils.Database, bank: Bank) -> None:
     创建办: A1 (admin) completes on Nov 5: not counted.
     """
     from quizzes.accounts import deactivate_account, update_person
-    from quizzes.studyplan import add_exemption
+    from quizzes.exemptions import add_exemption
 
     for employee_no, name, department, role in [
         ("O1", "王芳", OFFICE_DEPT, Role.STAFF),

@@ -1,11 +1,9 @@
-"""The office's commands: ``report``, ``demo`` (and ``demo remove``), ``plan show``,
-``notice freeze`` and ``notice list``; a thin layer over the study-plan, dashboard,
-report and demo modules.
+"""`python -m office`: the office's commands ``report``, ``demo`` (and ``demo remove``),
+``plan show``, ``notice freeze`` and ``notice list``; a thin layer over the plan, the
+office's views, the reports and the demo.
 
-Attach them to the ``quizzes`` group with::
-
-    for command in OFFICE_COMMANDS:
-        cli.add_command(command)
+They were ``python -m quizzes report`` etc. before the office had its own package; that
+spelling stays as an alias (``quizzes/__main__.py`` attaches :data:`OFFICE_COMMANDS`).
 
 The database is ``Settings.from_env().db_path``; the bank is loaded from
 ``settings.quiz_dir`` against the indexed documents. Commands that need a plan store the
@@ -28,28 +26,21 @@ from kb.documents import document_texts, list_documents
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.settings import Settings
 from kb.store import open_db
-from quizzes import demo as demo_module
-from quizzes.accounts import ensure_schema as ensure_accounts_schema
-from quizzes.attempts import ensure_schema as ensure_attempts_schema
-from quizzes.attempts import expire_overdue_attempts
-from quizzes.bank import Bank, load_bank
-from quizzes.reports import (
+from office.notices import NoticeError, freeze_notice, list_notices
+from office.reports import (
     REPORT_KIND,
     csv_bytes,
     report_filename,
     report_tables,
     workbook_bytes,
 )
-from quizzes.studyplan import (
-    LOCAL_TZ,
-    NoticeError,
-    StudyPlan,
-    StudyPlanError,
-    end_of_day,
-    ensure_default_plan,
-    freeze_notice,
-    list_notices,
-)
+from office.scope import Scope
+from quizzes import demo as demo_module
+from quizzes.accounts import ensure_schema as ensure_accounts_schema
+from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.attempts import expire_overdue_attempts
+from quizzes.bank import Bank, load_bank
+from quizzes.plan import LOCAL_TZ, StudyPlan, StudyPlanError, end_of_day, ensure_default_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 CLI_AUTHOR = "命令行"
@@ -151,7 +142,6 @@ def report_command(
         _fail("请用 --xlsx 文件 或 --csv 文件夹 指定导出到哪里")
     now = _now()
     moment = parse_as_of(as_of, now)
-    scope = list(departments) or None
     with _database() as db:
         bank = _bank(db)
         plan = _plan(db, bank, now)
@@ -159,7 +149,8 @@ def report_command(
         expire_overdue_attempts(db, now, bank)
         try:
             # One computation for every file and the summary below: they cannot disagree.
-            tables = report_tables(db, plan, bank, moment, scope, phase=phase)
+            scope = Scope(db, plan, bank, moment, departments or None, phase)
+            tables = report_tables(scope)
         except StudyPlanError as error:
             _fail(str(error))
     if xlsx is not None:
@@ -207,7 +198,7 @@ def demo_command(ctx: click.Context, people: int, seed: int | None) -> None:
         f"演示账号工号形如 DEMO-{report.run_id}-00001，初始密码均为 {report.password}"
         "（首次登录须修改）。"
     )
-    click.echo("删除全部演示数据：python -m quizzes demo remove")
+    click.echo("删除全部演示数据：python -m office demo remove")
 
 
 @demo_command.command("remove")
@@ -311,4 +302,13 @@ def notice_list_command() -> None:
 
 
 OFFICE_COMMANDS: tuple[click.Command, ...] = (report_command, demo_command, plan_cli, notice_cli)
-"""The commands to attach to the ``quizzes`` group."""
+"""The office's commands (also attached to ``python -m quizzes`` as the old spelling)."""
+
+
+@click.group()
+def cli() -> None:
+    """The office's reports, notices, plan and demo data (创建办)."""
+
+
+for _command in OFFICE_COMMANDS:
+    cli.add_command(_command)

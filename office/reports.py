@@ -9,28 +9,24 @@ to the minute in the workbook's cell format (the stored value keeps the seconds)
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
-import sqlite_utils
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from quizzes.bank import Bank
-from quizzes.dashboard import (
-    PERCENT_COLUMNS,
+from office.dashboard import (
     by_department,
     completions_per_day,
     exempt_list,
     headline,
     headline_table,
     overdue_list,
-    question_stats,
-    quiz_stats,
 )
-from quizzes.studyplan import LOCAL_TZ, Progress, StudyPlan, compute_progress
+from office.scope import PERCENT_COLUMNS, Scope
+from office.statistics import question_stats, quiz_stats
+from quizzes.plan import LOCAL_TZ
 
 REPORT_KIND = "参与情况"
 """The name the workbook's file starts with."""
@@ -55,40 +51,23 @@ def report_filename(kind: str, as_of: datetime, suffix: str = "xlsx") -> str:
     return f"{kind}_{as_of.astimezone(LOCAL_TZ).date().isoformat()}.{suffix}"
 
 
-def report_tables(
-    db: sqlite_utils.Database,
-    plan: StudyPlan,
-    bank: Bank,
-    as_of: datetime,
-    departments: Sequence[str] | None = None,
-    *,
-    phase: str | None = None,
-    progress: Progress | None = None,
-) -> dict[str, pd.DataFrame]:
+def report_tables(scope: Scope) -> dict[str, pd.DataFrame]:
     """Every exported table by sheet name (:data:`SHEETS`), from the dashboard functions.
 
-    The dashboard page shows these same tables (passing the ``progress`` it computed
-    once), so what is exported is what was on the screen.
+    The dashboard page shows these same tables from the same scope (whose progress is
+    computed once), so what is exported is what was on the screen.
 
     Args:
-        db: the app database.
-        plan: the study plan.
-        bank: the quiz bank.
-        as_of: the moment, aware.
-        departments: the scope; None for the whole bureau (a head's export passes theirs).
-        phase: the phase's name; None for the current phase at ``as_of``.
+        scope: the page's scope (a head's export holds their department).
     """
-    if progress is None:
-        progress = compute_progress(db, plan, bank, as_of, phase=phase, departments=departments)
-    shared = {"phase": phase, "progress": progress}
     return {
-        "汇总": headline_table(headline(db, plan, bank, as_of, departments, **shared)),
-        "按部门": by_department(db, plan, bank, as_of, departments, **shared),
-        "逾期名单": overdue_list(db, plan, bank, as_of, departments, **shared),
-        "免学名单": exempt_list(db, plan, bank, as_of, departments, **shared),
-        "每日完成": completions_per_day(db, plan, bank, as_of, departments, **shared),
-        "测验统计": quiz_stats(db, bank, as_of, departments),
-        "题目统计": question_stats(db, bank, as_of, departments),
+        "汇总": headline_table(headline(scope)),
+        "按部门": by_department(scope),
+        "逾期名单": overdue_list(scope),
+        "免学名单": exempt_list(scope),
+        "每日完成": completions_per_day(scope),
+        "测验统计": quiz_stats(scope),
+        "题目统计": question_stats(scope),
     }
 
 
@@ -135,18 +114,10 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
-def dashboard_workbook(
-    db: sqlite_utils.Database,
-    plan: StudyPlan,
-    bank: Bank,
-    as_of: datetime,
-    departments: Sequence[str] | None = None,
-    *,
-    phase: str | None = None,
-) -> bytes:
+def dashboard_workbook(scope: Scope) -> bytes:
     """The dashboard as an .xlsx workbook: sheets 汇总, 按部门, 逾期名单, 免学名单, 每日完成,
     测验统计, 题目统计 (see :func:`report_tables`; name it with :func:`report_filename`)."""
-    return workbook_bytes(report_tables(db, plan, bank, as_of, departments, phase=phase))
+    return workbook_bytes(report_tables(scope))
 
 
 def _csv_text(table: pd.DataFrame) -> str:
@@ -170,18 +141,10 @@ def csv_bytes(tables: dict[str, pd.DataFrame], as_of: datetime) -> dict[str, byt
     }
 
 
-def dashboard_csvs(
-    db: sqlite_utils.Database,
-    plan: StudyPlan,
-    bank: Bank,
-    as_of: datetime,
-    departments: Sequence[str] | None = None,
-    *,
-    phase: str | None = None,
-) -> dict[str, bytes]:
+def dashboard_csvs(scope: Scope) -> dict[str, bytes]:
     """The dashboard's tables as CSV files by file name, e.g. ``按部门_2026-11-25.csv``.
 
     UTF-8 with a byte order mark (Excel on Chinese Windows shows UTF-8 without one as
     mojibake); shares as percentages, times as Beijing time.
     """
-    return csv_bytes(report_tables(db, plan, bank, as_of, departments, phase=phase), as_of)
+    return csv_bytes(report_tables(scope), scope.as_of)

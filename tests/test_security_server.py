@@ -1,0 +1,264 @@
+"""Security findings checked where they live: the running app, over its websocket.
+
+Each test starts the real app (``bench/app_server.py``) on a free port of 127.0.0.1 and
+speaks Streamlit's protocol to it as a browser does (``bench/st_client.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
+from bench import app_steps
+from bench.app_server import PASSWORD, AppDidNotStart, AppServer, prepare_data, start_app
+from bench.st_client import StreamlitSession, trigger, widget_value
+from kb.store import open_db, write
+from quizzes.accounts import Role, add_person, hash_password
+
+pytestmark = pytest.mark.slow
+
+ADMIN = "A0001"
+STAFF = ["T0000", "T0001", "T0002"]
+
+
+def prepare(data_dir: Path, model: str = "none") -> None:
+    """The shipped corpus indexed, three staff and one admin who log in with PASSWORD."""
+    prepare_data(data_dir, STAFF, model=model)
+    db = open_db(data_dir / "app.sqlite3")
+    try:
+        with write(db):
+            add_person(
+                db,
+                ADMIN,
+                "管理员",
+                "创建办",
+                Role.ADMIN,
+                hash_password(PASSWORD),
+                datetime.now(UTC),
+            )
+            db.execute("UPDATE people SET must_change_password = 0 WHERE employee_no = ?", [ADMIN])
+    finally:
+        db.close()
+
+
+def serve(tmp_path: Path, model: str = "none", workers: int = 1) -> AppServer:
+    try:
+        return start_app(tmp_path / "data", tmp_path / "server.log", model=model, workers=workers)
+    except AppDidNotStart as exc:
+        pytest.skip(f"the app could not start here: {exc}")
+
+
+def clear_cache() -> BackMsg:
+    message = BackMsg()
+    message.clear_cache = True
+    return message
+
+
+def model_loads(server: AppServer) -> list[int]:
+    """The numbers of the model loads the server logged: [1] after a start."""
+    found = re.findall(r"embedding model .*: load (\d+) in this process", server.output(200_000))
+    return [int(n) for n in found]
+
+
+async def _clear_cache_as_anyone_and_as_admin(server: AppServer) -> list[float]:
+    """Send clear_cache four times (twice before login, twice as admin), a run after each."""
+    rss = [server.rss_mb()]
+    tab = StreamlitSession(server.url)
+    try:
+        await app_steps.open_app(tab)
+        for _ in range(2):
+            await tab.send(clear_cache())
+            page = await tab.rerun()
+            assert [e.label for e in page.of_kind("text_input")] == ["工号", "密码"]
+            server.wait_idle()
+            rss.append(server.rss_mb())
+        page = await app_steps.login(tab, ADMIN, PASSWORD)
+        for _ in range(2):
+            await tab.send(clear_cache())
+            # Still logged in (the session state is kept) and searching works.
+            page = await app_steps.search(tab, page, "满意率")
+            server.wait_idle()
+            rss.append(server.rss_mb())
+    finally:
+        await tab.close()
+    return rss
+
+
+@pytest.mark.parametrize("model", ["none", pytest.param("builtin", marks=pytest.mark.model)])
+def test_clear_cache_from_a_client_reloads_nothing_and_memory_stays(tmp_path, model):
+    # Served by one process without the proxy (KB_WORKERS=1): the refusal is in-process.
+    prepare(tmp_path / "data", model=model)
+    server = serve(tmp_path, model=model)
+    try:
+        # Warm up: the first page run starts loading the model, the first search after
+        # it has loaded reads the vectors into memory (about 90 MB with the model).
+        asyncio.run(_open_and_close(server))
+        _wait_for(lambda: model_loads(server) == [1])
+        asyncio.run(_search_once(server))
+        server.wait_idle()
+        rss = asyncio.run(_clear_cache_as_anyone_and_as_admin(server))
+    finally:
+        server.stop()
+    log = server.output(200_000)
+    assert model_loads(server) == [1]
+    assert log.count("refused a client's clear_cache message") == 4
+    if model != "none":
+        # Before: 927 -> 1,304 -> 1,638 -> 1,948 -> 2,257 MB (a model per message).
+        assert max(rss) - rss[0] < 60, rss
+
+
+async def _search_once(server: AppServer) -> None:
+    tab = StreamlitSession(server.url)
+    try:
+        await app_steps.open_app(tab)
+        page = await app_steps.login(tab, STAFF[0], PASSWORD)
+        await app_steps.search(tab, page, "满意率")
+    finally:
+        await tab.close()
+
+
+async def _open_and_close(server: AppServer) -> None:
+    tab = StreamlitSession(server.url)
+    try:
+        await app_steps.open_app(tab)
+    finally:
+        await tab.close()
+
+
+def _wait_for(condition, seconds: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.25)
+
+
+async def _login_from(server: AppServer, source: str, employee_no: str, password: str, **kw):
+    tab = StreamlitSession(server.url, source=source, **kw)
+    try:
+        await app_steps.open_app(tab)
+        return await tab.login(employee_no, password)
+    finally:
+        await tab.close()
+
+
+def test_a_third_party_cannot_lock_the_admin_out_through_the_proxy(tmp_path):
+    # make run's setup: two workers behind ui/serve.py. Each client is its own loopback
+    # address; every attacker also claims to be the owner in its own X-Forwarded-For.
+    prepare(tmp_path / "data")
+    server = serve(tmp_path, workers=2)
+    owner = "127.0.0.5"
+    forged = {"X-Forwarded-For": owner, "X-KB-Proxy": "guess"}
+
+    async def scenario():
+        wrong = [
+            await _login_from(server, f"127.0.0.{10 + n}", ADMIN, "Cuowu-12345", headers=forged)
+            for n in range(10)
+        ]
+        attacker = await _login_from(server, "127.0.0.10", ADMIN, PASSWORD, headers=forged)
+        started = asyncio.get_running_loop().time()
+        mine = await _login_from(server, owner, ADMIN, PASSWORD)
+        return wrong, attacker, mine, asyncio.get_running_loop().time() - started
+
+    try:
+        wrong, attacker, mine, seconds = asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert [r.errors for r in wrong] == [["工号或密码错误"]] * 10
+    assert len(attacker.errors) == 1 and attacker.errors[0].startswith("此账号近期密码错误次数过多")
+    assert mine.errors == [] and "政策检索" in mine.headings
+    assert seconds >= 3.0  # the pause under guard
+
+
+def _db_rows(server: AppServer, sql: str, params: list) -> list[tuple]:
+    db = open_db(server.db_path)
+    try:
+        return [tuple(row) for row in db.execute(sql, params).fetchall()]
+    finally:
+        db.close()
+
+
+def _on_login_form(page) -> bool:
+    return [e.label for e in page.of_kind("text_input")][:2] == ["工号", "密码"]
+
+
+def test_a_reset_password_change_or_deactivation_ends_sessions_at_once(tmp_path):
+    import random
+
+    from quizzes.accounts import change_password, deactivate_account, reset_password
+
+    prepare(tmp_path / "data")
+    server = serve(tmp_path)
+    now = datetime.now(UTC)
+
+    async def scenario():
+        tabs = [StreamlitSession(server.url) for _ in range(4)]
+        try:
+            for tab, who in zip(tabs, [STAFF[0], STAFF[1], STAFF[1], STAFF[2]], strict=True):
+                await app_steps.open_app(tab)
+                await app_steps.login(tab, who, PASSWORD)
+            revived, mine, other, quiz_tab = tabs
+            # 1. A reset, then the real owner logs in with it and sets a new password:
+            #    the old session does not come back.
+            db = open_db(server.db_path)
+            try:
+                initial = reset_password(db, STAFF[0], now)
+                change_password(db, STAFF[0], initial, "Kaiyuan-Lanhu-7", now)
+            finally:
+                db.close()
+            after_reset = await revived.rerun(page="quizzes")
+            # 2. Changing one's own password ends one's other sessions, not this one.
+            account = await mine.rerun(page="account")
+            form = [
+                widget_value(account.widget("text_input", label=label), value)
+                for label, value in (
+                    ("当前密码", PASSWORD),
+                    ("新密码", "Kaiyuan-Lanhu-8"),
+                    ("再次输入新密码", "Kaiyuan-Lanhu-8"),
+                )
+            ]
+            changed = await mine.rerun([*form, trigger(account.widget("button", label="修改密码"))])
+            after_change = await other.rerun(page="quizzes")
+            still_mine = await mine.rerun(page="quizzes")
+            # 3. A deactivated session's callbacks neither save answers nor submit.
+            quizzes = await app_steps.open_page(quiz_tab, "quizzes", "学习测验")
+            attempt = await app_steps.start_quiz(quiz_tab, quizzes)
+            attempt = await app_steps.answer(quiz_tab, attempt, 0, random.Random(1))
+            attempt_id = app_steps.attempt_id(quiz_tab)
+            db = open_db(server.db_path)
+            try:
+                deactivate_account(db, STAFF[2], now)
+            finally:
+                db.close()
+            radio = attempt.of_kind("radio")[1]
+            answered = await quiz_tab.rerun([widget_value(radio, 0)])
+            submitted = await quiz_tab.rerun([trigger(attempt.widget("button", label="提交试卷"))])
+            return after_reset, changed, after_change, still_mine, answered, submitted, attempt_id
+        finally:
+            for tab in tabs:
+                await tab.close()
+
+    try:
+        after_reset, changed, after_change, still_mine, answered, submitted, attempt_id = (
+            asyncio.run(scenario())
+        )
+        saved = _db_rows(server, "SELECT count(*) FROM answers WHERE attempt_id = ?", [attempt_id])
+        status = _db_rows(server, "SELECT status FROM attempts WHERE id = ?", [attempt_id])
+    finally:
+        server.stop()
+    assert _on_login_form(after_reset)
+    assert "登录已失效（密码或账号已变更），请重新登录。" in [
+        e.proto.body for e in after_reset.of_kind("alert")
+    ]
+    assert changed.errors == []
+    assert _on_login_form(after_change)
+    assert "学习测验" in still_mine.headings
+    assert _on_login_form(answered) and _on_login_form(submitted)
+    assert (saved, status) == ([(1,)], [("in_progress",)])

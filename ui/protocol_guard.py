@@ -1,0 +1,72 @@
+"""What a browser's messages may not do to the server process, and what its log may not show.
+
+Streamlit acts on a few client messages that no page of this app needs and that anyone,
+logged in or not, can send over the websocket:
+
+* ``clear_cache`` empties every ``st.cache_resource`` and ``st.cache_data`` entry of the
+  process, for every session. It is refused (the objects that matter are held outside
+  that cache anyway, ``ui/services.py``).
+* ``load_git_info`` answers with the repository's remote, branch and the script's path.
+  It is refused.
+
+A session id is the only credential of a logged-in session, and Streamlit writes it into
+its warnings when a browser reconnects: those ids are replaced by ``<session>``.
+
+:func:`install` is idempotent; ``app.py`` calls it on every run, so it is in place before
+the first message of any session that follows the process's first page run (an earlier
+message finds nothing cached to clear).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from streamlit.runtime.app_session import AppSession
+
+_LOGGER = logging.getLogger(__name__)
+
+REFUSED = frozenset({"clear_cache", "load_git_info"})
+# Streamlit's session ids are UUID4 strings.
+_SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# The loggers that name a session id in their messages (Streamlit 1.67).
+_LOGGERS_WITH_IDS = (
+    "streamlit.runtime.websocket_session_manager",
+    "streamlit.runtime.runtime",
+    "streamlit.runtime.app_session",
+    "streamlit.web.server.starlette.starlette_websocket",
+)
+
+
+def _refuse_clear_cache(self: AppSession) -> None:
+    _LOGGER.warning("refused a client's clear_cache message")
+
+
+def _refuse_git_info(self: AppSession) -> None:
+    _LOGGER.warning("refused a client's load_git_info message")
+
+
+class RedactSessionIds(logging.Filter):
+    """Replace session ids in a record's message and arguments with ``<session>``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _SESSION_ID.sub("<session>", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SESSION_ID.sub("<session>", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+_FILTER = RedactSessionIds()
+
+
+def install() -> None:
+    """Refuse the messages in :data:`REFUSED` and keep session ids out of the log."""
+    AppSession._handle_clear_cache_request = _refuse_clear_cache  # type: ignore[method-assign]
+    AppSession._handle_git_information_request = _refuse_git_info  # type: ignore[method-assign]
+    for name in _LOGGERS_WITH_IDS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
