@@ -24,6 +24,7 @@ from kb.embedding import Embedder, ModelUnavailable
 from kb.errors import DocumentError
 from kb.isolation import read_untrusted
 from kb.lexical import index_text
+from kb.lexical_index import publish
 from kb.numbering import article_gaps
 from kb.readers import SUPPORTED_SUFFIXES, check_supported
 from kb.schema import bump_generation
@@ -292,6 +293,7 @@ def sync_corpus(
     paths: Sequence[Path] | None = None,
     *,
     max_bytes: int = MAX_CORPUS_FILE_BYTES,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Index the corpus folder (or just ``paths``: files and folders) and report every file.
 
@@ -299,7 +301,9 @@ def sync_corpus(
     An unreadable file is reported by name and reason; its previous version, if any,
     stays indexed; everything else is still indexed. A file whose text is already
     indexed from another file (the same law as .txt and .docx) is reported as its
-    duplicate and indexed once.
+    duplicate and indexed once. Once everything is committed, ``publish_lexical`` writes
+    the lexical index's snapshot (kb.lexical_index); tests pass one that fails, to stand
+    for a crash between the two.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -341,6 +345,7 @@ def sync_corpus(
             _drop_orphan_vectors(db)
     if embedder is not None:
         report.passages_embedded += embed_missing(db, embedder)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -393,13 +398,15 @@ def ingest_upload(
     data: bytes,
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Validate an uploaded document, then store it in the corpus folder and index it.
 
     Nothing is written, to the folder or the index, unless the document reads and
     chunks cleanly and its text is not already indexed from another file.
+    ``publish_lexical`` as for :func:`sync_corpus`.
     """
-    return ingest_uploads(db, corpus_dir, [(name, data)], embedder, max_bytes)
+    return ingest_uploads(db, corpus_dir, [(name, data)], embedder, max_bytes, publish_lexical)
 
 
 def ingest_uploads(
@@ -408,11 +415,12 @@ def ingest_uploads(
     uploads: Sequence[tuple[str, bytes]],
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Validate and index several uploaded documents (name, bytes); one report for all.
 
     Each file is checked, written into the corpus folder and indexed on its own, so one
-    bad file stops nothing else.
+    bad file stops nothing else. ``publish_lexical`` as for :func:`sync_corpus`.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -420,7 +428,12 @@ def ingest_uploads(
     for name, data in uploads:
         safe_name = Path(name).name
         rule = skip_rule(safe_name) if safe_name else None
-        if not safe_name or (rule and safe_name.startswith(".")):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            # A NUL cannot be in a file name; other control characters hide what it says.
+            shown = "".join(ch if 32 <= ord(ch) != 127 else f"\\x{ord(ch):02x}" for ch in name)
+            reason = "文件名含有控制字符（如 NUL），未入库；请改名后再上传"
+            report.files.append(FileOutcome(shown, "failed", "bad_name", reason))
+        elif not safe_name or (rule and safe_name.startswith(".")):
             report.files.append(FileOutcome(name, "failed", "bad_name", "文件名无效"))
         elif rule:
             report.files.append(FileOutcome(safe_name, "skipped", "rule", rule))
@@ -438,6 +451,7 @@ def ingest_uploads(
 
             report.files.append(_ingest_data(db, safe_name, data, embedder, texts, save))
     report.passages_embedded = sum(f.vectors for f in report.files)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
 

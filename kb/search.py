@@ -1,6 +1,7 @@
 """Hybrid search: BM25 over characters and bigrams, dense vectors, and their fusion.
 
-The lexical ranker is SQLite FTS5 (see kb.lexical); the dense ranker is a dot product
+The lexical ranker is FTS5's BM25 over characters and bigrams (kb.lexical), served from
+posting lists in memory (kb.lexical_index); the dense ranker is a dot product
 against the current model's normalised vectors held in memory by a :class:`VectorIndex`;
 the two lists are fused by a weighted sum of normalised scores (weight chosen on the
 benchmark in bench/, see README). Without an embedder search is lexical-only and says so.
@@ -18,6 +19,7 @@ import sqlite_utils
 from kb.embedding import Embedder
 from kb.errors import QueryError
 from kb.lexical import match_expression, normalize
+from kb.lexical_index import index_for
 from kb.restatements import Passage, group_restatements
 from kb.schema import generation
 from kb.words import content_words
@@ -172,13 +174,13 @@ def search(
         raise ValueError(f"unknown method {method!r}")
     cleaned, notices = check_query(query)
     k = max(1, min(int(k), 100))
-    allowed = _allowed_chunks(db, documents)
     depth = max(CANDIDATES, k)
     if embedder is None and method != "lexical":
         method = "lexical"
-    lexical = _lexical(db, cleaned, depth, allowed) if method != "dense" else []
+    lexical = _lexical(db, cleaned, depth, documents) if method != "dense" else []
     dense: list[tuple[int, float]] = []
     if method != "lexical" and embedder is not None:
+        allowed = _allowed_chunks(db, documents)
         dense = _dense(db, cleaned, embedder, index or VectorIndex(), depth, allowed)
     if method == "lexical":
         ranked = lexical
@@ -239,6 +241,17 @@ def fuse(
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
+def _document_ids(db: sqlite_utils.Database, documents: Sequence[str]) -> list[int]:
+    """The ids of the documents at these corpus paths (unknown paths are ignored)."""
+    paths = list(documents)
+    if not paths:
+        return []
+    marks = ",".join("?" * len(paths))
+    return [
+        row[0] for row in db.execute(f"SELECT id FROM documents WHERE path IN ({marks})", paths)
+    ]
+
+
 def _allowed_chunks(db: sqlite_utils.Database, documents: Sequence[str] | None) -> set[int] | None:
     if documents is None:
         return None
@@ -256,21 +269,12 @@ def _allowed_chunks(db: sqlite_utils.Database, documents: Sequence[str] | None) 
 
 
 def _lexical(
-    db: sqlite_utils.Database, query: str, depth: int, allowed: set[int] | None
+    db: sqlite_utils.Database, query: str, depth: int, documents: Sequence[str] | None
 ) -> list[tuple[int, float]]:
-    expression = match_expression(query)
-    if expression is None:
-        return []
-    # bm25() is lower-is-better; the heading path counts for less than the passage.
-    limit = depth if allowed is None else -1
-    rows = db.execute(
-        "SELECT rowid, -bm25(chunks_fts, 1.0, 0.3) AS score FROM chunks_fts"
-        " WHERE chunks_fts MATCH ? ORDER BY score DESC, rowid LIMIT ?",
-        [expression, limit],
-    ).fetchall()
-    if allowed is not None:
-        rows = [r for r in rows if r[0] in allowed][:depth]
-    return [(int(r[0]), float(r[1])) for r in rows]
+    # FTS5's bm25() over posting lists in memory (kb.lexical_index); the document filter
+    # applies before the cut at depth.
+    doc_ids = None if documents is None else _document_ids(db, documents)
+    return index_for(db).snapshot(db).top(query, depth, doc_ids)
 
 
 def _dense(

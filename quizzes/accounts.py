@@ -25,6 +25,7 @@ from enum import StrEnum
 import sqlite_utils
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from kb.store import migrate, write
 from kb.timestamps import from_stamp as _unstamp
@@ -401,7 +402,8 @@ def password_problems(password: str, employee_no: str, old: str | None = None) -
     """Check a password against the policy.
 
     The policy: at least 8 and at most 128 characters, at least one English letter and one
-    digit, not the 工号, not the old password.
+    digit, not the 工号, not the old password; and, when all of that holds, not easy to
+    guess (:func:`guessability_problem`).
 
     Args:
         password: the proposed password.
@@ -424,7 +426,50 @@ def password_problems(password: str, employee_no: str, old: str | None = None) -
         problems.append("不能与工号相同")
     if old is not None and password == old:
         problems.append("不能与原密码相同")
+    if not problems:
+        guessable = guessability_problem(password, employee_no)
+        if guessable:
+            problems.append(guessable)
     return problems
+
+
+MIN_STRENGTH = 3
+"""zxcvbn's score (0-4) a password needs: 3 is "safely unguessable" against online attacks."""
+
+# zxcvbn's warnings, said in Chinese; any other gets the general reason.
+_GUESS_REASONS = {
+    "This is a top-10 common password.": "是最常见的密码之一",
+    "This is a top-100 common password.": "是最常见的密码之一",
+    "This is a very common password.": "是很常见的密码",
+    "This is similar to a commonly used password.": "与常见密码相近",
+    "Straight rows of keys are easy to guess.": "是键盘上连成一排的按键",
+    "Short keyboard patterns are easy to guess.": "是简单的键盘图案",
+    'Repeats like "aaa" are easy to guess.': "含有重复的字符",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': "含有重复的片段",
+    'Sequences like "abc" or "6543" are easy to guess.': "含有 abc、6543 这样的顺序字符",
+    "Recent years are easy to guess.": "含有近年的年份",
+    "Dates are often easy to guess.": "含有日期",
+    "A word by itself is easy to guess.": "只是一个常见单词",
+    "Names and surnames by themselves are easy to guess.": "只是一个姓名",
+    "Common names and surnames are easy to guess.": "是常见的姓名",
+}
+
+
+def guessability_problem(password: str, employee_no: str) -> str | None:
+    """Say why ``password`` is easy to guess (zxcvbn score below :data:`MIN_STRENGTH`).
+
+    zxcvbn estimates how many guesses a password takes from its word lists (common
+    passwords, words, names), keyboard patterns, repeats, sequences and dates; the 工号
+    counts as a known word. It runs offline: its lists ship in the package.
+
+    Returns:
+        A Chinese message with the reason and what to do instead, or None.
+    """
+    result = zxcvbn(password, user_inputs=[employee_no])
+    if result["score"] >= MIN_STRENGTH:
+        return None
+    reason = _GUESS_REASONS.get(result["feedback"]["warning"], "组合过于简单")
+    return f"太容易被猜到（{reason}），请改用更长、更不规则的密码，例如两三个不相关的词加数字或符号"
 
 
 def generate_password() -> str:

@@ -54,19 +54,21 @@ def validate(quiz_dir: Path | None) -> None:
         raise click.ClickException(f"题库目录不存在：{folder}")
     corpus = corpus_texts(settings)
     problems: list[str] = []
-    quizzes = questions = 0
+    quizzes = questions = retired = 0
     for path in bank_files(folder):
         quiz, errors = load_quiz_file(path, corpus)
         problems.extend(errors)
         if quiz is not None:
             quizzes += 1
             questions += len(quiz.questions)
+            retired += sum(1 for q in quiz.questions if q.retired is not None)
     for problem in problems:
         click.echo(problem)
     if problems:
         click.echo(f"共发现 {len(problems)} 处问题。", err=True)
         click.get_current_context().exit(1)
-    click.echo(f"校验通过：{quizzes} 个测验，共 {questions} 道题。")
+    note = f"（其中 {retired} 道已停用，不再抽取）" if retired else ""
+    click.echo(f"校验通过：{quizzes} 个测验，共 {questions} 道题{note}。")
 
 
 @click.group("bank")

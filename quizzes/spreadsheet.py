@@ -23,7 +23,6 @@ from typing import IO, Any
 
 import openpyxl
 import yaml
-from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
@@ -38,6 +37,7 @@ from quizzes.bank import (
     QuizFormatError,
     quiz_from_data,
 )
+from quizzes.export_cells import text_cells
 
 QUESTION_SHEET = "题目"
 INFO_SHEET = "测验信息"
@@ -153,17 +153,11 @@ def _style(ws: Worksheet, widths: dict[str, int]) -> None:
     ws.freeze_panes = "A2"
     for column, width in widths.items():
         ws.column_dimensions[column].width = width
+    # A stem or an answer starting with "=" must never run in Excel.
+    text_cells(ws)
     for row in ws.iter_rows(min_row=2):
         for cell in row:
-            _as_text(cell)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-
-def _as_text(cell: Cell) -> None:
-    # openpyxl stores a string starting with "=" as a formula: keep text as text, so a
-    # stem or an answer can never run in Excel.
-    if isinstance(cell.value, str) and cell.data_type == "f":
-        cell.data_type = "s"
 
 
 def _number(value: float) -> int | float:

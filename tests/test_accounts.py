@@ -67,6 +67,7 @@ def zhang(db) -> Person:
     return change_password(db, "1001", "Chushi2025", PASSWORD, NOW)
 
 
+GUESSABLE = "太容易被猜到（{}），请改用更长、更不规则的密码，例如两三个不相关的词加数字或符号"
 ATTACKER = "10.0.0.66"
 OWNER = "10.0.0.5"
 
@@ -383,9 +384,15 @@ def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang
     ("password", "problems"),
     [
         ("Wenming2025", []),
-        ("abc12345", []),
         ("k7mp-x3fq-9hta", []),
-        ("密码是Ab123456", []),
+        ("环保Kai7-lan9", []),
+        ("密码是Ab123456", [GUESSABLE.format("与常见密码相近")]),
+        ("password1", [GUESSABLE.format("是很常见的密码")]),
+        ("aaaaaaa1", [GUESSABLE.format("是很常见的密码")]),
+        ("12345678a", [GUESSABLE.format("是很常见的密码")]),
+        ("abc12345", [GUESSABLE.format("是很常见的密码")]),
+        ("zxcvbnm,./1", [GUESSABLE.format("是键盘上连成一排的按键")]),
+        ("HB100001x", [GUESSABLE.format("组合过于简单")]),  # the 工号 and a letter
         ("Ab1", ["至少 8 个字符"]),
         ("abcdefghij", ["须包含数字"]),
         ("1234567890", ["须包含英文字母"]),

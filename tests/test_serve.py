@@ -16,6 +16,7 @@ from ui.serve import (
     is_blocked,
     pinned_worker,
     secured_response,
+    wait_healthy,
     with_cookie,
 )
 
@@ -229,11 +230,15 @@ def test_a_worker_that_dies_is_started_again_and_the_other_keeps_its_sessions(tm
             page = await app_steps.login(kept, "T0000", PASSWORD)
             kept_worker = kept.cookies[COOKIE]
             victim = workers()[1 - int(kept_worker)]
+            command = victim.cmdline()
+            port = int(command[command.index("--server.port") + 1])
             os.kill(victim.pid, signal.SIGKILL)
             deadline = time.monotonic() + 120
             while victim.pid in [p.pid for p in workers()] or len(workers()) < 2:
                 assert time.monotonic() < deadline, "the worker was not started again"
                 await asyncio.sleep(0.2)
+            # Started again is not serving yet: new browsers are dealt to it once it is.
+            await asyncio.to_thread(wait_healthy, port, [])
             # The surviving worker's session is still logged in and searches.
             page = await app_steps.search(kept, page, "满意率")
             # New browsers are dealt to both workers again, the restarted one included.

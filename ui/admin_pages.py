@@ -6,10 +6,9 @@ what is wrong, by file and row, and the page shows it.
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ from kb.ingest import IngestReport, ingest_uploads
 from kb.readers import SUPPORTED_SUFFIXES
 from quizzes.accounts import (
     AccountError,
+    Person,
     Role,
     create_account,
     deactivate_account,
@@ -28,8 +28,9 @@ from quizzes.accounts import (
     reset_password,
     unlock_account,
 )
-from quizzes.bank import QuizFormatError
+from quizzes.bank import Quiz, QuizFormatError
 from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
+from quizzes.export_cells import csv_rows_bytes
 from quizzes.plan import (
     LOCAL_TZ,
     Phase,
@@ -42,7 +43,7 @@ from quizzes.plan import (
 )
 from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
-from ui.auth import require
+from ui.auth import on_demand, require
 from ui.render import md_text
 from ui.services import (
     get_bank,
@@ -51,6 +52,7 @@ from ui.services import (
     get_settings,
     get_study_plan,
 )
+from ui.uploads import file_uploader
 
 
 def _now() -> datetime:
@@ -78,9 +80,9 @@ def admin_page() -> None:
     with documents:
         _documents_tab()
     with roster:
-        _roster_tab()
+        _roster_tab(person)
     with bank:
-        _bank_tab()
+        _bank_tab(person)
     with accounts:
         _accounts_tab()
     with plan:
@@ -105,10 +107,11 @@ def _documents_tab() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     # No type filter on the widget: a file of another type is named in the report with
     # the reason, in Chinese, like every other file that is not indexed.
-    uploads = st.file_uploader(
+    uploads = file_uploader(
         "上传文件（可一次选多个；同名文件会被替换）",
-        accept_multiple_files=True,
+        None,
         key="doc_upload",
+        accept_multiple_files=True,
     )
     st.caption(
         f"支持 {' '.join(SUPPORTED_SUFFIXES)}；.doc .wps .rtf .odt 由服务器上的 LibreOffice 转换。"
@@ -131,13 +134,11 @@ def _ingest_report(report: IngestReport) -> None:
     st.dataframe(pd.DataFrame(report.table()), hide_index=True, width="stretch")
 
 
-def _roster_tab() -> None:
+def _roster_tab(person: Person) -> None:
     st.caption(
         "名册列：工号、姓名、部门、角色（职工/负责人/创建办），可选 初始密码。整份文件检查通过后才会导入。"
     )
-    upload = st.file_uploader(
-        "上传名册（.csv 或 .xlsx）", type=["csv", "xlsx"], key="roster_upload"
-    )
+    upload = file_uploader("上传名册（.csv 或 .xlsx）", ["csv", "xlsx"], key="roster_upload")
     if upload is None or not st.button("检查并导入名册", type="primary"):
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,13 +152,14 @@ def _roster_tab() -> None:
     if report.created:
         table = passwords_table(report.created)
         st.warning("新账号的初始密码只显示这一次，请下载后分发：")
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(table)
+        # Made at the click, and no rerun: the sheet is a media file only from the click
+        # until Streamlit's next sweeps, and gone with the button at the next click.
         st.download_button(
             "下载初始密码表（CSV）",
-            buffer.getvalue().encode("utf-8-sig"),
+            on_demand(person, lambda: csv_rows_bytes(table), Role.ADMIN),
             file_name=f"初始密码_{_now():%Y-%m-%d}.csv",
             mime="text/csv",
+            on_click="ignore",
         )
     if report.missing:
         st.info(
@@ -168,7 +170,7 @@ def _roster_tab() -> None:
         )
 
 
-def _bank_tab() -> None:
+def _bank_tab(person: Person) -> None:
     bank = get_bank()
     settings = get_settings()
     for file, errors in bank.errors.items():
@@ -177,17 +179,14 @@ def _bank_tab() -> None:
         st.warning("以下题目的出处已不在原文中，已暂停使用，请修订：")
         st.code("\n".join(f.message for f in bank.flagged), language=None)
     for quiz in bank.quizzes.values():
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{quiz.id}.xlsx"
-            export_quiz_xlsx(quiz, path)
-            data = path.read_bytes()
         st.download_button(
             md_text(f"导出“{quiz.title}”（{len(quiz.questions)} 题，.xlsx）"),
-            data,
+            on_demand(person, partial(_quiz_xlsx, quiz), Role.ADMIN),
             file_name=f"{quiz.id}.xlsx",
             key=f"export-{quiz.id}",
+            on_click="ignore",
         )
-    upload = st.file_uploader("导入题库表格（.xlsx，每行一题）", type=["xlsx"], key="bank_upload")
+    upload = file_uploader("导入题库表格（.xlsx，每行一题）", ["xlsx"], key="bank_upload")
     if upload is None or not st.button("检查并导入题库", type="primary"):
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,6 +197,13 @@ def _bank_tab() -> None:
             return
     write_quiz_yaml(quiz, settings.quiz_dir / f"{quiz.id}.yaml")
     st.success(md_text(f"已导入“{quiz.title}”，共 {len(quiz.questions)} 题。"))
+
+
+def _quiz_xlsx(quiz: Quiz) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{quiz.id}.xlsx"
+        export_quiz_xlsx(quiz, path)
+        return path.read_bytes()
 
 
 def _accounts_tab() -> None:

@@ -21,13 +21,13 @@ from office.dashboard import department_people, headline, person_attempts
 from office.integrity import integrity_flags
 from office.notices import NoticeError, freeze_notice, get_notice, list_notices, notice_changes
 from office.progress import person_progress
-from office.reports import REPORT_KIND, report_filename, report_tables, workbook_bytes
+from office.reports import REPORT_KIND, csv_bytes, report_filename, report_tables, workbook_bytes
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
 from quizzes.accounts import Person, Role
 from quizzes.bank import Bank
 from quizzes.plan import LOCAL_TZ, StudyPlan
-from ui.auth import require
+from ui.auth import on_demand, require
 from ui.quiz_widgets import show_source
 from ui.render import md_text
 from ui.routes import page
@@ -166,19 +166,22 @@ def dashboard_page() -> None:
     )
     stamp = as_of
     left, right = st.columns(2)
+    # Made at the click (not at every run of the page), for a session still allowed then.
     left.download_button(
         "导出 Excel（全部表格）",
-        workbook_bytes(tables),
+        on_demand(person, lambda: workbook_bytes(tables), Role.ADMIN, Role.HEAD),
         file_name=report_filename(REPORT_KIND, stamp),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="export_xlsx",
+        on_click="ignore",
     )
     right.download_button(
         "导出 CSV（压缩包）",
-        _csv_zip(tables),
+        on_demand(person, lambda: _csv_zip(tables, stamp), Role.ADMIN, Role.HEAD),
         file_name=report_filename(REPORT_KIND, stamp, "zip"),
         mime="application/zip",
         key="export_csv",
+        on_click="ignore",
     )
 
     overview, people, overdue, quizzes, cover, flags = st.tabs(
@@ -222,11 +225,12 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def _csv_zip(tables: dict[str, pd.DataFrame]) -> bytes:
+def _csv_zip(tables: dict[str, pd.DataFrame], as_of: datetime) -> bytes:
+    # The same files as `python -m quizzes report --csv` writes.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, table in tables.items():
-            archive.writestr(f"{name}.csv", table.to_csv(index=False).encode("utf-8-sig"))
+        for name, data in csv_bytes(tables, as_of).items():
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 

@@ -32,6 +32,7 @@ from kb.query_batching import BatchingEmbedder
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
+from kb.service import prepare_data_dir
 from kb.settings import Settings
 from kb.store import open_db
 from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
@@ -97,6 +98,7 @@ def _bootstrap() -> bool:
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
+    prepare_data_dir(get_settings())
     db = open_db(get_settings().db_path)
     try:
         ensure_kb_schema(db)
