@@ -224,9 +224,9 @@ def fuse(
     """Fuse two ranked lists of (chunk id, score) by a weighted sum of normalised scores.
 
     BM25 is divided by the best BM25 of the list; cosines are scaled min-max over the
-    candidates. A passage missing from one list gets nothing from it. On the benchmark
-    this beat reciprocal-rank fusion (k = 5, 20 or 60), z-scored scores and a weight
-    that adapts to the query (README: what was tried).
+    candidates. A passage missing from one list gets nothing from it. Reciprocal-rank
+    fusion, z-scored scores and a weight that adapts to the query measured no better on
+    the benchmark (README: what was tried).
     """
     scores: dict[int, float] = {}
     if lexical:
@@ -320,11 +320,14 @@ def _best_rows(scores: np.ndarray, count: int) -> np.ndarray:
     return top[np.argsort(-scores[top], kind="stable")]
 
 
+def _passage(hit: Hit) -> Passage:
+    return Passage(hit.doc_path, hit.doc_title, hit.heading_path, hit.text)
+
+
 def _grouped(hits: Sequence[Hit]) -> list[Hit]:
     """One hit per restatement group, the quoted passage first, the others as 另见."""
     grouped = []
-    passage = lambda h: Passage(h.doc_path, h.doc_title, h.heading_path, h.text)  # noqa: E731
-    for group in group_restatements(hits, passage):
+    for group in group_restatements(hits, _passage):
         first, others = group[0], group[1:]
         also = tuple(SeeAlso(h.chunk_id, h.doc_path, h.doc_title, h.heading_path) for h in others)
         grouped.append(replace(first, score=max(h.score for h in group), also=also))

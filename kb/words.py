@@ -77,6 +77,11 @@ def _segmenter() -> jieba.Tokenizer:
         return _tokenizer
 
 
+def load_segmenter() -> None:
+    """Load jieba's dictionary now (the app does it at start, off any page run)."""
+    _segmenter()
+
+
 def fold(text: str) -> list[str]:
     """Each character folded (full-width to half-width, case), one entry per character."""
     return [unicodedata.normalize("NFKC", ch).casefold() for ch in text]
