@@ -59,6 +59,18 @@ def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings)
     assert link.proto.label == "打开原文，定位到此段"
 
 
+def test_a_study_note_quoting_the_plan_is_a_see_also_link_of_the_plan_hit(app_settings):
+    at = logged_in()
+    at.text_input[0].input("引导文明行为、倡导文明理念").run()
+    first = at.markdown[0].value
+    assert first.startswith(":gray[:small[1\\. 创建全国文明单位实施方案 › 一、指导思想]]")
+    links = [link.proto.label for link in at.get("page_link")]
+    # The plan's hit carries the note that quotes it; the quote is no hit of its own.
+    assert links[:2] == ["打开原文，定位到此段", "另见：《社会主义核心价值观学习材料》"]
+    assert not any("实施方案原文" in m.value for m in at.markdown)
+    assert not any("没有找到可靠的答案" in w for w in texts(at.warning))
+
+
 def test_a_model_setting_that_cannot_load_leaves_search_lexical_with_the_reason(
     app_settings, monkeypatch, tmp_path
 ):
