@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from base.settings import PROJECT_ROOT
 from kb import lexical_index
 from kb.evaluate import load_questions
 from kb.ingest import sync_corpus
 from kb.lexical_index import LexicalIndex, fts5_top, index_for, publish, snapshot_dir
 from kb.schema import generation
 from kb.search import search
-from kb.settings import PROJECT_ROOT
 
 QUESTIONS = PROJECT_ROOT / "bench" / "data"
 TINY_QUERIES = [
@@ -29,8 +29,9 @@ TINY_QUERIES = [
 ]
 
 
-class SimulatedCrash(Exception):
-    """Stands for the process dying at the point where it is raised."""
+class SimulatedCrash(BaseException):
+    """Stands for the process dying at the point where it is raised: no ``except
+    Exception`` cleans up after it."""
 
 
 def crash(*_args: object) -> None:
@@ -207,6 +208,16 @@ def test_a_crash_while_writing_the_snapshot_leaves_search_correct(db, tiny_corpu
     assert snapshot_names(db) == [f"g{generation(db)}", "lock"]
 
 
+def test_a_snapshot_that_cannot_be_written_leaves_search_right(db, tiny_corpus, caplog):
+    def disk_full(stage: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    sync_corpus(db, tiny_corpus, None, publish_lexical=lambda d: publish(d, interrupt=disk_full))
+    assert "No space left on device" in caplog.text
+    assert snapshot_names(db) == ["lock"]  # the half-written folder was removed
+    assert search_in_new_process(db, "满意率") == ["1、公众对城市环保的满意率70%;"]
+
+
 def test_two_processes_publishing_at_once_leave_one_whole_snapshot(indexed):
     folder = snapshot_dir(indexed)
     db_path = Path(str(folder).removesuffix(".lexical"))
@@ -216,7 +227,7 @@ def test_two_processes_publishing_at_once_leave_one_whole_snapshot(indexed):
                 f.unlink()
             path.rmdir()
     code = (
-        "import sys; from kb.store import open_db; from kb.lexical_index import publish;"
+        "import sys; from base.store import open_db; from kb.lexical_index import publish;"
         "s = publish(open_db(sys.argv[1])); print(s.generation, len(s.chunk_ids))"
     )
     procs = [
@@ -236,7 +247,7 @@ def test_two_processes_publishing_at_once_leave_one_whole_snapshot(indexed):
 
 
 def test_every_connection_of_a_process_shares_one_index(indexed, tmp_path):
-    from kb.store import open_db
+    from base.store import open_db
 
     other = open_db(tmp_path / "test.sqlite3")
     try:
