@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from office_pdfs import office_pdf  # noqa: E402
 
+from base.settings import Settings  # noqa: E402
+from base.store import open_db  # noqa: E402
 from kb.embedding import load_embedder  # noqa: E402
 from kb.evaluate import evaluate, load_questions  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.schema import ensure_schema  # noqa: E402
 from kb.search import VectorIndex  # noqa: E402
-from base.settings import Settings  # noqa: E402
-from base.store import open_db  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 # ../shared beside the repo, or beside the folder of worktrees when run from a worktree

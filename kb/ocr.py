@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from kb.pdf_layout import Line, Page, is_watermark, tidy_spaces
 from base.store import write
+from kb.pdf_layout import Line, Page, is_watermark, tidy_spaces
 
 # The recogniser reads the gap after an article number, or a speck at a line's end, as a
 # dot: a dot at a line's start, after a sentence's end, after 第X条, or between two
