@@ -22,7 +22,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from kb.settings import Settings  # noqa: E402
+from base.settings import Settings  # noqa: E402
 from quizzes.bank import load_bank  # noqa: E402
 from quizzes.cli_bank import corpus_texts  # noqa: E402
 from quizzes.grading import grade_question, normalize_fill  # noqa: E402

@@ -44,6 +44,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.settings import Settings  # noqa: E402
+from base.store import open_db, write  # noqa: E402
 from kb.embedding import load_embedder  # noqa: E402
 from kb.evaluate import load_questions  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
@@ -51,8 +53,6 @@ from kb.lexical import query_terms  # noqa: E402
 from kb.lexical_index import PATH_WEIGHT, fts5_top, index_for, publish, snapshot_dir  # noqa: E402
 from kb.schema import bump_generation, ensure_schema  # noqa: E402
 from kb.search import CANDIDATES, VectorIndex, fuse, search  # noqa: E402
-from kb.settings import Settings  # noqa: E402
-from kb.store import open_db, write  # noqa: E402
 
 PUBLIC = ROOT.parent / "shared" / "corpus-public"
 QUERIES = 200

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import unicodedata
 
 import jieba
 
+from base.text import fold
 from kb.lexical import QUESTION_TERMS
 
 # Words that shape a question or a request but say nothing about what is asked; beside
@@ -80,7 +80,7 @@ def _segmenter() -> jieba.Tokenizer:
 
 def _fold(text: str) -> list[str]:
     """Each character folded (full-width to half-width, case), one entry per character."""
-    return [unicodedata.normalize("NFKC", ch).casefold() for ch in text]
+    return [fold(ch) for ch in text]
 
 
 def _words(folded: str) -> list[str]:

@@ -9,7 +9,8 @@ tokenizer does not.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from base.text import fold
 
 # CJK ideographs (with extensions) and the iteration marks, as code point ranges; every
 # other run of letters or digits forms a word.
@@ -28,7 +29,7 @@ _TOKEN = re.compile(rf"([{CJK_CLASS}]+)|((?:(?![{CJK_CLASS}])[^\W_])+)")
 
 def normalize(text: str) -> str:
     """Fold full-width forms to half-width (NFKC) and case, so ７０％ finds 70%."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    return fold(text)
 
 
 def tokenize(text: str) -> list[str]:

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from base.store import read
 from kb.lexical import CJK_CLASS, CJK_RANGES, MAX_QUERY_TERMS, match_expression, query_terms
 from kb.schema import generation as generation_of
 
@@ -224,7 +225,7 @@ def fingerprint(db: sqlite_utils.Database) -> tuple[int, int, int]:
 
 def build(db: sqlite_utils.Database) -> Snapshot:
     """Build the index from the database's FTS5 content, in one read transaction."""
-    with _reading(db):
+    with read(db):
         generation, stamp = generation_of(db), fingerprint(db)
         data = db.execute(
             "SELECT f.rowid, c.doc_id, f.body, f.path FROM chunks_fts f"
@@ -370,21 +371,8 @@ def load(folder: Path, generation: int, stamp: tuple[int, int, int]) -> Snapshot
     return Snapshot(generation, stamp, words=words, **arrays)
 
 
-@contextmanager
-def _reading(db: sqlite_utils.Database) -> Iterator[None]:
-    """One read transaction (a consistent view under WAL), unless one is open already."""
-    if db.conn.in_transaction:
-        yield
-        return
-    db.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.execute("COMMIT")
-
-
 def _current(db: sqlite_utils.Database) -> tuple[int, tuple[int, int, int]]:
-    with _reading(db):
+    with read(db):
         return generation_of(db), fingerprint(db)
 
 

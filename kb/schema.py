@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from kb.store import migrate
+from base.store import migrate
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:

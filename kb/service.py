@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from base.settings import Settings
+from base.store import PRIVATE_DIR_MODE, create_private_file, open_db
 from kb.schema import ensure_schema
-from kb.settings import Settings
-from kb.store import PRIVATE_DIR_MODE, create_private_file, open_db
 
 
 def prepare_data_dir(settings: Settings) -> None:

@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from base.clock import LOCAL_TZ
 from office.dashboard import (
     by_department,
     completions_per_day,
@@ -27,7 +28,6 @@ from office.dashboard import (
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
 from quizzes.export_cells import csv_table, text_cells
-from quizzes.plan import LOCAL_TZ
 
 REPORT_KIND = "参与情况"
 """The name the workbook's file starts with."""

@@ -16,20 +16,18 @@ from typing import NoReturn
 import click
 import sqlite_utils
 
-from kb.settings import Settings
-from kb.store import open_db
+from base.settings import Settings
+from base.store import open_db
 from quizzes.accounts import (
-    AccountError,
-    Person,
     create_account,
     deactivate_account,
     ensure_schema,
-    list_people,
     reactivate_account,
     reset_password,
-    unlock_account,
 )
 from quizzes.export_cells import csv_rows_bytes
+from quizzes.login import unlock_account
+from quizzes.people import AccountError, Person, list_people
 from quizzes.roster import ImportReport, RosterError, import_roster, passwords_table, read_roster
 
 

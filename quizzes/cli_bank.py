@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from base.settings import Settings
 from kb.ingest import extract_texts
-from kb.settings import Settings
 from quizzes.bank import QuizFormatError, bank_files, load_quiz_file
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 
@@ -82,7 +82,7 @@ def bank() -> None:
 @click.option(
     "--bank-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bank folder (default: KB_QUIZ_DIR or quizzes/bank).",
+    help="Bank folder (default: KB_QUIZ_DIR or quizzes/data/bank).",
 )
 def export_command(quiz_id: str, xlsx_file: Path, bank_dir: Path | None) -> None:
     """Write quiz QUIZ_ID of the bank to FILE.xlsx."""
@@ -110,7 +110,7 @@ def export_command(quiz_id: str, xlsx_file: Path, bank_dir: Path | None) -> None
 @click.option(
     "--bank-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bank folder (default: KB_QUIZ_DIR or quizzes/bank).",
+    help="Bank folder (default: KB_QUIZ_DIR or quizzes/data/bank).",
 )
 def import_command(xlsx_file: Path, bank_dir: Path | None) -> None:
     """Check FILE.xlsx and write it to the bank as <quiz id>.yaml.

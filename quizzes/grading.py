@@ -18,6 +18,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from base.text import fold
+
 if TYPE_CHECKING:
     from quizzes.bank import Question
 
@@ -50,7 +52,7 @@ def normalize_fill(text: str) -> str:
     Both the typed answer and every accepted variant are folded the same way, so a
     folding that also changes other words (``一次性`` -> ``1次性``) changes both sides.
     """
-    text = _to_simplified(unicodedata.normalize("NFKC", text))
+    text = _to_simplified(fold(text))
     text = _DECIMAL_POINT.sub(_POINT_STAND_IN, text)
     text = "".join(
         c
@@ -59,8 +61,7 @@ def normalize_fill(text: str) -> str:
     )
     text = text.replace(_POINT_STAND_IN, ".")
     text = _PERCENT.sub(lambda m: _numeral_digits(m.group(1)) + "%", text)
-    text = _NUMERAL_RUN.sub(lambda m: _numeral_digits(m.group()), text)
-    return text.casefold()
+    return _NUMERAL_RUN.sub(lambda m: _numeral_digits(m.group()), text)
 
 
 @functools.cache

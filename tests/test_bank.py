@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.settings import Settings
+from base.settings import Settings
 from quizzes.bank import (
     Bank,
     FlaggedQuestion,

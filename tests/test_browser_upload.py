@@ -15,7 +15,9 @@ from playwright.sync_api import Page, expect
 
 from bench.app_server import start_app
 from kb.service import open_kb
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
+from quizzes.login import change_password
+from quizzes.people import Role
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,

@@ -11,8 +11,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from base.settings import PROJECT_ROOT
 from kb.cli import cli as kb_cli
-from kb.settings import PROJECT_ROOT
 from office.cli import cli as office_cli
 from quizzes.cli import cli as quizzes_cli
 

@@ -138,7 +138,7 @@ def test_the_question_bank_export_writes_a_stem_as_a_string_cell(hostile, tmp_pa
 
 
 def test_the_initial_password_sheet_is_safe_from_the_page_and_the_cli(tmp_path):
-    from quizzes.accounts import Person, Role
+    from quizzes.people import Person, Role
 
     created = [NewAccount(Person("1001", NAME, DEPARTMENT, Role.STAFF), "k7mp-x3fq-9hta")]
     rows = list(

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from base.settings import PROJECT_ROOT, Settings
 from kb.service import backup_database, open_kb
-from kb.settings import PROJECT_ROOT, Settings
 from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 
@@ -89,7 +89,7 @@ def test_opening_another_connection_keeps_the_locks_of_the_open_ones(tmp_path):
     # Closing any descriptor of a database file drops every POSIX lock the process holds
     # on it, and SQLite then takes the others' WAL for abandoned (writes were lost):
     # making the file private must never open and close an existing database.
-    from kb.store import open_db
+    from base.store import open_db
 
     path = tmp_path / "app.sqlite3"
     holder = open_db(path)

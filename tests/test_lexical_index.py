@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from base.settings import PROJECT_ROOT
 from kb import lexical_index
 from kb.evaluate import load_questions
 from kb.ingest import sync_corpus
 from kb.lexical_index import LexicalIndex, fts5_top, index_for, publish, snapshot_dir
 from kb.schema import generation
 from kb.search import search
-from kb.settings import PROJECT_ROOT
 
 QUESTIONS = PROJECT_ROOT / "bench" / "data"
 TINY_QUERIES = [
@@ -227,7 +227,7 @@ def test_two_processes_publishing_at_once_leave_one_whole_snapshot(indexed):
                 f.unlink()
             path.rmdir()
     code = (
-        "import sys; from kb.store import open_db; from kb.lexical_index import publish;"
+        "import sys; from base.store import open_db; from kb.lexical_index import publish;"
         "s = publish(open_db(sys.argv[1])); print(s.generation, len(s.chunk_ids))"
     )
     procs = [
@@ -247,7 +247,7 @@ def test_two_processes_publishing_at_once_leave_one_whole_snapshot(indexed):
 
 
 def test_every_connection_of_a_process_shares_one_index(indexed, tmp_path):
-    from kb.store import open_db
+    from base.store import open_db
 
     other = open_db(tmp_path / "test.sqlite3")
     try:

@@ -9,14 +9,16 @@ from concurrent.futures import Future
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from base.settings import SHIPPED_BANK, Settings
 from kb.embedding import ModelStatus, load_embedder
 from kb.ingest import sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
-from kb.settings import Settings
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.login import change_password
+from quizzes.people import Role
 from tests.apptest_support import (
     APP,
     NOW,
@@ -182,7 +184,7 @@ def test_admin_sees_the_admin_page_and_can_reset_a_password(app_settings):
     assert "新的初始密码（只显示这一次）：" in texts(at.warning)
     new_password = at.code[0].value
     db = open_kb(app_settings)
-    from quizzes.accounts import LoginStatus, authenticate
+    from quizzes.login import LoginStatus, authenticate
 
     assert authenticate(db, "1002", new_password, NOW).status == LoginStatus.MUST_CHANGE_PASSWORD
     db.close()
@@ -298,10 +300,8 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     # has cached: the cache follows the files, there is no signal to clear it.
     import shutil
 
-    from kb.settings import PROJECT_ROOT
-
     bank_dir = tmp_path / "bank"
-    shutil.copytree(PROJECT_ROOT / "quizzes" / "bank", bank_dir)
+    shutil.copytree(SHIPPED_BANK, bank_dir)
     monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
     forget_process_state()
     at = open_page(logged_in(), "quizzes")

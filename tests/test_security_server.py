@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from base.settings import SHIPPED_BANK
+from base.store import open_db, write
 from bench import app_steps
 from bench.app_server import (
     PASSWORD,
@@ -23,9 +25,10 @@ from bench.app_server import (
     prepare_data,
     start_app,
 )
-from bench.st_client import StreamlitSession, trigger, widget_value
-from kb.store import open_db, write
-from quizzes.accounts import Role, add_person, hash_password
+from bench.st_client import ClientError, StreamlitSession, trigger, widget_value
+from quizzes.accounts import add_person
+from quizzes.passwords import hash_password
+from quizzes.people import Role
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +203,8 @@ def _on_login_form(page) -> bool:
 def test_a_reset_password_change_or_deactivation_ends_sessions_at_once(tmp_path):
     import random
 
-    from quizzes.accounts import change_password, deactivate_account, reset_password
+    from quizzes.accounts import deactivate_account, reset_password
+    from quizzes.login import change_password
 
     prepare(tmp_path / "data")
     server = serve(tmp_path)
@@ -288,23 +292,32 @@ def test_exports_are_made_at_the_click_and_only_for_a_session_still_allowed(tmp_
             xlsx = next(b for b in buttons if b.label.startswith("导出 Excel"))
             made = await tab.deferred_file(xlsx.deferred_file_id, "1")
             data = await asyncio.to_thread(tab.get, made.deferred_file.url)
+            # Gone after Streamlit's next two sweeps (the end of the next two runs).
+            for _ in range(2):
+                await tab.rerun()
+            try:
+                await asyncio.to_thread(tab.get, made.deferred_file.url)
+                kept = True
+            except ClientError:
+                kept = False
             db = open_db(server.db_path)
             try:
                 reset_password(db, ADMIN, datetime.now(UTC))  # this session has ended
             finally:
                 db.close()
             refused = await tab.deferred_file(xlsx.deferred_file_id, "2")
-            return buttons, made, data, refused
+            return buttons, made, data, kept, refused
         finally:
             await tab.close()
 
     try:
-        buttons, made, data, refused = asyncio.run(scenario())
+        buttons, made, data, kept, refused = asyncio.run(scenario())
     finally:
         server.stop()
     # Nothing is made before a click: no URL, a deferred id.
     assert [(b.url, bool(b.deferred_file_id)) for b in buttons] == [("", True), ("", True)]
     assert made.error_msg == "" and data[:2] == b"PK"
+    assert not kept
     assert (refused.error_msg, refused.deferred_file.url) == (
         "Failed to generate file for download",
         "",
@@ -320,9 +333,7 @@ def test_passage_practice_shows_no_answer_before_a_graded_attempt(tmp_path):
     prepare(tmp_path / "data")
     db = open_db(tmp_path / "data" / "app.sqlite3")
     try:
-        bank = load_bank(
-            Path(app_steps.__file__).parents[1] / "quizzes" / "bank", document_texts(db)
-        )
+        bank = load_bank(SHIPPED_BANK, document_texts(db))
         cited = questions_by_passage(db, bank)
     finally:
         db.close()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from kb.settings import Settings, SettingsError
+from base.settings import Settings, SettingsError
 from ui.serve import (
     COOKIE,
     RestartBudget,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kb.store import open_db
+from base.store import open_db
 from tests.apptest_support import logged_in, open_page
 
 

@@ -14,33 +14,18 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from base.clock import LOCAL_TZ, end_of_day, start_of_day
 from kb.documents import document_texts, list_documents
-from kb.ingest import IngestReport, ingest_uploads
+from kb.ingest import ingest_uploads
+from kb.ingest_report import IngestReport
 from kb.readers import SUPPORTED_SUFFIXES
-from quizzes.accounts import (
-    AccountError,
-    Person,
-    Role,
-    create_account,
-    deactivate_account,
-    list_people,
-    reactivate_account,
-    reset_password,
-    unlock_account,
-)
+from quizzes.accounts import create_account, deactivate_account, reactivate_account, reset_password
 from quizzes.bank import Quiz, QuizFormatError
 from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
 from quizzes.export_cells import csv_rows_bytes
-from quizzes.plan import (
-    LOCAL_TZ,
-    Phase,
-    PlanInvalid,
-    StudyPlan,
-    StudyPlanError,
-    end_of_day,
-    save_plan,
-    start_of_day,
-)
+from quizzes.login import unlock_account
+from quizzes.people import AccountError, Person, Role, list_people
+from quizzes.plan import Phase, PlanInvalid, StudyPlan, StudyPlanError, save_plan
 from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 from ui.auth import on_demand, require

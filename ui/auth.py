@@ -9,19 +9,16 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from kb.store import open_db
-from quizzes.accounts import (
+from base.store import open_db
+from quizzes.login import (
     MAX_LOGIN_EMPLOYEE_NO_LENGTH,
     MAX_LOGIN_PASSWORD_LENGTH,
-    AccountError,
     LoginStatus,
-    Person,
-    Role,
     authenticate,
     change_password,
-    get_person,
     session_expired,
 )
+from quizzes.people import AccountError, Person, Role, get_person
 from ui.render import md_text
 from ui.serve import PROXY_TOKEN_ENV
 from ui.serve import client_address as _client_address

@@ -37,7 +37,6 @@ from ui import uploads
 
 _LOGGER = logging.getLogger(__name__)
 
-REFUSED = frozenset({"clear_cache", "load_git_info"})
 # Streamlit's session ids are UUID4 strings.
 _SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # The loggers that name a session id in their messages (Streamlit 1.67).
@@ -88,8 +87,8 @@ _FILTER = RedactSessionIds()
 
 
 def install() -> None:
-    """Refuse the messages in :data:`REFUSED`, keep server facts out of ``new_session``
-    and session ids out of the log."""
+    """Refuse ``clear_cache`` and ``load_git_info``, keep server facts out of
+    ``new_session``, refused uploads out of the way and session ids out of the log."""
     if getattr(AppSession, "_kb_guarded", False):
         return
     AppSession._kb_guarded = True  # type: ignore[attr-defined]

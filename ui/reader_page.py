@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import streamlit as st
 from sqlite_utils import Database
 
+from base.clock import LOCAL_TZ
 from kb.documents import Paragraph, Passage, get_document, get_passage, list_documents
-from quizzes.plan import LOCAL_TZ
 from quizzes.readings import confirm_reading, readings_of
 from ui.auth import require
 from ui.render import md_marked, md_text

@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from http.cookies import CookieError, SimpleCookie
 
-from kb.settings import LOCAL_HOSTS, PROJECT_ROOT, Settings
+from base.settings import LOCAL_HOSTS, PROJECT_ROOT, Settings
 
 COOKIE = "kb_worker"
 HEAD_LIMIT = 64 * 1024  # request and response heads larger than this are refused

@@ -26,6 +26,8 @@ from typing import TypeVar
 import sqlite_utils
 import streamlit as st
 
+from base.settings import Settings
+from base.store import open_db
 from kb.documents import document_texts, list_documents
 from kb.embedding import ModelStatus, load_embedder, model_is_off
 from kb.query_batching import BatchingEmbedder
@@ -33,8 +35,6 @@ from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
 from kb.service import prepare_data_dir
-from kb.settings import Settings
-from kb.store import open_db
 from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_BANK = PROJECT_ROOT / "quizzes" / "data" / "bank"
+"""The quiz bank shipped with the app (one YAML file per quiz); ``KB_QUIZ_DIR`` by default."""
 
 
 class SettingsError(ValueError):
@@ -84,7 +86,7 @@ class Settings:
         return cls(
             data_dir=Path(env.get("KB_DATA_DIR") or PROJECT_ROOT / "data"),
             corpus_dir=Path(env.get("KB_CORPUS_DIR") or PROJECT_ROOT / "corpus"),
-            quiz_dir=Path(env.get("KB_QUIZ_DIR") or PROJECT_ROOT / "quizzes" / "bank"),
+            quiz_dir=Path(env.get("KB_QUIZ_DIR") or SHIPPED_BANK),
             embed_model=(env.get("KB_EMBED_MODEL") or "builtin").strip(),
             host=env.get("KB_HOST") or "127.0.0.1",
             port=_int(env, "KB_PORT", 8501),

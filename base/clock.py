@@ -1,4 +1,5 @@
-"""How moments are stored: fixed-width UTC text, so SQLite compares them as strings.
+"""The clock: how moments are stored (fixed-width UTC text, so SQLite compares them as
+strings) and the bureau's calendar (Beijing time, its days).
 
 Every table of the app (attempts, answers, people, readings, notices) stores times this
 way; the dashboard's SQL compares them across tables, so there is one format.
@@ -6,7 +7,10 @@ way; the dashboard's SQL compares them across tables, so there is one format.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+LOCAL_TZ = timezone(timedelta(hours=8), "北京时间")
+"""The bureau's calendar: China Standard Time; China keeps no daylight saving time."""
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
@@ -26,3 +30,13 @@ def to_stamp(moment: datetime) -> str:
 def from_stamp(text: str | None) -> datetime | None:
     """A stored moment back as an aware datetime (None stays None)."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of ``day`` in Beijing time (23:59:59.999999), as an aware datetime."""
+    return datetime.combine(day, time.max, tzinfo=LOCAL_TZ)
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of ``day`` in Beijing time, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
