@@ -11,7 +11,8 @@ import click
 from kb.embedding import Embedder, LazyEmbedder, ModelStatus, load_embedder, model_id_for
 from kb.errors import QueryError
 from kb.evaluate import QuestionFileError, evaluate, load_questions
-from kb.ingest import STATUS_LABELS, sync_corpus
+from kb.ingest import sync_corpus
+from kb.ingest_report import STATUS_LABELS
 from kb.search import METHODS, search
 from kb.service import backup_database, open_kb
 from kb.settings import Settings
@@ -30,7 +31,7 @@ def _model(settings: Settings, enabled: bool = True, serving: bool = True) -> Mo
 
 def _ingest_model(settings: Settings) -> Embedder | None:
     # The model loads only when some passage has no vector of it yet: an unchanged
-    # corpus does not import torch (README: 0.4 s instead of 7.5 s).
+    # corpus does not import torch (README, "An unchanged corpus costs nothing").
     try:
         model_id = model_id_for(settings.embed_model, settings.model_cache_dir)
     except Exception:  # its files are missing: loading says why, in Chinese

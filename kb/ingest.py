@@ -8,11 +8,10 @@ vectors replaced in one transaction.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,13 +19,22 @@ import numpy as np
 import sqlite_utils
 
 from kb.chunking import ChunkedDocument, chunk_lines, embedding_units
+from kb.corpus_files import (
+    corpus_name,
+    document_key,
+    list_corpus,
+    read_file,
+    scan_folder,
+    skip_rule,
+)
 from kb.embedding import Embedder, ModelUnavailable
 from kb.errors import DocumentError
+from kb.ingest_report import FileOutcome, IngestReport
 from kb.isolation import read_untrusted
 from kb.lexical import index_text
 from kb.lexical_index import publish
 from kb.numbering import article_gaps
-from kb.readers import SUPPORTED_SUFFIXES, check_supported
+from kb.readers import check_supported
 from kb.schema import bump_generation
 from kb.store import write
 
@@ -34,256 +42,6 @@ EMBED_BATCH = 64
 # Files put into the corpus folder by hand: past this size a file is not read at all
 # (uploads have their own, lower limit: KB_MAX_UPLOAD_MB).
 MAX_CORPUS_FILE_BYTES = 200 * 1024 * 1024
-# Files that are never documents: left by Windows in folders and zips.
-SYSTEM_FILES = ("thumbs.db", "desktop.ini")
-
-STATUS_LABELS = {
-    "added": "新增",
-    "updated": "更新",
-    "unchanged": "未变",
-    "removed": "移除",
-    "failed": "失败",
-    "duplicate": "重复",
-    "skipped": "跳过",
-}
-KIND_LABELS = {
-    "unsupported": "不支持的类型",
-    "needs_libreoffice": "需要 LibreOffice",
-    "encrypted": "已加密",
-    "too_large": "过大",
-    "empty": "没有文字",
-    "symlink": "符号链接",
-    "bad_name": "文件名无法识别",
-    "unreadable": "无法读取",
-    "needs_ocr": "需要文字识别",
-    "duplicate": "内容重复",
-    "rule": "按规则跳过",
-}
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file. ``path`` is relative to the corpus folder.
-
-    Attributes:
-        status: added, updated, unchanged, removed, failed (not indexed: the run fails),
-            duplicate (its text is indexed under another file) or skipped (by rule:
-            Word lock files, hidden and system files).
-        kind: for failed and skipped files, the condition (see KIND_LABELS).
-        reason: the message, in Chinese.
-        passages, chars, pages, ocr_pages: for indexed files; pages is None where the
-            format has none (or the file was not read in this run).
-        gaps: for a document numbered by article, the articles not found.
-        warnings: what was read despite a problem.
-        vectors: the vectors computed for its passages in this run.
-    """
-
-    path: str
-    status: str
-    kind: str = ""
-    reason: str = ""
-    passages: int = 0
-    chars: int = 0
-    pages: int | None = None
-    ocr_pages: int = 0
-    gaps: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    vectors: int = 0
-
-
-@dataclass
-class IngestReport:
-    """What a sync did, file by file."""
-
-    files: list[FileOutcome] = field(default_factory=list)
-    passages_embedded: int = 0
-    seconds: float = 0.0
-
-    def _paths(self, status: str) -> list[str]:
-        return [f.path for f in self.files if f.status == status]
-
-    @property
-    def added(self) -> list[str]:
-        return self._paths("added")
-
-    @property
-    def updated(self) -> list[str]:
-        return self._paths("updated")
-
-    @property
-    def unchanged(self) -> list[str]:
-        return self._paths("unchanged")
-
-    @property
-    def removed(self) -> list[str]:
-        return self._paths("removed")
-
-    @property
-    def duplicates(self) -> list[str]:
-        return self._paths("duplicate")
-
-    @property
-    def skipped(self) -> list[str]:
-        return self._paths("skipped")
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        """Files that were meant to be indexed and are not: these fail the run."""
-        return [f for f in self.files if f.status == "failed"]
-
-    @property
-    def errors(self) -> list[str]:
-        """``path: reason`` of each failed file."""
-        return [f"{f.path}: {f.reason}" for f in self.failed]
-
-    def summary(self) -> str:
-        """One line in Chinese for the CLI and the admin page."""
-        return (
-            f"新增 {len(self.added)}，更新 {len(self.updated)}，未变 {len(self.unchanged)}，"
-            f"移除 {len(self.removed)}，失败 {len(self.failed)}；"
-            f"重复 {len(self.duplicates)}，跳过 {len(self.skipped)}；"
-            f"计算向量 {self.passages_embedded} 段，用时 {self.seconds:.1f} 秒"
-        )
-
-    def lines(self) -> list[str]:
-        """Every file except the unchanged ones, a line each (with its gaps and warnings
-        indented below), in Chinese, for the CLI."""
-        out = []
-        for f in self.files:
-            if f.status == "unchanged":
-                continue
-            label = STATUS_LABELS[f.status]
-            if f.status in ("added", "updated"):
-                out.append(f"{label}  {f.path}：{_figures(f)}")
-            elif f.status == "removed":
-                out.append(f"{label}  {f.path}")
-            else:
-                out.append(f"{label}  {f.path}：{f.reason}")
-            out.extend(f"    {note}" for note in (*f.gaps, *f.warnings))
-        return out
-
-    def table(self) -> list[dict[str, object]]:
-        """Every file as a row for a table: 文件, 结果, 段落, 字数, 页数, 识别页数, 说明."""
-        rows = []
-        for f in self.files:
-            indexed = f.status in ("added", "updated", "unchanged")
-            notes = [f.reason] if f.reason else []
-            rows.append(
-                {
-                    "文件": f.path,
-                    "结果": STATUS_LABELS[f.status]
-                    + (f"（{KIND_LABELS[f.kind]}）" if f.status == "failed" else ""),
-                    "段落": f.passages if indexed else None,
-                    "字数": f.chars if indexed else None,
-                    "页数": f.pages,
-                    "识别页数": f.ocr_pages if indexed else None,
-                    "说明": "；".join([*notes, *f.gaps, *f.warnings]),
-                }
-            )
-        return rows
-
-
-def _figures(f: FileOutcome) -> str:
-    parts = [f"{f.passages} 段", f"{f.chars:,} 字"]
-    if f.pages is not None:
-        parts.append(f"{f.pages} 页")
-    if f.ocr_pages:
-        parts.append(f"文字识别 {f.ocr_pages} 页")
-    return "，".join(parts)
-
-
-def skip_rule(name: str) -> str | None:
-    """Why a file of this name is skipped by rule (not a document), or None."""
-    if name.startswith("~$"):
-        return "Word/WPS 打开文件时留下的临时锁文件，按规则跳过"
-    if name.startswith("."):
-        return "隐藏文件，按规则跳过"
-    if name.lower() in SYSTEM_FILES:
-        return "系统文件，按规则跳过"
-    return None
-
-
-def scan_folder(folder: Path) -> tuple[list[Path], list[tuple[Path, str, str, str]]]:
-    """The files under ``folder`` to read, and the entries that will not be read.
-
-    Symbolic links are never followed (a link in the corpus to /etc/passwd must not
-    become searchable); hidden folders are not entered.
-
-    Returns:
-        ``(files, others)``: files in path order; others as ``(path, status, kind,
-        reason)`` with status ``skipped`` (by rule) or ``failed``.
-    """
-    files: list[Path] = []
-    others: list[tuple[Path, str, str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        here = Path(dirpath)
-        dirnames.sort()
-        for name in list(dirnames):
-            path = here / name
-            if path.is_symlink():
-                others.append(
-                    (path, "failed", "symlink", "是指向文件夹的符号链接，为安全起见不跟随")
-                )
-                dirnames.remove(name)
-            elif name.startswith("."):
-                others.append((path, "skipped", "rule", "隐藏文件夹，按规则跳过"))
-                dirnames.remove(name)
-        for name in sorted(filenames):
-            path = here / name
-            rule = skip_rule(name)
-            if rule:
-                others.append((path, "skipped", "rule", rule))
-            elif path.is_symlink():
-                others.append((path, "failed", "symlink", "是符号链接，为安全起见不跟随，未索引"))
-            elif not path.is_file():
-                others.append((path, "failed", "unreadable", "不是普通文件，未索引"))
-            else:
-                files.append(path)
-    return files, others
-
-
-def list_corpus(corpus_dir: Path) -> list[Path]:
-    """The supported documents under ``corpus_dir`` that a sync would read."""
-    files, _ = scan_folder(corpus_dir)
-    return [p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES]
-
-
-def document_key(path: Path, corpus_dir: Path) -> str:
-    """How a document is named in the index and in quiz sources: its path in the corpus.
-
-    Symbolic links are not resolved. A name whose bytes are not UTF-8 (a zip made on
-    Windows) is read as GB18030; one that is neither keeps its bytes as ``\\xNN``.
-    """
-    absolute, root = Path(os.path.abspath(path)), Path(os.path.abspath(corpus_dir))
-    try:
-        rel = absolute.relative_to(root)
-    except ValueError:
-        rel = Path(absolute.name)
-    return "/".join(_readable_part(part)[0] for part in rel.parts)
-
-
-def _readable_part(part: str) -> tuple[str, bool]:
-    # os.fsdecode keeps undecodable bytes as lone surrogates (surrogateescape); they
-    # cannot be printed or stored, so they are decoded again, as Windows would have.
-    try:
-        part.encode("utf-8")
-        return part, True
-    except UnicodeEncodeError:
-        raw = os.fsencode(part)
-    try:
-        return raw.decode("gb18030"), True
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="backslashreplace"), False
-
-
-def _name_problem(path: Path) -> tuple[str | None, str | None]:
-    """(warning, failure) about a file's name."""
-    parts = Path(path).parts
-    if all(_readable_part(p)[1] for p in parts):
-        if any(p != _readable_part(p)[0] for p in parts):
-            return "文件名不是 UTF-8 编码，已按 GBK/GB18030 识别", None
-        return None, None
-    return None, "文件名既不是 UTF-8 也不是 GBK/GB18030 编码，无法识别；请改名后再放入"
 
 
 def sync_corpus(
@@ -322,13 +80,10 @@ def sync_corpus(
         FileOutcome(document_key(p, corpus_dir), status, kind, reason)
         for p, status, kind, reason in others
     ]
-    keyed = [(document_key(p, corpus_dir), p) for p in files]
-    keys = {key for key, _ in keyed}
+    names = [(path, *corpus_name(path, corpus_dir)) for path in files]
+    keys = {key for _, key, _, _ in names}
     texts = _IndexedTexts(db, keys if paths is None else None)
-    for key, path in keyed:
-        warning, failure = _name_problem(
-            path.relative_to(corpus_dir) if _inside(path, corpus_dir) else Path(path.name)
-        )
+    for path, key, warning, failure in names:
         if failure:
             outcomes.append(FileOutcome(key, "failed", "bad_name", failure))
             continue
@@ -339,7 +94,9 @@ def sync_corpus(
     report.files.extend(sorted(outcomes, key=lambda f: f.path))
     report.passages_embedded = sum(f.vectors for f in report.files)
     if paths is None:
-        _remove_missing(db, {f.path for f in report.files if f.status != "duplicate"}, report)
+        # What is no longer a regular file in the folder leaves the index: a document
+        # replaced by a symbolic link too. A file that failed keeps its previous version.
+        _remove_missing(db, keys - set(report.duplicates), report)
     if report.updated or report.removed or report.duplicates:
         with write(db):
             _drop_orphan_vectors(db)
@@ -348,21 +105,6 @@ def sync_corpus(
     publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        Path(os.path.abspath(path)).relative_to(os.path.abspath(folder))
-    except ValueError:
-        return False
-    return True
-
-
-def _read_file(path: Path) -> bytes:
-    # O_NOFOLLOW: a file swapped for a symbolic link after the scan is still not followed.
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
 
 
 def _ingest_path(
@@ -383,7 +125,7 @@ def _ingest_path(
                 "too_large",
                 f"文件大小 {format_size(size)} 超过上限 {format_size(max_bytes)}",
             )
-        data = _read_file(path)
+        data = read_file(path)
     except DocumentError as exc:
         return FileOutcome(key, "failed", exc.kind, exc.reason)
     except OSError as exc:
@@ -528,7 +270,7 @@ def extract_texts(corpus_dir: Path) -> tuple[dict[str, str], list[str]]:
     for path in list_corpus(corpus_dir):
         key = document_key(path, corpus_dir)
         try:
-            parsed = _parse(key, _read_file(path))
+            parsed = _parse(key, read_file(path))
         except DocumentError as exc:
             errors.append(str(exc))
             continue
@@ -566,12 +308,12 @@ def _ingest_data(
 ) -> FileOutcome:
     content_hash = hashlib.sha256(data).hexdigest()
     row = db.execute(
-        "SELECT content_hash, chars, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id)"
+        "SELECT id, content_hash, chars, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id)"
         " FROM documents d WHERE path = ?",
         [key],
     ).fetchone()
-    if row and row[0] == content_hash:
-        return FileOutcome(key, "unchanged", passages=row[2], chars=row[1])
+    if row and row[1] == content_hash:
+        return FileOutcome(key, "unchanged", passages=row[3], chars=row[2])
     try:
         parsed = _parse(key, data)
     except DocumentError as exc:
@@ -582,9 +324,7 @@ def _ingest_data(
         if row:
             # Its old text is not what the file holds any more.
             with write(db):
-                _delete_document(
-                    db, *db.execute("SELECT id FROM documents WHERE path = ?", [key]).fetchone()
-                )
+                _delete_document(db, row[0])
                 bump_generation(db)
         return FileOutcome(
             key,
@@ -767,8 +507,9 @@ def embed_missing(db: sqlite_utils.Database, embedder: Embedder) -> int:
     ).fetchall()
     if not rows:
         return 0
-    todo = [(h, text) for h, text in rows]
-    vectors = _embed(embedder, todo)
+    vectors = _embed(embedder, [(h, text) for h, text in rows])
+    if not vectors:
+        return 0
     with write(db):
         _insert_vectors(db, vectors, embedder)
         bump_generation(db)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
@@ -45,6 +46,9 @@ import sqlite_utils
 
 from kb.lexical import CJK_CLASS, CJK_RANGES, MAX_QUERY_TERMS, match_expression, query_terms
 from kb.schema import generation as generation_of
+from kb.store import read
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
 PATH_WEIGHT = 0.3  # the heading path counts for less than the passage (bm25 column weight)
@@ -221,7 +225,7 @@ def fingerprint(db: sqlite_utils.Database) -> tuple[int, int, int]:
 
 def build(db: sqlite_utils.Database) -> Snapshot:
     """Build the index from the database's FTS5 content, in one read transaction."""
-    with _reading(db):
+    with read(db):
         generation, stamp = generation_of(db), fingerprint(db)
         data = db.execute(
             "SELECT f.rowid, c.doc_id, f.body, f.path FROM chunks_fts f"
@@ -307,7 +311,8 @@ def save(snapshot: Snapshot, folder: Path, interrupt: Callable[[str], None] | No
     """Write ``snapshot`` as ``folder/g<generation>``, whole or not at all.
 
     ``interrupt`` is called with ``"written"`` once the files are written and before the
-    rename: tests pass one that raises, to stand for a crash there.
+    rename: tests pass one that raises, to stand for a crash there (a BaseException that
+    is not an Exception leaves the temporary folder behind, as a killed process would).
     """
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"g{snapshot.generation}"
@@ -333,11 +338,8 @@ def save(snapshot: Snapshot, folder: Path, interrupt: Callable[[str], None] | No
         if target.exists():
             shutil.rmtree(target)
         os.rename(tmp, target)
-    except BaseException:
-        # A crash (or a test's interrupt) leaves the temporary folder; the next save
-        # clears it. Anything else is cleaned up now.
-        if interrupt is None:
-            shutil.rmtree(tmp, ignore_errors=True)
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -369,21 +371,8 @@ def load(folder: Path, generation: int, stamp: tuple[int, int, int]) -> Snapshot
     return Snapshot(generation, stamp, words=words, **arrays)
 
 
-@contextmanager
-def _reading(db: sqlite_utils.Database) -> Iterator[None]:
-    """One read transaction (a consistent view under WAL), unless one is open already."""
-    if db.conn.in_transaction:
-        yield
-        return
-    db.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.execute("COMMIT")
-
-
 def _current(db: sqlite_utils.Database) -> tuple[int, tuple[int, int, int]]:
-    with _reading(db):
+    with read(db):
         return generation_of(db), fingerprint(db)
 
 
@@ -410,20 +399,27 @@ def publish(db: sqlite_utils.Database, interrupt: Callable[[str], None] | None =
     stale calls it too. Under the folder's lock, a snapshot that another process has
     just written is taken instead of being built twice. Older snapshots and folders left
     by an interrupted build are removed (a process that has one mapped keeps reading it).
+    Where the snapshot cannot be written (a full or read-only disk), the index is built
+    in memory and the reason logged: search stays right, only slower to start.
     """
     folder = snapshot_dir(db)
     if folder is None:
         return build(db)
-    with _FolderLock(folder):
-        generation, stamp = _current(db)
-        found = load(folder, generation, stamp)
-        if found is not None:
-            return found
-        snapshot = build(db)
-        save(snapshot, folder, interrupt)
-        for old in folder.iterdir():
-            if old.is_dir() and old.name != f"g{snapshot.generation}":
-                shutil.rmtree(old, ignore_errors=True)
+    snapshot = None
+    try:
+        with _FolderLock(folder):
+            generation, stamp = _current(db)
+            found = load(folder, generation, stamp)
+            if found is not None:
+                return found
+            snapshot = build(db)
+            save(snapshot, folder, interrupt)
+            for old in folder.iterdir():
+                if old.is_dir() and old.name != f"g{snapshot.generation}":
+                    shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        log.warning("lexical index: no snapshot written in %s: %s", folder, exc)
+        return snapshot or build(db)
     return load(folder, snapshot.generation, snapshot.fingerprint) or snapshot
 
 

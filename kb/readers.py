@@ -52,7 +52,9 @@ class ReadResult:
         markdown: whether ``#`` headings are meaningful.
         levels: each line's heading level (1-9; 0 = body text) where the format marks
             headings (Word's heading styles); empty where it does not.
-        pages: the page count, where the format has pages (PDF; .docx as last saved).
+        pages: the page count, where the format has pages (PDF). A .docx has none: the
+            count in its docProps/app.xml is whatever the last program wrote (python-docx's
+            template and LibreOffice's conversions say 1 for any length).
         ocr_pages: pages whose text came from OCR.
         warnings: what was read despite a problem (damaged bytes replaced, …).
     """
@@ -259,18 +261,7 @@ def _read_docx(data: bytes, label: str, fmt: str) -> ReadResult:
         raise
     except Exception as exc:  # a damaged part: the XML parser raises many types
         raise UnreadableDocument(label, f"Word 文件内容已损坏：{type(exc).__name__}") from exc
-    return ReadResult(text.lines, fmt, levels=text.levels, pages=_docx_pages(data))
-
-
-def _docx_pages(data: bytes) -> int | None:
-    # The page count Word (or LibreOffice) recorded when it last saved the file.
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        try:
-            app = archive.read("docProps/app.xml")[:65536]
-        except KeyError:
-            return None
-    match = re.search(rb"<(?:\w+:)?Pages>(\d+)<", app)
-    return int(match.group(1)) if match else None
+    return ReadResult(text.lines, fmt, levels=text.levels)
 
 
 def _check_zip(data: bytes, label: str) -> None:

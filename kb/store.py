@@ -162,6 +162,23 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.execute("COMMIT")
 
 
+@contextmanager
+def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run the enclosed reads in one transaction: one consistent view under WAL.
+
+    A deferred ``BEGIN`` takes no write lock; nested use joins the open transaction.
+    """
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.execute("COMMIT")
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 

@@ -29,8 +29,9 @@ TINY_QUERIES = [
 ]
 
 
-class SimulatedCrash(Exception):
-    """Stands for the process dying at the point where it is raised."""
+class SimulatedCrash(BaseException):
+    """Stands for the process dying at the point where it is raised: no ``except
+    Exception`` cleans up after it."""
 
 
 def crash(*_args: object) -> None:
@@ -205,6 +206,16 @@ def test_a_crash_while_writing_the_snapshot_leaves_search_correct(db, tiny_corpu
     assert search_in_new_process(db, "颁布") == ["本条例自颁布之日起施行。"]
     # The rebuild took the lock and cleared the interrupted build's folder.
     assert snapshot_names(db) == [f"g{generation(db)}", "lock"]
+
+
+def test_a_snapshot_that_cannot_be_written_leaves_search_right(db, tiny_corpus, caplog):
+    def disk_full(stage: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    sync_corpus(db, tiny_corpus, None, publish_lexical=lambda d: publish(d, interrupt=disk_full))
+    assert "No space left on device" in caplog.text
+    assert snapshot_names(db) == ["lock"]  # the half-written folder was removed
+    assert search_in_new_process(db, "满意率") == ["1、公众对城市环保的满意率70%;"]
 
 
 def test_two_processes_publishing_at_once_leave_one_whole_snapshot(indexed):

@@ -138,3 +138,11 @@ def test_docx_with_entity_declarations_is_refused(tmp_path):
     path.write_bytes(_docx_bytes(xml))
     with pytest.raises(UnreadableDocument, match="DOCTYPE/ENTITY"):
         read_document(path)
+
+
+def test_a_mostly_ascii_gbk_file_is_not_taken_for_damaged_utf8(tmp_path):
+    # Few bytes are invalid as UTF-8 here, but none is valid multi-byte UTF-8 either.
+    path = tmp_path / "notice.txt"
+    path.write_bytes(("Notice for all staff. " * 40 + "\n环境日\n").encode("gbk"))
+    result = read_document(path)
+    assert (result.lines[-1], result.encoding, result.warnings) == ("环境日", "gb18030", ())

@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from kb.documents import document_texts, list_documents
-from kb.ingest import IngestReport, ingest_uploads
+from kb.ingest import ingest_uploads
+from kb.ingest_report import IngestReport
 from kb.readers import SUPPORTED_SUFFIXES
 from quizzes.accounts import (
     AccountError,
