@@ -36,7 +36,7 @@ from office.progress import person_progress
 from office.reports import REPORT_KIND, csv_bytes, report_filename, report_tables, workbook_bytes
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
-from quizzes.people import Person, Role
+from quizzes.people import Person, Role, staff_departments
 from ui.auth import on_demand, require
 from ui.quiz_widgets import show_source
 from ui.render import md_text
@@ -145,14 +145,7 @@ def dashboard_page() -> None:
     assert phase is not None
     as_of = _as_of_input(phase.deadline)
     if person.role == Role.ADMIN:
-        all_departments = sorted(
-            {
-                row[0]
-                for row in db.execute(
-                    "SELECT DISTINCT department FROM people WHERE role != 'admin'"
-                )
-            }
-        )
+        all_departments = staff_departments(db)
         chosen = st.multiselect("部门（不选则为全局）", all_departments, placeholder="选择部门")
     else:
         chosen = []
