@@ -61,6 +61,8 @@ class Settings:
         search_nice: how much lower than page runs query embeddings run on the CPU
             (KB_SEARCH_NICE, 0-19, added to the process's nice value; 0 = the same).
             Under a deadline burst submissions then go first (kb/query_batching.py).
+        ocr_max_pages: the most pages of one file that OCR reads (KB_OCR_MAX_PAGES); a
+            longer scan is refused with a message (about 5 s a page here).
         allowed_hosts: the host names browsers use to reach the app (KB_ALLOWED_HOSTS,
             comma-separated; default this machine's names and KB_HOST). Streamlit refuses
             a websocket whose Host is any other (DNS rebinding).
@@ -77,6 +79,7 @@ class Settings:
     torch_threads: int = 1
     workers: int = 2
     search_nice: int = 10
+    ocr_max_pages: int = 300
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
     @classmethod
@@ -95,6 +98,7 @@ class Settings:
             torch_threads=_int(env, "KB_TORCH_THREADS", 1),
             workers=_int(env, "KB_WORKERS", 2),
             search_nice=_int(env, "KB_SEARCH_NICE", 10, range(0, 20)),
+            ocr_max_pages=_int(env, "KB_OCR_MAX_PAGES", 300, range(0, 100_001)),
             allowed_hosts=_hosts(env),
         )
 

@@ -31,10 +31,11 @@ from kb.corpus_files import (
 from kb.embedding import Embedder, ModelUnavailable
 from kb.errors import DocumentError
 from kb.ingest_report import FileOutcome, IngestReport
-from kb.isolation import read_untrusted
+from kb.isolation import OcrOptions, read_untrusted
 from kb.lexical import index_text
 from kb.lexical_index import publish
 from kb.numbering import article_gaps
+from kb.ocr import load_ocr_pages, save_ocr_page
 from kb.readers import check_supported
 from kb.schema import bump_generation
 
@@ -42,6 +43,7 @@ EMBED_BATCH = 64
 # Files put into the corpus folder by hand: past this size a file is not read at all
 # (uploads have their own, lower limit: KB_MAX_UPLOAD_MB).
 MAX_CORPUS_FILE_BYTES = 200 * 1024 * 1024
+OCR_MAX_PAGES = 300  # Settings.ocr_max_pages (KB_OCR_MAX_PAGES) overrides it
 
 
 def sync_corpus(
@@ -51,6 +53,8 @@ def sync_corpus(
     paths: Sequence[Path] | None = None,
     *,
     max_bytes: int = MAX_CORPUS_FILE_BYTES,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
     publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Index the corpus folder (or just ``paths``: files and folders) and report every file.
@@ -59,10 +63,13 @@ def sync_corpus(
     An unreadable file is reported by name and reason; its previous version, if any,
     stays indexed; everything else is still indexed. A file whose text is already
     indexed from another file (the same law as .txt and .docx) is reported as its
-    duplicate and indexed once. Once everything is committed, ``publish_lexical`` writes
-    the lexical index's snapshot (kb.lexical_index); tests pass one that fails, to stand
-    for a crash between the two.
+    duplicate and indexed once. Scanned pages are read by OCR (at most ``ocr_max_pages``
+    a file), with ``progress`` told of each page; pages an interrupted run read are not
+    read again. Once everything is committed, ``publish_lexical`` writes the lexical
+    index's snapshot (kb.lexical_index); tests pass one that fails, to stand for a crash
+    between the two.
     """
+    ocr = _OcrPolicy(progress, ocr_max_pages)
     started = time.perf_counter()
     report = IngestReport()
     files: list[Path] = []
@@ -87,7 +94,7 @@ def sync_corpus(
         if failure:
             outcomes.append(FileOutcome(key, "failed", "bad_name", failure))
             continue
-        outcome = _ingest_path(db, key, path, embedder, texts, max_bytes)
+        outcome = _ingest_path(db, key, path, embedder, texts, max_bytes, ocr)
         if warning:
             outcome = replace(outcome, warnings=(warning, *outcome.warnings))
         outcomes.append(outcome)
@@ -114,6 +121,7 @@ def _ingest_path(
     embedder: Embedder | None,
     texts: _IndexedTexts,
     max_bytes: int,
+    ocr: _OcrPolicy,
 ) -> FileOutcome:
     try:
         check_supported(key)
@@ -130,7 +138,7 @@ def _ingest_path(
         return FileOutcome(key, "failed", exc.kind, exc.reason)
     except OSError as exc:
         return FileOutcome(key, "failed", "unreadable", f"无法读取文件：{exc.strerror or exc}")
-    return _ingest_data(db, key, data, embedder, texts)
+    return _ingest_data(db, key, data, embedder, texts, ocr)
 
 
 def ingest_upload(
@@ -141,6 +149,9 @@ def ingest_upload(
     embedder: Embedder | None,
     max_bytes: int,
     publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
+    *,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
 ) -> IngestReport:
     """Validate an uploaded document, then store it in the corpus folder and index it.
 
@@ -148,7 +159,16 @@ def ingest_upload(
     chunks cleanly and its text is not already indexed from another file.
     ``publish_lexical`` as for :func:`sync_corpus`.
     """
-    return ingest_uploads(db, corpus_dir, [(name, data)], embedder, max_bytes, publish_lexical)
+    return ingest_uploads(
+        db,
+        corpus_dir,
+        [(name, data)],
+        embedder,
+        max_bytes,
+        publish_lexical,
+        progress=progress,
+        ocr_max_pages=ocr_max_pages,
+    )
 
 
 def ingest_uploads(
@@ -158,12 +178,17 @@ def ingest_uploads(
     embedder: Embedder | None,
     max_bytes: int,
     publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
+    *,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
 ) -> IngestReport:
     """Validate and index several uploaded documents (name, bytes); one report for all.
 
     Each file is checked, written into the corpus folder and indexed on its own, so one
-    bad file stops nothing else. ``publish_lexical`` as for :func:`sync_corpus`.
+    bad file stops nothing else. Scans are read by OCR as in :func:`sync_corpus`;
+    ``publish_lexical`` as there too.
     """
+    ocr = _OcrPolicy(progress, ocr_max_pages)
     started = time.perf_counter()
     report = IngestReport()
     texts = _IndexedTexts(db, None)
@@ -191,11 +216,35 @@ def ingest_uploads(
                 tmp.write_bytes(data)
                 tmp.replace(target)
 
-            report.files.append(_ingest_data(db, safe_name, data, embedder, texts, save))
+            report.files.append(_ingest_data(db, safe_name, data, embedder, texts, ocr, save))
     report.passages_embedded = sum(f.vectors for f in report.files)
     publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Told (document, pages done, pages to do) while OCR reads a document's scanned pages.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class _OcrPolicy:
+    progress: Progress | None = None
+    max_pages: int = OCR_MAX_PAGES
+
+
+def _ocr_options(
+    db: sqlite_utils.Database, key: str, data: bytes, policy: _OcrPolicy
+) -> OcrOptions:
+    """OCR that resumes from the pages kept for these bytes, and keeps each new one."""
+    content_hash = hashlib.sha256(data).hexdigest()
+    progress = policy.progress
+    return OcrOptions(
+        known=load_ocr_pages(db, content_hash),
+        on_page=lambda page, result: save_ocr_page(db, content_hash, page, result),
+        on_progress=None if progress is None else lambda done, total: progress(key, done, total),
+        max_pages=policy.max_pages,
+    )
 
 
 @dataclass(frozen=True)
@@ -206,6 +255,8 @@ class _Parsed:
     pages: int | None = None
     ocr_pages: int = 0
     warnings: tuple[str, ...] = ()
+    line_pages: tuple[int, ...] = ()  # per input line (Block.line), for PDFs and images
+    line_ocr: tuple[bool, ...] = ()
 
     @property
     def text_hash(self) -> str:
@@ -270,7 +321,8 @@ def extract_texts(corpus_dir: Path) -> tuple[dict[str, str], list[str]]:
     for path in list_corpus(corpus_dir):
         key = document_key(path, corpus_dir)
         try:
-            parsed = _parse(key, read_file(path))
+            # No OCR here: this check runs often, and a scan's text is in the index.
+            parsed = _parse(key, read_file(path), OcrOptions(max_pages=0))
         except DocumentError as exc:
             errors.append(str(exc))
             continue
@@ -290,12 +342,21 @@ def format_size(n: int) -> str:
     return f"{n / 1048576:.1f} MB"
 
 
-def _parse(key: str, data: bytes) -> _Parsed:
-    read = read_untrusted(key, data)
+def _parse(key: str, data: bytes, ocr: OcrOptions | None = None) -> _Parsed:
+    read = read_untrusted(key, data, ocr=ocr)
     doc = chunk_lines(read.lines, markdown=read.markdown, levels=read.levels)
     if not doc.chunks:
         raise DocumentError(key, "文件中没有可检索的正文段落")
-    return _Parsed(doc, read.format, read.encoding, read.pages, read.ocr_pages, read.warnings)
+    return _Parsed(
+        doc,
+        read.format,
+        read.encoding,
+        read.pages,
+        read.ocr_pages,
+        read.warnings,
+        read.line_pages,
+        read.line_ocr,
+    )
 
 
 def _ingest_data(
@@ -304,6 +365,7 @@ def _ingest_data(
     data: bytes,
     embedder: Embedder | None,
     texts: _IndexedTexts,
+    ocr: _OcrPolicy,
     before_store: Callable[[], None] | None = None,
 ) -> FileOutcome:
     content_hash = hashlib.sha256(data).hexdigest()
@@ -315,7 +377,7 @@ def _ingest_data(
     if row and row[1] == content_hash:
         return FileOutcome(key, "unchanged", passages=row[3], chars=row[2])
     try:
-        parsed = _parse(key, data)
+        parsed = _parse(key, data, _ocr_options(db, key, data, ocr))
     except DocumentError as exc:
         return FileOutcome(key, "failed", exc.kind, exc.reason)
     digest = parsed.text_hash
@@ -402,8 +464,12 @@ def _store(
         )
         doc_id = cursor.lastrowid
         db.conn.executemany(
-            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text) VALUES (?,?,?,?,?,?)",
-            [(doc_id, b.seq, b.kind, b.level, b.heading_path, b.text) for b in doc.blocks],
+            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text, page, ocr)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (doc_id, b.seq, b.kind, b.level, b.heading_path, b.text, *_page_of(parsed, b.line))
+                for b in doc.blocks
+            ],
         )
         for chunk, chunk_units in zip(doc.chunks, units, strict=True):
             chunk_id = db.execute(
@@ -425,7 +491,19 @@ def _store(
     return ("updated" if old else "added"), len(vectors)
 
 
+def _page_of(parsed: _Parsed, line: int) -> tuple[int | None, int]:
+    if not parsed.line_pages:
+        return None, 0
+    return parsed.line_pages[line], int(parsed.line_ocr[line])
+
+
 def _delete_document(db: sqlite_utils.Database, doc_id: int) -> None:
+    # The OCR kept for the old bytes served its purpose: they are indexed, or gone.
+    db.execute(
+        "DELETE FROM ocr_pages WHERE content_hash ="
+        " (SELECT content_hash FROM documents WHERE id = ?)",
+        [doc_id],
+    )
     db.execute(
         "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id]
     )

@@ -177,6 +177,12 @@ def marked_spans(scope: Page | Locator) -> Locator:
     return scope.locator("span.stMarkdownColoredBackground")
 
 
+def highlighted_words(scope: Page | Locator) -> Locator:
+    """Text rendered from ``:red[**...**]`` (the query's words marked in a search hit;
+    the hit's place is coloured text too, but not bold)."""
+    return scope.locator("span.stMarkdownColoredText > strong")
+
+
 # -- the quiz --------------------------------------------------------------------------------
 
 

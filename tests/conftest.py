@@ -145,6 +145,15 @@ class CountingEmbedder:
         return np.stack([self._vector(t) for t in texts])
 
 
+@pytest.fixture(scope="session")
+def ocr_engine():
+    """One loaded OCR engine (rapidocr-onnxruntime, PP-OCRv4) shared by the OCR tests."""
+    pytest.importorskip("rapidocr_onnxruntime", reason="rapidocr-onnxruntime is not installed")
+    from kb.ocr import RapidOcrEngine
+
+    return RapidOcrEngine()
+
+
 @pytest.fixture
 def embedder() -> CountingEmbedder:
     return CountingEmbedder()

@@ -109,6 +109,6 @@ def test_many_files_in_one_upload_give_one_report(page, admin_server):
             "名单.xlsx",
             "失败（不支持的类型）",
             "",
-            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
         ),
     ]

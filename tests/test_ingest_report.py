@@ -130,7 +130,7 @@ def test_every_file_in_a_real_share_is_accounted_for(db, tmp_path):
             "名单.xlsx",
             "failed",
             "unsupported",
-            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
             *NOT_READ,
         ),
         ("大文件.txt", "failed", "too_large", "文件大小 58.6 KB 超过上限 48.8 KB", *NOT_READ),
@@ -229,7 +229,7 @@ def test_uploads_of_many_files_give_one_report(db, tmp_path):
             "名单.xlsx",
             "失败（不支持的类型）",
             None,
-            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
         ),
         ("通知.txt", "新增", 1, ""),
     ]

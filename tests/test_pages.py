@@ -56,9 +56,21 @@ def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings)
     place, passage = first.split("  \n", 1)
     assert place == ":gray[:small[1\\. 创建全国文明单位实施方案 › 五、工作措施 › \\(三\\)责任考核]]"
     assert "通报批评" in passage
-    assert ":orange-background[" in passage  # the query's terms are highlighted
+    assert ":red[**按期完成任务**]" in passage  # the query's words are highlighted
     link = at.get("page_link")[0]
     assert link.proto.label == "打开原文，定位到此段"
+
+
+def test_a_study_note_quoting_the_plan_is_a_see_also_link_of_the_plan_hit(app_settings):
+    at = logged_in()
+    at.text_input[0].input("引导文明行为、倡导文明理念").run()
+    first = at.markdown[0].value
+    assert first.startswith(":gray[:small[1\\. 创建全国文明单位实施方案 › 一、指导思想]]")
+    links = [link.proto.label for link in at.get("page_link")]
+    # The plan's hit carries the note that quotes it; the quote is no hit of its own.
+    assert links[:2] == ["打开原文，定位到此段", "另见：《社会主义核心价值观学习材料》"]
+    assert not any("实施方案原文" in m.value for m in at.markdown)
+    assert not any("没有找到可靠的答案" in w for w in texts(at.warning))
 
 
 def test_a_model_setting_that_cannot_load_leaves_search_lexical_with_the_reason(

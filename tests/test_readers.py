@@ -107,7 +107,7 @@ def test_unsupported_and_damaged_files_name_the_file_and_reason(tmp_path):
             read_document(tmp_path / name)
         messages[name] = info.value.reason
     assert messages == {
-        "a.xls": "不支持的文件类型 “.xls”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+        "a.xls": "不支持的文件类型 “.xls”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
         "bad.docx": "不是有效的 Word（.docx）文件",
         "bad.pdf": "PDF 文件已损坏或无法解析",
         "binary.txt": "不是文本文件（含有二进制内容）",

@@ -99,7 +99,7 @@ def _documents_tab() -> None:
         accept_multiple_files=True,
     )
     st.caption(
-        f"支持 {' '.join(SUPPORTED_SUFFIXES)}；.doc .wps .rtf .odt 由服务器上的 LibreOffice 转换。"
+        f"支持 {' '.join(SUPPORTED_SUFFIXES)}；.doc .wps .rtf .odt 由服务器上的 LibreOffice 转换，扫描件和图片做文字识别。"
         "每个文件单独检查，未入库的文件逐个列出原因。"
     )
     if uploads and st.button("检查并入库", type="primary"):
@@ -110,6 +110,8 @@ def _documents_tab() -> None:
                 [(upload.name, upload.getvalue()) for upload in uploads],
                 get_model_status().embedder,
                 settings.max_upload_mb * 1024 * 1024,
+                progress=_ocr_progress(),
+                ocr_max_pages=settings.ocr_max_pages,
             )
         _ingest_report(report)
 
@@ -117,6 +119,21 @@ def _documents_tab() -> None:
 def _ingest_report(report: IngestReport) -> None:
     (st.warning if report.failed else st.success)(report.summary())
     st.dataframe(pd.DataFrame(report.table()), hide_index=True, width="stretch")
+
+
+def _ocr_progress():
+    """A progress bar that appears when OCR starts reading a file's scanned pages."""
+    bar = None
+
+    def show(name: str, done: int, total: int) -> None:
+        nonlocal bar
+        text = md_text(f"文字识别 {name}：第 {done}/{total} 页")
+        if bar is None:
+            bar = st.progress(done / total, text=text)
+        else:
+            bar.progress(done / total, text=text)
+
+    return show
 
 
 def _roster_tab(person: Person) -> None:

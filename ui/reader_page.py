@@ -14,6 +14,8 @@ from ui.auth import require
 from ui.render import md_marked, md_text
 from ui.services import get_db
 
+OCR_NOTICE = "文字识别所得，可能有误"
+
 
 def _chunk_param() -> int | None:
     raw = st.query_params.get("chunk")
@@ -64,7 +66,12 @@ def reader_page() -> None:
                 for paragraph in paragraphs[:start]:
                     _render_paragraph(paragraph, None)
         paragraphs = paragraphs[start:]
+    marked_page = None
     for paragraph in paragraphs:
+        if paragraph.ocr and paragraph.page != marked_page:
+            # OCR text may hold misread characters: say so once per scanned page.
+            st.caption(f"第 {paragraph.page} 页：{OCR_NOTICE}")
+            marked_page = paragraph.page
         _render_paragraph(paragraph, target)
 
 
