@@ -14,9 +14,13 @@ from kb.ingest import sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
 from kb.settings import Settings
+from kb.store import open_db
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.attempts import get_attempt
+from quizzes.bank import load_bank
+from quizzes.cli_bank import corpus_texts
 from tests.apptest_support import (
     APP,
     NOW,
@@ -27,6 +31,7 @@ from tests.apptest_support import (
     texts,
 )
 from ui import services
+from ui.quiz_widgets import option_key_of
 from ui.render import md_text
 from ui.services import forget_process_state, get_model_status
 
@@ -122,6 +127,7 @@ def test_take_a_quiz_answers_survive_a_new_session_and_the_result_cites_the_pass
     open_page(again, "quizzes")
     assert again.radio[0].value == chosen
     again.button(key=f"submit-{attempt_id}").click().run()
+    again.button(key=f"submit-{attempt_id}").click().run()  # 确认提交
     assert again.query_params["result"] == attempt_id
     assert texts(again.success) + texts(again.warning)
     # the passage appears only after submitting, and on asking for the review
@@ -129,6 +135,100 @@ def test_take_a_quiz_answers_survive_a_new_session_and_the_result_cites_the_pass
     again.toggle(key=f"review-{attempt_id}").set_value(True).run()
     assert any("出处：" in c.value for c in again.caption)
     assert "在原文中查看" in [p.proto.label for p in again.get("page_link")]
+
+
+def _started_attempt(at: AppTest, quiz_id: str = "plan-basics"):
+    """Start ``quiz_id`` on the page; the attempt as stored, and the shipped bank's quiz."""
+    open_page(at, "quizzes")
+    at.button(key=f"start-{quiz_id}").click().run()
+    settings = Settings.from_env()
+    db = open_db(settings.db_path)
+    try:
+        attempt = get_attempt(db, int(at.query_params["attempt"]), "1001")
+    finally:
+        db.close()
+    return attempt, load_bank(settings.quiz_dir, corpus_texts(settings)).quiz(quiz_id)
+
+
+def _answer(at: AppTest, attempt, question, position: int) -> str:
+    """Give the option shown at ``position`` (or a text); the label the page showed."""
+    key = f"ans-{attempt.id}-{question.id}"
+    if question.type == "multiple":
+        box = at.checkbox(key=option_key_of(key, position))
+        box.check().run()
+        return box.label
+    if question.type == "fill":
+        at.text_input(key=key).input("不记得了").run()
+        return "不记得了"
+    radio = at.radio(key=key)
+    label = radio.options[position]
+    radio.set_value(radio.options[position] if question.type == "true_false" else position)
+    at.run()
+    return label
+
+
+def test_submitting_asks_first_and_lists_the_unanswered_questions_by_their_numbers(
+    app_settings,
+):
+    at = logged_in()
+    attempt, quiz = _started_attempt(at)
+    total = len(attempt.question_ids)
+    for number in (2, 4):
+        _answer(at, attempt, quiz.question(attempt.question_ids[number - 1]), 0)
+    at.button(key=f"submit-{attempt.id}").click().run()
+    assert at.query_params["attempt"] == str(attempt.id)  # nothing graded yet
+    blank = [str(n) for n in range(1, total + 1) if n not in (2, 4)]
+    assert texts(at.warning) == [
+        f"还有 {total - 2} 题未作答（第 {'、'.join(blank)} 题）。提交后不能再修改，未答的题不得分。"
+    ]
+    at.button(key=f"back-{attempt.id}").click().run()
+    assert (texts(at.warning), at.button(key=f"submit-{attempt.id}").label) == ([], "提交试卷")
+    # Every question answered: still asked once.
+    for number in range(1, total + 1):
+        if number not in (2, 4):
+            _answer(at, attempt, quiz.question(attempt.question_ids[number - 1]), 0)
+    at.button(key=f"submit-{attempt.id}").click().run()
+    assert texts(at.info) == [f"全部 {total} 题已作答。提交后不能再修改。"]
+    assert at.button(key=f"submit-{attempt.id}").label == "确认提交"
+    at.button(key=f"submit-{attempt.id}").click().run()
+    assert at.query_params["result"] == str(attempt.id)
+
+
+def test_the_review_shows_the_letters_and_numbers_the_person_saw(app_settings):
+    at = logged_in()
+    attempt, quiz = _started_attempt(at)
+    seen: dict[str, tuple[int, str, list[str]]] = {}  # id -> number, answer shown, options
+    for number, question_id in enumerate(attempt.question_ids, start=1):
+        question = quiz.question(question_id)
+        if question.type not in ("single", "multiple"):
+            continue
+        shown = attempt.displayed_options(question)
+        # A wrong option, by where it was shown: the review must name it the same way.
+        right = {question.answer} if question.type == "single" else set(question.answer)
+        position = next(i for i, (k, _) in enumerate(shown) if k not in right)
+        label = _answer(at, attempt, question, position)
+        key = f"ans-{attempt.id}-{question_id}"
+        options = (
+            at.radio(key=key).options
+            if question.type == "single"
+            else [at.checkbox(key=option_key_of(key, i)).label for i in range(len(shown))]
+        )
+        seen[question_id] = (number, label, options)
+    assert seen and any(
+        [k for k, _ in attempt.displayed_options(quiz.question(q))]
+        != list(quiz.question(q).option_keys)
+        for q in seen
+    ), "the draw shuffled no options: the test would not tell bank letters from shown ones"
+    at.button(key=f"submit-{attempt.id}").click().run()
+    at.button(key=f"submit-{attempt.id}").click().run()
+    at.toggle(key=f"review-{attempt.id}").set_value(True).run()
+    lines = [m.value for m in at.markdown]
+    for question_id, (number, label, options) in seen.items():
+        stem = next(i for i, line in enumerate(lines) if line.startswith(f"**{number}\\.**"))
+        assert quiz.question(question_id).stem in lines[stem], (number, lines[stem])
+        # the options in the order shown, then the answer given, by the letter shown
+        assert lines[stem + 1 : stem + 1 + len(options)] == options
+        assert lines[stem + 1 + len(options)].startswith(f"你的答案：{label}（得 ")
 
 
 def test_another_persons_attempt_is_not_shown(app_settings):

@@ -26,8 +26,8 @@ from ui.auth import require, signed_in
 from ui.quiz_widgets import (
     answer_input,
     format_answer,
-    show_options_with_keys,
     show_question_stem,
+    show_review,
     show_source,
     widget_answer,
 )
@@ -39,6 +39,9 @@ from ui.services import (
     get_questions_by_passage,
     get_vector_index,
 )
+
+COUNTDOWN_SECONDS = 1.0
+"""How often the countdown of a timed quiz is redrawn."""
 
 STATE_LABELS = {
     "not_started": "未开始",
@@ -138,12 +141,13 @@ def _attempt_view(attempt: Attempt) -> None:
         _submit(attempt)
         st.rerun()
     st.subheader(md_text(quiz.title), anchor=False)
-    left = attempt.seconds_left(now)
     answered = sum(1 for v in attempt.answers.values() if v not in (None, [], ""))
-    info = f"第 {attempt.attempt_no} 次作答 · 已答 {answered}/{len(attempt.question_ids)} 题 · 每题作答后自动保存"
-    if left is not None:
-        info += f" · 剩余约 {int(left // 60)} 分 {int(left % 60)} 秒（到时按已保存答案评分）"
-    st.caption(info)
+    st.caption(
+        f"第 {attempt.attempt_no} 次作答 · 已答 {answered}/{len(attempt.question_ids)} 题"
+        " · 每题作答后自动保存"
+    )
+    if attempt.expires_at is not None:
+        _countdown(attempt)
     error = st.session_state.pop("quiz_save_error", None)
     if error:
         st.error(md_text(error))
@@ -161,12 +165,73 @@ def _attempt_view(attempt: Attempt) -> None:
                 # tab or a restarted server resumes here
                 on_change=lambda q=question, k=key: _save(attempt, q, k),
             )
-    # Submitted in the button's callback: the run that follows renders the result page
-    # directly, instead of re-rendering the whole attempt first (measured under 200
-    # simultaneous submits: p99 20 s -> 13 s; bench/load_sessions.py).
-    st.button(
-        "提交试卷", type="primary", key=f"submit-{attempt.id}", on_click=_submit, args=(attempt,)
-    )
+    confirming = f"confirm-{attempt.id}"
+    if not st.session_state.get(confirming):
+        st.button(
+            "提交试卷",
+            type="primary",
+            key=f"submit-{attempt.id}",
+            on_click=st.session_state.__setitem__,
+            args=(confirming, True),
+        )
+        return
+    # One click never grades: the person sees what is still blank and confirms.
+    blank = unanswered_numbers(attempt)
+    with st.container(border=True, key=f"confirm-box-{attempt.id}"):
+        if blank:
+            st.warning(
+                f"还有 {len(blank)} 题未作答（第 {'、'.join(map(str, blank))} 题）。"
+                "提交后不能再修改，未答的题不得分。"
+            )
+        else:
+            st.info(f"全部 {len(attempt.question_ids)} 题已作答。提交后不能再修改。")
+        back, confirm = st.columns(2)
+        back.button(
+            "返回作答",
+            key=f"back-{attempt.id}",
+            on_click=st.session_state.pop,
+            args=(confirming, None),
+        )
+        # Submitted in the button's callback: the run that follows renders the result
+        # page directly, instead of re-rendering the whole attempt first (measured under
+        # 200 simultaneous submits: p99 20 s -> 13 s; bench/load_sessions.py).
+        confirm.button(
+            "确认提交",
+            type="primary",
+            key=f"submit-{attempt.id}",
+            on_click=_submit,
+            args=(attempt,),
+        )
+
+
+def unanswered_numbers(attempt: Attempt) -> list[int]:
+    """The numbers (as shown, from 1) of the questions without a saved answer."""
+    return [
+        number
+        for number, question_id in enumerate(attempt.question_ids, start=1)
+        if attempt.answers.get(question_id) in (None, [], "")
+    ]
+
+
+def _countdown(attempt: Attempt) -> None:
+    """The time left, redrawn every second in the browser by a fragment rerun.
+
+    A fragment run renders this one line only (see bench/countdown_cost.py for its
+    cost); the server still grades at the deadline, whatever the browser shows.
+    """
+
+    @st.fragment(run_every=COUNTDOWN_SECONDS)
+    def tick() -> None:
+        left = attempt.seconds_left(_now())
+        if left is not None and left <= 0:
+            st.rerun(scope="app")  # the page run grades what was saved
+        whole = int(left or 0)
+        st.markdown(
+            f":material/timer: 剩余 **{whole // 60} 分 {whole % 60:02d} 秒**"
+            "（到时按已保存答案评分）"
+        )
+
+    tick()
 
 
 def _submit(attempt: Attempt) -> None:
@@ -205,20 +270,9 @@ def _result_view(attempt_id: int, employee_no: str, bank: Bank) -> None:
     elif st.toggle(
         f"查看答错或未答的 {len(wrong)} 题：正确答案、解析和原文出处", key=f"review-{attempt_id}"
     ):
-        for number, item in enumerate(wrong, start=1):
-            question = quiz.question(item.question_id)
-            with st.container(border=True):
-                show_question_stem(number, question)
-                show_options_with_keys(question)
-                st.markdown(
-                    md_text(
-                        f"你的答案：{format_answer(question, item.answer)}（得 {item.points:g} 分）"
-                    )
-                )
-                st.markdown(md_text(f"正确答案：{format_answer(question, question.answer)}"))
-                if question.explanation:
-                    st.markdown(md_text(f"解析：{question.explanation}"))
-                show_source(source_passage(db, question), question)
+        for number, item in enumerate(result.questions, start=1):
+            if item.correct is False:
+                show_review(db, number, quiz.question(item.question_id), result, item)
     if st.button("返回测验列表"):
         st.query_params.clear()
         st.rerun()
@@ -251,16 +305,20 @@ def practice_page() -> None:
         with st.container(border=True):
             st.caption(md_text(quiz_title))
             show_question_stem(number, question)
+            # Options in the order of the attempt answered wrong: its letters are the
+            # letters of the answer quoted here.
+            options = question.options if mistake is None else mistake.displayed_options()
             if mistake is not None:
                 later = "，之后已答对" if mistake.answered_right_later else ""
                 st.caption(
                     md_text(
-                        f"答错 {mistake.times_wrong} 次{later}；上次的答案："
-                        f"{format_answer(question, mistake.last_wrong_answer)}"
+                        f"答错 {mistake.times_wrong} 次{later}；上次（测验第 "
+                        f"{mistake.last_wrong_number} 题）的答案："
+                        f"{format_answer(question, mistake.last_wrong_answer, options)}"
                     )
                 )
             key = f"practice-{chunk_id}-{quiz_title}-{question.id}"
-            answer = answer_input(question, question.options, key, None)
+            answer = answer_input(question, options, key, None)
             if st.button("检查答案", key=f"check-{key}"):
                 feedback = practice_check(question, answer)
                 if feedback.correct:
@@ -270,7 +328,9 @@ def practice_page() -> None:
                 else:
                     st.error("回答错误。")
                 st.markdown(
-                    md_text(f"正确答案：{format_answer(question, feedback.correct_answer)}")
+                    md_text(
+                        f"正确答案：{format_answer(question, feedback.correct_answer, options)}"
+                    )
                 )
                 if feedback.explanation:
                     st.markdown(md_text(f"解析：{feedback.explanation}"))
