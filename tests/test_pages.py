@@ -225,7 +225,7 @@ def test_the_review_shows_the_letters_and_numbers_the_person_saw(app_settings):
     lines = [m.value for m in at.markdown]
     for question_id, (number, label, options) in seen.items():
         stem = next(i for i, line in enumerate(lines) if line.startswith(f"**{number}\\.**"))
-        assert quiz.question(question_id).stem in lines[stem], (number, lines[stem])
+        assert md_text(quiz.question(question_id).stem) in lines[stem], (number, lines[stem])
         # the options in the order shown, then the answer given, by the letter shown
         assert lines[stem + 1 : stem + 1 + len(options)] == options
         assert lines[stem + 1 + len(options)].startswith(f"你的答案：{label}（得 ")

@@ -25,10 +25,11 @@ from office.reports import REPORT_KIND, report_filename, report_tables, workbook
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
 from quizzes.accounts import Person, Role
+from quizzes.attempts import get_result
 from quizzes.bank import Bank
 from quizzes.plan import LOCAL_TZ, StudyPlan
 from ui.auth import require
-from ui.quiz_widgets import show_source
+from ui.quiz_widgets import show_review, show_source
 from ui.render import md_text
 from ui.routes import page
 from ui.services import get_bank, get_db, get_study_plan
@@ -288,7 +289,42 @@ def _people_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
         "查看个人作答记录", list(names), format_func=names.get, index=None, key="people_person"
     )
     if chosen:
-        _table(person_attempts(scope, chosen))
+        attempts = person_attempts(scope, chosen)
+        _table(attempts)
+        graded = attempts[attempts["状态"] != "作答中"]
+        labels = {
+            int(row["作答ID"]): f"{row['测验']} 第 {row['第几次']} 次（{row['得分']:g} 分）"
+            for _, row in graded.iterrows()
+        }
+        attempt_id = st.selectbox(
+            "查看某次作答的答题情况",
+            list(labels),
+            format_func=labels.get,
+            index=None,
+            key="people_attempt",
+            placeholder="选择一次已交卷的作答",
+        )
+        if attempt_id is not None:
+            _attempt_review(scope, chosen, attempt_id)
+
+
+def _attempt_review(scope: Scope, employee_no: str, attempt_id: int) -> None:
+    """Every question of one graded attempt, numbered and lettered as the person saw it."""
+    # The person was chosen from the scope's own list, and the attempt is looked up as
+    # theirs: an id from another person or department shows nothing.
+    result = get_result(scope.db, attempt_id, employee_no)
+    quiz = scope.bank.quizzes.get(result.quiz_id) if result else None
+    if result is None or quiz is None:
+        st.info("这次作答无法显示（未交卷，或测验已不在题库中）。")
+        return
+    for number, item in enumerate(result.questions, start=1):
+        question = next((q for q in quiz.questions if q.id == item.question_id), None)
+        if question is None:
+            st.caption(f"第 {number} 题已从题库删除，不计分。")
+            continue
+        verdict = {True: "答对", False: "答错或未答", None: "不计分"}[item.correct]
+        st.caption(f"第 {number} 题：{verdict}")
+        show_review(scope.db, number, question, result, item)
 
 
 def _overdue_tab(
