@@ -6,7 +6,7 @@ way; the dashboard's SQL compares them across tables, so there is one format.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
@@ -26,3 +26,21 @@ def to_stamp(moment: datetime) -> str:
 def from_stamp(text: str | None) -> datetime | None:
     """A stored moment back as an aware datetime (None stays None)."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+"""The time zone every time shown to people is in (the bureau's, with no daylight saving)."""
+
+
+def local_text(moment: datetime | str | None, seconds: bool = False) -> str:
+    """``moment`` (aware, or stored text) as people read it: ``2026-12-02 03:21`` in 北京时间.
+
+    ``None`` reads as "—". Raises ValueError for a naive moment, as :func:`to_stamp` does.
+    """
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timezone-aware datetime required, got {moment!r}")
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -27,6 +27,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kb.store import migrate, write
+from kb.timestamps import BEIJING
 from kb.timestamps import from_stamp as _unstamp
 from kb.timestamps import to_stamp as _stamp
 
@@ -548,7 +549,8 @@ def _seconds(delta: timedelta) -> int:
 
 
 def _clock(moment: datetime, now: datetime) -> str:
-    return moment.astimezone(now.tzinfo).strftime("%H:%M")
+    # People read 北京时间, whatever zone ``now`` came in (the server's clock is UTC).
+    return moment.astimezone(BEIJING).strftime("%H:%M")
 
 
 def guarded_until(counts: FailureCounts) -> datetime | None:

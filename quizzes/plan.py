@@ -15,17 +15,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 import sqlite_utils
 
 from kb.documents import DocumentInfo, list_documents
 from kb.store import write
-from kb.timestamps import to_stamp
+from kb.timestamps import BEIJING, to_stamp
 from quizzes.bank import Bank
 from quizzes.sql import rows
 
-LOCAL_TZ = timezone(timedelta(hours=8), "北京时间")
+LOCAL_TZ = BEIJING
 """The bureau's calendar: China Standard Time; China keeps no daylight saving time."""
 
 DEFAULT_PHASE_NAME = "启动阶段·全面学习"

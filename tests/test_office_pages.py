@@ -150,6 +150,17 @@ def test_my_progress_and_confirming_a_reading(bureau):
     [confirm] = [b for b in reader.button if b.label == "我已学习本文件"]
     confirm.click().run()
     assert any(s.startswith("已确认学习本文件") for s in texts(reader.success))
+    # Done and not done read as words (no emoji that a machine without the font draws
+    # as the same box).
+    passed = logged_in("1001")
+    open_page(passed, "progress")
+    for session, mark in (
+        (at, ":orange-badge[:material/pending: 未完成]"),
+        (passed, ":green-badge[:material/check_circle: 已完成]"),
+    ):
+        lines = [m.value for m in session.markdown]
+        assert [line.split("] ")[0] + "]" for line in lines if "badge[" in line] == [mark]
+        assert not any(c in line for line in lines for c in "✅⬜")
 
 
 def test_the_admin_freezes_a_notice_at_the_deadline(bureau):

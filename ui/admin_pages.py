@@ -18,6 +18,7 @@ import streamlit as st
 from kb.documents import document_texts, list_documents
 from kb.ingest import IngestReport, ingest_uploads
 from kb.readers import SUPPORTED_SUFFIXES
+from kb.timestamps import local_text
 from quizzes.accounts import (
     AccountError,
     Role,
@@ -98,7 +99,7 @@ def _documents_tab() -> None:
             "文件名": d.path,
             "段落数": d.passages,
             "字数": d.chars,
-            "入库时间": d.ingested_at,
+            "入库时间（北京时间）": local_text(d.ingested_at),
         }
         for d in list_documents(db)
     ]
@@ -156,7 +157,7 @@ def _roster_tab() -> None:
         st.download_button(
             "下载初始密码表（CSV）",
             buffer.getvalue().encode("utf-8-sig"),
-            file_name=f"初始密码_{_now():%Y-%m-%d}.csv",
+            file_name=f"初始密码_{_now().astimezone(LOCAL_TZ):%Y-%m-%d_%H%M}.csv",
             mime="text/csv",
         )
     if report.missing:
@@ -269,7 +270,7 @@ def _plan_tab(employee_no: str) -> None:
     if plan and plan.version is not None:
         st.caption(
             md_text(
-                f"当前版本 {plan.version}，{plan.saved_by or '系统'} 于 {plan.saved_at:%Y-%m-%d %H:%M} 保存（UTC）"
+                f"当前版本 {plan.version}，{plan.saved_by or '系统'} 于 {local_text(plan.saved_at)} 保存（北京时间）"
             )
         )
     with st.form("study_plan"):

@@ -64,13 +64,19 @@ def progress_page() -> None:
             kind = "测验（须通过）" if requirement.kind == "quiz" else "文件（须学习并确认）"
             if requirement.done:
                 late = "" if requirement.on_time else "（逾期完成）"
+                # A word and a Material icon, not an emoji: without an emoji font ✅ and
+                # ⬜ drew as the same empty box.
                 st.markdown(
-                    md_text(
-                        f"✅ {kind}：{requirement.title} — 已于 {_when(requirement.done_at)} 完成{late}"
+                    ":green-badge[:material/check_circle: 已完成] "
+                    + md_text(
+                        f"{kind}：{requirement.title} — 于 {_when(requirement.done_at)} 完成{late}"
                     )
                 )
             else:
-                st.markdown(md_text(f"⬜ {kind}：{requirement.title} — 未完成"))
+                st.markdown(
+                    ":orange-badge[:material/pending: 未完成] "
+                    + md_text(f"{kind}：{requirement.title}")
+                )
                 if requirement.kind == "quiz":
                     best = (
                         ""
