@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kb.embedding import ModelStatus, load_embedder
-from kb.ingest import sync_corpus
+from kb.ingest import ingest_uploads, sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
 from kb.settings import Settings
@@ -32,7 +32,7 @@ from tests.apptest_support import (
 )
 from ui import services
 from ui.quiz_widgets import option_key_of
-from ui.render import md_text
+from ui.render import md_marked, md_text
 from ui.services import forget_process_state, get_model_status
 
 
@@ -453,3 +453,46 @@ def test_while_the_model_loads_search_answers_lexical_only_and_says_so(app_setti
     at.text_input[0].input("满意率").run()
     assert not at.exception
     assert "满意率" in at.markdown[0].value
+
+
+def test_the_reader_pages_a_large_document_and_opens_at_the_passages_page(app_settings, tmp_path):
+    lines = ["大文件测试"] + [
+        f"记录{n}：环境监测数据按时报送，编号{n}。" for n in range(1, 1001)
+    ]
+    lines[700] = "、开展环保宣传活动，编号七百。"  # a list number that fell off
+    db = open_kb(app_settings)
+    report = ingest_uploads(db, tmp_path, [("big.txt", "\n\n".join(lines).encode())], None, 10**8)
+    assert [f.status for f in report.files] == ["added"], report.files
+    (chunk_id,) = db.execute("SELECT id FROM chunks WHERE text LIKE '%编号七百%'").fetchone()
+    db.close()
+    at = logged_in()
+    at.query_params["doc"] = "big.txt"
+    at.query_params["chunk"] = str(chunk_id)
+    open_page(at, "reader")
+    assert texts(at.caption)[0].startswith("共 1001 段 · ")
+    [pager] = [s for s in at.selectbox if s.label.startswith("页码")]
+    assert pager.label == "页码（每页 200 段，共 6 页）"
+    assert pager.value == 4  # paragraphs 601-800 hold the passage (the 701st)
+    body = [m.value for m in at.markdown if "编号" in m.value]
+    assert len(body) == 200
+    # the stray "、" is trimmed where the passage is shown and marked
+    marked = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert marked == [md_marked("开展环保宣传活动，编号七百。")]
+    pager.set_value(6).run()
+    shown = [m.value for m in at.markdown if "编号" in m.value]
+    assert (len(shown), shown[-1]) == (
+        1,  # the title and 1,000 records: the 1,001st paragraph alone
+        md_text("记录1000：环境监测数据按时报送，编号1000。"),
+    )
+
+
+def test_the_reader_opens_the_campaign_plan_then_the_document_last_read(app_settings):
+    at = logged_in()
+    open_page(at, "reader")
+    # the default plan requires the campaign plan: it is the document opened first
+    assert at.selectbox[0].value == "chuangjian_wenming_danwei_shishi_fangan.txt"
+    at.selectbox[0].set_value("gongmin_daode_guifan.md").run()
+    open_page(at, "progress")
+    at.query_params.clear()
+    open_page(at, "reader")
+    assert at.selectbox[0].value == "gongmin_daode_guifan.md"

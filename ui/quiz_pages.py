@@ -31,7 +31,7 @@ from ui.quiz_widgets import (
     show_source,
     widget_answer,
 )
-from ui.render import md_text
+from ui.render import md_text, without_stray_mark
 from ui.services import (
     get_bank,
     get_db,
@@ -340,4 +340,4 @@ def practice_page() -> None:
                     st.caption("检索到的同一要点的其他段落：")
                     for hit in related:
                         where = " › ".join(p for p in (hit.doc_title, hit.heading_path) if p)
-                        st.markdown(md_text(f"· {where}：{hit.text}"))
+                        st.markdown(md_text(f"· {where}：{without_stray_mark(hit.text)}"))

@@ -14,7 +14,7 @@ from kb.documents import Passage
 from quizzes.attempts import AttemptResult, QuestionResult
 from quizzes.bank import Question
 from quizzes.practice import source_passage
-from ui.render import md_marked, md_text
+from ui.render import md_marked, md_text, without_stray_mark
 from ui.routes import page
 
 TYPE_LABELS = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空"}
@@ -165,12 +165,13 @@ def show_source(passage: Passage | None, question: Question) -> None:
         return
     where = " › ".join(p for p in (passage.doc_title, passage.heading_path) if p)
     st.caption(md_text(f"出处：{where}"))
-    start = passage.paragraph.find(passage.text)
+    paragraph, text = without_stray_mark(passage.paragraph), without_stray_mark(passage.text)
+    start = paragraph.find(text)
     if start < 0:
-        st.markdown(md_marked(passage.text))
+        st.markdown(md_marked(text))
     else:
-        before, after = passage.paragraph[:start], passage.paragraph[start + len(passage.text) :]
-        st.markdown(md_text(before) + md_marked(passage.text) + md_text(after))
+        before, after = paragraph[:start], paragraph[start + len(text) :]
+        st.markdown(md_text(before) + md_marked(text) + md_text(after))
     st.page_link(
         page("reader"),
         label="在原文中查看",
