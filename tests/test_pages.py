@@ -456,9 +456,7 @@ def test_while_the_model_loads_search_answers_lexical_only_and_says_so(app_setti
 
 
 def test_the_reader_pages_a_large_document_and_opens_at_the_passages_page(app_settings, tmp_path):
-    lines = ["大文件测试"] + [
-        f"记录{n}：环境监测数据按时报送，编号{n}。" for n in range(1, 1001)
-    ]
+    lines = ["大文件测试"] + [f"记录{n}：环境监测数据按时报送，编号{n}。" for n in range(1, 1001)]
     lines[700] = "、开展环保宣传活动，编号七百。"  # a list number that fell off
     db = open_kb(app_settings)
     report = ingest_uploads(db, tmp_path, [("big.txt", "\n\n".join(lines).encode())], None, 10**8)
