@@ -248,6 +248,6 @@ def test_a_head_reviews_one_persons_attempt_as_the_person_saw_it(bureau, app_set
             position = [k for k, _ in attempt.displayed_options(question)].index(question.answer)
             text = dict(question.options)[question.answer]
             start = lines.index(stems[number - 1])
-            assert lines[start + 1 + len(question.options)] == md_text(
-                f"你的答案：{letters[position]}. {text}（得 {question.points:g} 分）"
+            assert lines[start + 1 + len(question.options)] == (
+                f"你的答案：{letters[position]}. {md_text(text)}（得 {question.points:g} 分）"
             )

@@ -385,6 +385,7 @@ def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch
     assert_inert(rendered_markdown(quiz) + [str(r.options) for r in quiz.radio])
     attempt_id = quiz.query_params["attempt"]
     quiz.button(key=f"submit-{attempt_id}").click().run()
+    quiz.button(key=f"submit-{attempt_id}").click().run()  # 确认提交
     quiz.toggle(key=f"review-{attempt_id}").set_value(True).run()
     assert any("出处：" in c.value for c in quiz.caption)
     assert_inert(rendered_markdown(quiz))

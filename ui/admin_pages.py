@@ -222,7 +222,12 @@ def _accounts_tab() -> None:
     )
     labels = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in people}
     chosen = st.selectbox(
-        "选择账号", list(labels), format_func=labels.get, index=None, key="acct_pick"
+        "选择账号",
+        list(labels),
+        format_func=labels.get,
+        index=None,
+        key="acct_pick",
+        placeholder="请选择账号",
     )
     if chosen:
         left, middle, right = st.columns(3)
@@ -289,12 +294,14 @@ def _plan_tab(employee_no: str) -> None:
             list(bank.quizzes),
             default=[q for q in (phase.quiz_ids if phase else ()) if q in bank.quizzes],
             format_func=lambda q: bank.quizzes[q].title,
+            placeholder="选择测验",
         )
         documents = st.multiselect(
             "须学习的文件",
             list(titles),
             default=[d for d in (phase.documents if phase else ()) if d in titles],
             format_func=titles.get,
+            placeholder="选择文件",
         )
         if st.form_submit_button("保存学习计划", type="primary"):
             new = StudyPlan(
@@ -338,7 +345,9 @@ def _exemptions_tab(employee_no: str) -> None:
     )
     people = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in list_people(db)}
     with st.form("add_exemption", clear_on_submit=True):
-        who = st.selectbox("人员", list(people), format_func=people.get, index=None)
+        who = st.selectbox(
+            "人员", list(people), format_func=people.get, index=None, placeholder="请选择人员"
+        )
         reason = st.text_input("免学原因（如 请假、外派）")
         until = st.date_input("免学截止日期（可不填）", value=None)
         if st.form_submit_button("登记免学") and who:
@@ -357,7 +366,11 @@ def _exemptions_tab(employee_no: str) -> None:
                 st.success("已登记。")
     if current:
         ended = st.selectbox(
-            "结束某人的免学", [e.employee_no for e in current], format_func=people.get, index=None
+            "结束某人的免学",
+            [e.employee_no for e in current],
+            format_func=people.get,
+            index=None,
+            placeholder="请选择人员",
         )
         if ended and st.button("结束免学"):
             remove_exemption(db, ended, _now(), employee_no)

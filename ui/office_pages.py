@@ -272,7 +272,12 @@ def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
         st.altair_chart(
             alt.Chart(long)
             .mark_line(point=True)
-            .encode(x="日期:T", y=alt.Y("比例:Q", axis=alt.Axis(format="%")), color="曲线:N"),
+            .encode(
+                # Chinese dates on the axis (Vega's default names days and months in English)
+                x=alt.X("日期:T", axis=alt.Axis(format="%-m月%-d日", title="日期")),
+                y=alt.Y("比例:Q", axis=alt.Axis(format="%")),
+                color="曲线:N",
+            ),
             width="stretch",
         )
         _table(daily)
@@ -292,7 +297,12 @@ def _people_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
         row["工号"]: f"{row['工号']} {row['姓名']}（{row['状态']}）" for _, row in people.iterrows()
     }
     chosen = st.selectbox(
-        "查看个人作答记录", list(names), format_func=names.get, index=None, key="people_person"
+        "查看个人作答记录",
+        list(names),
+        format_func=names.get,
+        index=None,
+        key="people_person",
+        placeholder="请选择人员",
     )
     if chosen:
         attempts = person_attempts(scope, chosen)

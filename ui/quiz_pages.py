@@ -25,7 +25,7 @@ from quizzes.practice import related_passages, source_passage
 from ui.auth import require, signed_in
 from ui.quiz_widgets import (
     answer_input,
-    format_answer,
+    md_answer,
     show_question_stem,
     show_review,
     show_source,
@@ -84,9 +84,10 @@ def quizzes_page() -> None:
     for status in quiz_statuses(db, person.employee_no, bank, _now()):
         quiz = bank.quiz(status.quiz_id)
         with st.container(border=True):
-            st.subheader(md_text(quiz.title), anchor=False)
+            # A small heading and a caption: on a phone a subheader title filled the card.
+            st.markdown(f"##### {md_text(quiz.title)}")
             if quiz.description:
-                st.markdown(md_text(quiz.description))
+                st.caption(md_text(quiz.description))
             limit = f"限时 {quiz.time_limit_minutes} 分钟，" if quiz.time_limit_minutes else ""
             best = (
                 f"，最好成绩 {status.best_score:g}/{status.best_max_score:g}"
@@ -311,11 +312,9 @@ def practice_page() -> None:
             if mistake is not None:
                 later = "，之后已答对" if mistake.answered_right_later else ""
                 st.caption(
-                    md_text(
-                        f"答错 {mistake.times_wrong} 次{later}；上次（测验第 "
-                        f"{mistake.last_wrong_number} 题）的答案："
-                        f"{format_answer(question, mistake.last_wrong_answer, options)}"
-                    )
+                    f"答错 {mistake.times_wrong} 次{later}；上次（测验第 "
+                    f"{mistake.last_wrong_number} 题）的答案："
+                    + md_answer(question, mistake.last_wrong_answer, options)
                 )
             key = f"practice-{chunk_id}-{quiz_title}-{question.id}"
             answer = answer_input(question, options, key, None)
@@ -327,11 +326,7 @@ def practice_page() -> None:
                     st.warning("部分正确（少选）。")
                 else:
                     st.error("回答错误。")
-                st.markdown(
-                    md_text(
-                        f"正确答案：{format_answer(question, feedback.correct_answer, options)}"
-                    )
-                )
+                st.markdown(f"正确答案：{md_answer(question, feedback.correct_answer, options)}")
                 if feedback.explanation:
                     st.markdown(md_text(f"解析：{feedback.explanation}"))
                 show_source(source_passage(db, question), question)

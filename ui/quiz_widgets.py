@@ -35,7 +35,7 @@ def answer_input(
     by position, so a shuffled quiz still reads naturally; the answer maps back to keys.
     """
     if question.type in ("single", "multiple"):
-        labels = [md_text(f"{letter}. {text}") for letter, _, text in lettered(options)]
+        labels = [md_option(letter, text) for letter, _, text in lettered(options)]
         keys = [k for k, _ in options]
         if question.type == "single":
             index = keys.index(saved) if saved in keys else None
@@ -119,10 +119,19 @@ def lettered(options: tuple[tuple[str, str], ...]) -> list[tuple[str, str, str]]
     return [(string.ascii_uppercase[i], k, text) for i, (k, text) in enumerate(options)]
 
 
-def format_answer(
+def md_option(letter: str, text: str) -> str:
+    """An option as Markdown, ``A. text``, with ``text`` escaped.
+
+    "A." stays unescaped (a list marker needs a digit), so the label a screen reader gets
+    (a checkbox's aria-label is this string) reads "A." and not "A\\.".
+    """
+    return f"{letter}. {md_text(text)}"
+
+
+def md_answer(
     question: Question, answer: Any, options: tuple[tuple[str, str], ...] | None = None
 ) -> str:
-    """An answer (given or correct) as a person reads it.
+    """An answer (given or correct) as a person reads it, as escaped Markdown.
 
     Options are lettered by their position in ``options``, the order the person saw
     (the bank's order when not given), so "C" here is the "C" they clicked.
@@ -132,15 +141,15 @@ def format_answer(
     if question.type in ("single", "multiple"):
         keys = {answer} if isinstance(answer, str) else set(answer)
         return "；".join(
-            f"{letter}. {text}"
+            md_option(letter, text)
             for letter, k, text in lettered(options or question.options)
             if k in keys
         )
     if question.type == "true_false":
         return TRUE_FALSE[0] if answer else TRUE_FALSE[1]
     if isinstance(answer, list | tuple):
-        return " / ".join(str(a) for a in answer)
-    return str(answer)
+        return " / ".join(md_text(str(a)) for a in answer)
+    return md_text(str(answer))
 
 
 def show_question_stem(number: int, question: Question) -> None:
@@ -154,7 +163,7 @@ def show_question_stem(number: int, question: Question) -> None:
 def show_options(options: tuple[tuple[str, str], ...]) -> None:
     """All options lettered as they were shown (results and the dashboard's review)."""
     for letter, _, text in lettered(options):
-        st.markdown(md_text(f"{letter}. {text}"))
+        st.markdown(md_option(letter, text))
 
 
 def show_source(passage: Passage | None, question: Question) -> None:
@@ -191,12 +200,9 @@ def show_review(
         if question.type in ("single", "multiple"):
             show_options(options)
         st.markdown(
-            md_text(
-                f"你的答案：{format_answer(question, item.answer, options)}"
-                f"（得 {item.points or 0:g} 分）"
-            )
+            f"你的答案：{md_answer(question, item.answer, options)}（得 {item.points or 0:g} 分）"
         )
-        st.markdown(md_text(f"正确答案：{format_answer(question, question.answer, options)}"))
+        st.markdown(f"正确答案：{md_answer(question, question.answer, options)}")
         if question.explanation:
             st.markdown(md_text(f"解析：{question.explanation}"))
         show_source(source_passage(db, question), question)
