@@ -3,8 +3,10 @@ the shipped corpus (lexical-only) and the shipped quiz bank."""
 
 from __future__ import annotations
 
+import random
 import re
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,7 +20,7 @@ from kb.store import open_db
 from quizzes.accounts import Role, change_password, create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
-from quizzes.attempts import get_attempt
+from quizzes.attempts import get_attempt, start_attempt
 from quizzes.bank import load_bank
 from quizzes.cli_bank import corpus_texts
 from tests.apptest_support import (
@@ -495,3 +497,29 @@ def test_the_reader_opens_the_campaign_plan_then_the_document_last_read(app_sett
     at.query_params.clear()
     open_page(at, "reader")
     assert at.selectbox[0].value == "gongmin_daode_guifan.md"
+
+
+def test_a_timed_attempt_shows_the_time_left_and_counts_the_last_minute_in_seconds(
+    app_settings,
+):
+    settings = Settings.from_env()
+    db = open_db(settings.db_path)
+    try:
+        quiz = load_bank(settings.quiz_dir, corpus_texts(settings)).quiz("ethics-values")
+        now = datetime.now(UTC)
+        early = start_attempt(db, quiz, "1001", now - timedelta(minutes=2), random.Random(1))
+        late = start_attempt(
+            db, quiz, "1002", now - timedelta(minutes=19, seconds=30), random.Random(1)
+        )
+    finally:
+        db.close()
+    timer = re.compile(r"^:material/timer: (.*)（到时按已保存答案评分）$")
+    for employee_no, attempt, expected in (
+        ("1001", early, re.compile(r"^剩余约 \*\*1[78] 分 \d0 秒\*\*$")),
+        ("1002", late, re.compile(r"^剩余 \*\*([1-9]|[12]\d|30) 秒\*\*$")),
+    ):
+        at = logged_in(employee_no)
+        at.query_params["attempt"] = str(attempt.id)
+        open_page(at, "quizzes")
+        [shown] = [m[1] for m in (timer.match(e.value) for e in at.markdown) if m]
+        assert expected.match(shown), shown
