@@ -159,6 +159,8 @@ def test_no_english_in_the_visible_text_of_any_page(page, bureau_server):
     expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
     page.get_by_text("查看答错或未答的", exact=False).click()
     found["result"] = english_words(page)
+    open_in_sidebar(page, "错题练习")  # now with the questions just missed
+    found["practice with mistakes"] = english_words(page)
     assert {where: words for where, words in found.items() if words} == {}
     assert len(found) >= 20, sorted(found)  # every page and tab was looked at
 

@@ -221,9 +221,9 @@ def _countdown(attempt: Attempt) -> None:
     """The time left, redrawn in the browser by a fragment rerun: every 10 s to the
     nearest 10 s, then each second in the last minute.
 
-    A fragment run renders this one line and costs the server about 4 ms of CPU
-    (bench/countdown_cost.py): each second for 200 people would be 84% of a core, every
-    10 s is 8%. The server still grades at the deadline, whatever the browser shows.
+    A fragment run renders this one line and costs the server 4-7 ms of CPU
+    (bench/countdown_cost.py): each second, 200 people would take more than a core; every
+    10 s, 13% of one. The server still grades at the deadline, whatever the browser shows.
     """
     left = attempt.seconds_left(_now()) or 0.0
     final = left <= FINAL_SECONDS

@@ -55,7 +55,6 @@ def answer_input(
         chosen = set(saved or [])
         picked = []
         with st.container(key=key):
-            st.caption("多选：选出所有正确项")
             for i, (option_key, label) in enumerate(zip(keys, labels, strict=True)):
                 if st.checkbox(
                     label,
