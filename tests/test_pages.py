@@ -408,7 +408,11 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
     forget_process_state()
     at = open_page(logged_in(), "quizzes")
-    assert "创建文明单位实施方案学习测验" in texts(at.subheader)
+
+    def card_titles() -> list[str]:
+        return [m.value.removeprefix("##### ") for m in at.markdown if m.value.startswith("#####")]
+
+    assert md_text("创建文明单位实施方案学习测验") in card_titles()
     plan = bank_dir / "plan-basics.yaml"
     plan.write_text(
         plan.read_text("utf-8").replace(
@@ -417,8 +421,9 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
         "utf-8",
     )
     at.run()
-    titles = texts(at.subheader)
-    assert "实施方案学习测验（修订）" in titles and "创建文明单位实施方案学习测验" not in titles
+    titles = card_titles()
+    assert md_text("实施方案学习测验（修订）") in titles
+    assert md_text("创建文明单位实施方案学习测验") not in titles
 
 
 @pytest.mark.model
