@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import protocol_guard
@@ -11,7 +13,9 @@ from ui.render import md_text
 from ui.services import bootstrap
 
 protocol_guard.install()
-st.set_page_config(page_title="创建文明单位学习平台", page_icon=":material/school:", layout="wide")
+# A local image: a material icon as page_icon makes every browser fetch it from a font host.
+FAVICON = Path(__file__).parent / "ui" / "favicon.png"
+st.set_page_config(page_title="创建文明单位学习平台", page_icon=str(FAVICON), layout="wide")
 bootstrap()
 person = current_user()
 if person is None or person.must_change_password:

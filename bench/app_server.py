@@ -26,12 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from base.settings import SHIPPED_BANK, Settings  # noqa: E402
+from base.store import open_db, write  # noqa: E402
 from kb.service import open_kb  # noqa: E402
-from kb.settings import Settings  # noqa: E402
-from kb.store import open_db, write  # noqa: E402
-from quizzes.accounts import Role, add_person, hash_password  # noqa: E402
+from quizzes.accounts import add_person  # noqa: E402
 from quizzes.accounts import ensure_schema as ensure_accounts_schema  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402
+from quizzes.passwords import hash_password  # noqa: E402
+from quizzes.people import Role  # noqa: E402
 from ui.serve import free_port, streamlit_command  # noqa: E402
 
 PASSWORD = "load2026ok"
@@ -45,7 +47,7 @@ def app_environment(data_dir: Path, model: str) -> dict[str, str]:
     return {
         "KB_DATA_DIR": str(data_dir),
         "KB_CORPUS_DIR": str(ROOT / "corpus"),
-        "KB_QUIZ_DIR": str(ROOT / "quizzes" / "bank"),
+        "KB_QUIZ_DIR": str(SHIPPED_BANK),
         "KB_EMBED_MODEL": model,
         "KB_TORCH_THREADS": "1",
         "HF_HUB_OFFLINE": "1",

@@ -2,7 +2,7 @@
 
 Each submitter is a thread with its own connection that, at one shared start time,
 saves the 20 answers of its attempt (``ethics-values`` draws 20) and submits it through
-``quizzes.attempts`` (every write goes through ``kb.store.write``: the process's writer
+``quizzes.attempts`` (every write goes through ``base.store.write``: the process's writer
 lock, then ``BEGIN IMMEDIATE``). Run with the threads in one process, then spread over 4
 processes (4 writer locks; SQLite's busy handler arbitrates between them). ``--mode
 submit`` saves the answers before the start, so the burst is submissions alone.
@@ -30,8 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.settings import SHIPPED_BANK  # noqa: E402
+from base.store import open_db  # noqa: E402
 from kb.ingest import extract_texts  # noqa: E402
-from kb.store import open_db  # noqa: E402
 from quizzes.attempts import ensure_schema as ensure_attempts_schema  # noqa: E402
 from quizzes.attempts import get_attempt, save_answer, start_attempt, submit_attempt  # noqa: E402
 from quizzes.bank import Bank, load_bank  # noqa: E402
@@ -44,7 +45,7 @@ JOIN_SECONDS = 300  # every submitter must be done by then
 
 def shipped_bank() -> Bank:
     texts, _ = extract_texts(ROOT / "corpus")
-    return load_bank(ROOT / "quizzes" / "bank", texts)
+    return load_bank(SHIPPED_BANK, texts)
 
 
 def answer_for(question, rng: random.Random):

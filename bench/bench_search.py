@@ -25,13 +25,13 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from base.settings import Settings  # noqa: E402
+from base.store import open_db  # noqa: E402
 from kb.embedding import load_embedder  # noqa: E402
 from kb.evaluate import load_questions  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.schema import ensure_schema  # noqa: E402
 from kb.search import VectorIndex, search  # noqa: E402
-from kb.settings import Settings  # noqa: E402
-from kb.store import open_db  # noqa: E402
 
 PUBLIC = ROOT.parent / "shared" / "corpus-public"
 

@@ -26,7 +26,9 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from kb.service import open_kb
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
+from quizzes.login import change_password
+from quizzes.people import Role
 from tests.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,

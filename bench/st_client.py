@@ -49,6 +49,7 @@ FINAL_STATUSES = {
 }
 WIDGET_TYPES = {
     "button",
+    "file_uploader",
     "checkbox",
     "multiselect",
     "number_input",
@@ -215,11 +216,19 @@ class StreamlitSession:
         self._values: dict[str, WidgetState] = {}
         self._ws: ClientConnection | None = None
         self.last: RunResult | None = None
+        self.session_id = ""
+        self.new_session: Any = None  # the last NewSession message, as the server sent it
+        self.favicon = ""  # the page icon's URL, as st.set_page_config sent it
 
     # -- connection ---------------------------------------------------------------------
 
-    async def open(self, page: str = "", query_string: str = "") -> RunResult:
-        """Load the page as a browser does: GET it, open the websocket, run the script."""
+    async def open(
+        self, page: str = "", query_string: str = "", resume_session_id: str = ""
+    ) -> RunResult:
+        """Load the page as a browser does: GET it, open the websocket, run the script.
+
+        ``resume_session_id``: reconnect to that session, as a browser does after a
+        network blip (the id goes in the websocket's subprotocols)."""
         cookie = ""
         for path in ("/", "/_stcore/health", "/_stcore/host-config"):
             got = await asyncio.to_thread(
@@ -237,6 +246,8 @@ class StreamlitSession:
         subprotocols = ["streamlit"]
         if XSRF_COOKIE in self.cookies:
             subprotocols.append(self.cookies[XSRF_COOKIE])
+        if resume_session_id:
+            subprotocols.append(resume_session_id)
         url = f"ws://{self.host}:{self.port}/_stcore/stream"
         extra = {k: v for k, v in self.headers.items() if k.lower() != "origin"}
         extra.update({"Cookie": cookie} if cookie else {})
@@ -281,6 +292,86 @@ class StreamlitSession:
             await self._ws.send(message.SerializeToString())
         except (OSError, WebSocketException) as exc:
             raise ClientError(f"send failed: {type(exc).__name__}: {exc}") from exc
+
+    async def deferred_file(self, file_id: str, request_id: str = "1") -> Any:
+        """Ask for a deferred download as a click on its button does; returns the
+        ``backend_operation_response`` (``deferred_file.url`` or ``error_msg``)."""
+        message = BackMsg()
+        message.backend_operation_request.request_id = request_id
+        message.backend_operation_request.session_id = self.session_id
+        message.backend_operation_request.deferred_file.file_id = file_id
+        await self.send(message)
+        async for data in self._messages(time.perf_counter() + self.timeout):
+            msg = ForwardMsg.FromString(data)
+            if (
+                msg.WhichOneof("type") == "backend_operation_response"
+                and msg.backend_operation_response.request_id == request_id
+            ):
+                return msg.backend_operation_response
+        raise ClientError("no backend_operation_response")
+
+    async def upload(self, uploader: Element, name: str, data: bytes) -> RunResult:
+        """Put a file into a file uploader as the browser does (ask for an upload URL,
+        PUT the file with the XSRF token, rerun with the uploader's new state); a client
+        may send any name and type, whatever the uploader accepts."""
+        message = BackMsg()
+        message.file_urls_request.request_id = "upload"
+        message.file_urls_request.file_names.append(name)
+        message.file_urls_request.session_id = self.session_id
+        await self.send(message)
+        urls = None
+        async for frame in self._messages(time.perf_counter() + self.timeout):
+            msg = ForwardMsg.FromString(frame)
+            if msg.WhichOneof("type") == "file_urls_response":
+                urls = msg.file_urls_response.file_urls[0]
+                break
+        assert urls is not None
+        await asyncio.to_thread(self._put_file, urls.upload_url, name, data)
+        state = WidgetState(id=uploader.id)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        return await self.rerun([state])
+
+    def _put_file(self, url: str, name: str, data: bytes) -> None:
+        boundary = "kbboundary7d3f"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode("utf-8", "surrogateescape")
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        headers = {
+            "Cookie": cookie,
+            "X-Xsrftoken": self.cookies.get(XSRF_COOKIE, ""),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("PUT", urlsplit(url).path, body=body, headers=headers)
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status not in (200, 204):
+                raise ClientError(f"PUT {url}: HTTP {reply.status}")
+        finally:
+            conn.close()
+
+    def get(self, path: str) -> bytes:
+        """GET ``path`` with this session's cookies (a media file's URL)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            conn.request("GET", path, headers={"Cookie": cookie})
+            reply = conn.getresponse()
+            body = reply.read()
+            if reply.status != 200:
+                raise ClientError(f"GET {path}: HTTP {reply.status}")
+            return body
+        finally:
+            conn.close()
 
     async def rerun(
         self,
@@ -338,6 +429,8 @@ class StreamlitSession:
             msg = ForwardMsg.FromString(data)
             kind = msg.WhichOneof("type")
             if kind == "new_session":
+                self.session_id = msg.new_session.initialize.session_id
+                self.new_session = msg.new_session
                 result.runs += 1
                 result.elements = []
             elif kind == "delta":
@@ -346,6 +439,8 @@ class StreamlitSession:
                     which = element.WhichOneof("type")
                     if which is not None:
                         result.elements.append(Element(which, getattr(element, which)))
+            elif kind == "page_config_changed":
+                self.favicon = msg.page_config_changed.favicon
             elif kind == "page_info_changed":
                 self.query_string = msg.page_info_changed.query_string
             elif kind == "navigation":

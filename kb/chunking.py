@@ -62,6 +62,7 @@ class Block:
         text: the line as it stands in the document.
         level: nesting depth for headings (1 = outermost), 0 otherwise.
         heading_path: the headings this block stands under, joined by PATH_SEPARATOR.
+        line: the index of the input line it comes from (for the page a PDF line is on).
     """
 
     seq: int
@@ -69,6 +70,7 @@ class Block:
     text: str
     level: int
     heading_path: str
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ def chunk_lines(
     blocks: list[Block] = []
     chunks: list[Chunk] = []
     title = ""
+    index = 0
 
     def path() -> str:
         return PATH_SEPARATOR.join(h.label for h in stack)
@@ -253,10 +256,10 @@ def chunk_lines(
         while stack and stack[-1].rank >= rank:
             stack.pop()
         stack.append(_Heading(rank, text.rstrip(_TERMINATORS)))
-        blocks.append(Block(len(blocks), "heading", text, len(stack), path()))
+        blocks.append(Block(len(blocks), "heading", text, len(stack), path(), index))
 
     def add_text(text: str) -> None:
-        block = Block(len(blocks), "text", text, 0, path())
+        block = Block(len(blocks), "text", text, 0, path(), index)
         blocks.append(block)
         for passage in group_passages(text):
             chunks.append(Chunk(len(chunks), block.seq, block.heading_path, passage))
@@ -269,7 +272,7 @@ def chunk_lines(
                 text = _clean_markdown(md.group(2))
                 if len(md.group(1)) == 1 and not title and not blocks:
                     title = text
-                    blocks.append(Block(0, "title", text, 0, ""))
+                    blocks.append(Block(0, "title", text, 0, "", index))
                 else:
                     push(len(md.group(1)), text)
                 continue
@@ -278,7 +281,7 @@ def chunk_lines(
                 continue
         if index == 0 and not title and _is_title(line):
             title = line
-            blocks.append(Block(0, "title", line, 0, ""))
+            blocks.append(Block(0, "title", line, 0, "", index))
             continue
         found = match_heading(line)
         level = levels[index] if index < len(levels) else 0

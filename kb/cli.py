@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from base.settings import Settings
 from kb.embedding import Embedder, LazyEmbedder, ModelStatus, load_embedder, model_id_for
 from kb.errors import QueryError
 from kb.evaluate import QuestionFileError, evaluate, load_questions
-from kb.ingest import STATUS_LABELS, sync_corpus
+from kb.ingest import sync_corpus
+from kb.ingest_report import STATUS_LABELS
 from kb.search import METHODS, search
 from kb.service import backup_database, open_kb
-from kb.settings import Settings
 
 
 def _model(settings: Settings, enabled: bool = True, serving: bool = True) -> ModelStatus:
@@ -30,7 +31,7 @@ def _model(settings: Settings, enabled: bool = True, serving: bool = True) -> Mo
 
 def _ingest_model(settings: Settings) -> Embedder | None:
     # The model loads only when some passage has no vector of it yet: an unchanged
-    # corpus does not import torch (README: 0.4 s instead of 7.5 s).
+    # corpus does not import torch (README, "An unchanged corpus costs nothing").
     try:
         model_id = model_id_for(settings.embed_model, settings.model_cache_dir)
     except Exception:  # its files are missing: loading says why, in Chinese
@@ -59,12 +60,23 @@ def ingest(paths: tuple[Path, ...], no_model: bool) -> None:
     settings = Settings.from_env()
     db = open_kb(settings)
     embedder = None if no_model else _ingest_model(settings)
-    report = sync_corpus(db, settings.corpus_dir, embedder, list(paths) if paths else None)
+    report = sync_corpus(
+        db,
+        settings.corpus_dir,
+        embedder,
+        list(paths) if paths else None,
+        progress=_print_ocr_progress,
+        ocr_max_pages=settings.ocr_max_pages,
+    )
     for line in report.lines():
         click.echo(line, err=line.startswith(STATUS_LABELS["failed"]))
     click.echo(report.summary())
     if report.failed:
         sys.exit(1)
+
+
+def _print_ocr_progress(document: str, done: int, total: int) -> None:
+    click.echo(f"文字识别 {document}：第 {done}/{total} 页", err=True)
 
 
 @cli.command("search")
@@ -91,17 +103,27 @@ def search_command(query: str, k: int, method: str, as_json: bool) -> None:
                 "text": h.text,
                 "score": round(h.score, 6),
                 "chunk_id": h.chunk_id,
+                "also": [{"document": a.doc_path, "title": a.doc_title} for a in h.also],
             }
             for h in result.hits
         ]
-        payload = {"method": result.method, "notices": list(result.notices), "hits": hits}
+        payload = {
+            "method": result.method,
+            "notices": list(result.notices),
+            "weak": result.weak,
+            "hits": hits,
+        }
         click.echo(json.dumps(payload, ensure_ascii=False))
         return
     for notice in result.notices:
         click.echo(notice, err=True)
+    if result.weak and result.hits:
+        click.echo("没有找到可靠的答案；以下是最接近的段落（弱匹配）。")
     for rank, h in enumerate(result.hits, start=1):
         where = " › ".join(p for p in (h.doc_title, h.heading_path) if p)
         click.echo(f"{rank}. [{h.score:.4f}] {where}\n   {h.text}")
+        if h.also:
+            click.echo("   另见：" + "、".join(f"《{a.doc_title}》" for a in h.also))
     if not result.hits:
         click.echo("没有找到相关内容。")
 
@@ -112,7 +134,11 @@ def search_command(query: str, k: int, method: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on one line.")
 @click.option("--no-model", is_flag=True, help="Lexical ranker only.")
 def eval_command(file: Path, k: int, as_json: bool, no_model: bool) -> None:
-    """Score search on FILE: lines of `question<TAB>text the right passage contains`."""
+    """Score search on FILE: lines of `question<TAB>expected[<TAB>expected...]`.
+
+    Each expected string is text a right passage contains (any one counts); a line whose
+    only expected string is `-` is off-topic: the right answer is "no good match".
+    """
     settings = Settings.from_env()
     db = open_kb(settings)
     try:
@@ -139,6 +165,13 @@ def eval_command(file: Path, k: int, as_json: bool, no_model: bool) -> None:
                 f"  MRR@10 {scores.mrr_at_10:.3f}"
             )
     click.echo(f"mean passage length: {report.mean_passage_chars:.1f} chars")
+    if report.off_topic_flagged is not None:
+        click.echo(
+            f"no good match: {report.off_topic_flagged:.0%} of {report.off_topic} off-topic"
+            f" questions, {report.answerable_flagged:.1%} of {report.answerable} answerable"
+        )
+    elif report.answerable_flagged:
+        click.echo(f"answered no good match: {report.answerable_flagged:.1%} of the questions")
     for miss in report.misses:
         click.echo(f"miss: {miss['question']}  (expected: {miss['expected']})")
 

@@ -22,7 +22,11 @@ class DocumentInfo:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A block of a document as the reader shows it, with its passages' ids."""
+    """A block of a document as the reader shows it, with its passages' ids.
+
+    ``page`` is the page it starts on (PDFs and images; else None) and ``ocr`` whether
+    its text was read by OCR, which the reader marks as possibly wrong.
+    """
 
     seq: int
     kind: str
@@ -30,6 +34,8 @@ class Paragraph:
     heading_path: str
     text: str
     chunk_ids: tuple[int, ...]
+    page: int | None = None
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,11 @@ def get_document(db: sqlite_utils.Database, path: str) -> DocumentView | None:
     ):
         by_block.setdefault(block_seq, []).append(chunk_id)
     paragraphs = tuple(
-        Paragraph(seq, kind, level, heading_path, text, tuple(by_block.get(seq, ())))
-        for seq, kind, level, heading_path, text in db.execute(
-            "SELECT b.seq, b.kind, b.level, b.heading_path, b.text FROM blocks b"
+        Paragraph(
+            seq, kind, level, heading_path, text, tuple(by_block.get(seq, ())), page, bool(ocr)
+        )
+        for seq, kind, level, heading_path, text, page, ocr in db.execute(
+            "SELECT b.seq, b.kind, b.level, b.heading_path, b.text, b.page, b.ocr FROM blocks b"
             " JOIN documents d ON d.id = b.doc_id WHERE d.path = ? ORDER BY b.seq",
             [path],
         )

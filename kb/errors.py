@@ -52,7 +52,7 @@ class EmptyDocument(UnreadableDocument):
 
 
 class NeedsOCR(DocumentError):
-    """A PDF without a text layer: it must go through OCR before it can be indexed."""
+    """Scanned pages or an image, and OCR was not available to read them."""
 
     kind = "needs_ocr"
 

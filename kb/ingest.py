@@ -8,281 +8,42 @@ vectors replaced in one transaction.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
+from base.store import write
 from kb.chunking import ChunkedDocument, chunk_lines, embedding_units
+from kb.corpus_files import (
+    corpus_name,
+    document_key,
+    list_corpus,
+    read_file,
+    scan_folder,
+    skip_rule,
+)
 from kb.embedding import Embedder, ModelUnavailable
 from kb.errors import DocumentError
-from kb.isolation import read_untrusted
+from kb.ingest_report import FileOutcome, IngestReport
+from kb.isolation import OcrOptions, read_untrusted
 from kb.lexical import index_text
+from kb.lexical_index import publish
 from kb.numbering import article_gaps
-from kb.readers import SUPPORTED_SUFFIXES, check_supported
+from kb.ocr import load_ocr_pages, save_ocr_page
+from kb.readers import check_supported
 from kb.schema import bump_generation
-from kb.store import write
 
 EMBED_BATCH = 64
 # Files put into the corpus folder by hand: past this size a file is not read at all
 # (uploads have their own, lower limit: KB_MAX_UPLOAD_MB).
 MAX_CORPUS_FILE_BYTES = 200 * 1024 * 1024
-# Files that are never documents: left by Windows in folders and zips.
-SYSTEM_FILES = ("thumbs.db", "desktop.ini")
-
-STATUS_LABELS = {
-    "added": "新增",
-    "updated": "更新",
-    "unchanged": "未变",
-    "removed": "移除",
-    "failed": "失败",
-    "duplicate": "重复",
-    "skipped": "跳过",
-}
-KIND_LABELS = {
-    "unsupported": "不支持的类型",
-    "needs_libreoffice": "需要 LibreOffice",
-    "encrypted": "已加密",
-    "too_large": "过大",
-    "empty": "没有文字",
-    "symlink": "符号链接",
-    "bad_name": "文件名无法识别",
-    "unreadable": "无法读取",
-    "needs_ocr": "需要文字识别",
-    "duplicate": "内容重复",
-    "rule": "按规则跳过",
-}
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one file. ``path`` is relative to the corpus folder.
-
-    Attributes:
-        status: added, updated, unchanged, removed, failed (not indexed: the run fails),
-            duplicate (its text is indexed under another file) or skipped (by rule:
-            Word lock files, hidden and system files).
-        kind: for failed and skipped files, the condition (see KIND_LABELS).
-        reason: the message, in Chinese.
-        passages, chars, pages, ocr_pages: for indexed files; pages is None where the
-            format has none (or the file was not read in this run).
-        gaps: for a document numbered by article, the articles not found.
-        warnings: what was read despite a problem.
-        vectors: the vectors computed for its passages in this run.
-    """
-
-    path: str
-    status: str
-    kind: str = ""
-    reason: str = ""
-    passages: int = 0
-    chars: int = 0
-    pages: int | None = None
-    ocr_pages: int = 0
-    gaps: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    vectors: int = 0
-
-
-@dataclass
-class IngestReport:
-    """What a sync did, file by file."""
-
-    files: list[FileOutcome] = field(default_factory=list)
-    passages_embedded: int = 0
-    seconds: float = 0.0
-
-    def _paths(self, status: str) -> list[str]:
-        return [f.path for f in self.files if f.status == status]
-
-    @property
-    def added(self) -> list[str]:
-        return self._paths("added")
-
-    @property
-    def updated(self) -> list[str]:
-        return self._paths("updated")
-
-    @property
-    def unchanged(self) -> list[str]:
-        return self._paths("unchanged")
-
-    @property
-    def removed(self) -> list[str]:
-        return self._paths("removed")
-
-    @property
-    def duplicates(self) -> list[str]:
-        return self._paths("duplicate")
-
-    @property
-    def skipped(self) -> list[str]:
-        return self._paths("skipped")
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        """Files that were meant to be indexed and are not: these fail the run."""
-        return [f for f in self.files if f.status == "failed"]
-
-    @property
-    def errors(self) -> list[str]:
-        """``path: reason`` of each failed file."""
-        return [f"{f.path}: {f.reason}" for f in self.failed]
-
-    def summary(self) -> str:
-        """One line in Chinese for the CLI and the admin page."""
-        return (
-            f"新增 {len(self.added)}，更新 {len(self.updated)}，未变 {len(self.unchanged)}，"
-            f"移除 {len(self.removed)}，失败 {len(self.failed)}；"
-            f"重复 {len(self.duplicates)}，跳过 {len(self.skipped)}；"
-            f"计算向量 {self.passages_embedded} 段，用时 {self.seconds:.1f} 秒"
-        )
-
-    def lines(self) -> list[str]:
-        """Every file except the unchanged ones, a line each (with its gaps and warnings
-        indented below), in Chinese, for the CLI."""
-        out = []
-        for f in self.files:
-            if f.status == "unchanged":
-                continue
-            label = STATUS_LABELS[f.status]
-            if f.status in ("added", "updated"):
-                out.append(f"{label}  {f.path}：{_figures(f)}")
-            elif f.status == "removed":
-                out.append(f"{label}  {f.path}")
-            else:
-                out.append(f"{label}  {f.path}：{f.reason}")
-            out.extend(f"    {note}" for note in (*f.gaps, *f.warnings))
-        return out
-
-    def table(self) -> list[dict[str, object]]:
-        """Every file as a row for a table: 文件, 结果, 段落, 字数, 页数, 识别页数, 说明."""
-        rows = []
-        for f in self.files:
-            indexed = f.status in ("added", "updated", "unchanged")
-            notes = [f.reason] if f.reason else []
-            rows.append(
-                {
-                    "文件": f.path,
-                    "结果": STATUS_LABELS[f.status]
-                    + (f"（{KIND_LABELS[f.kind]}）" if f.status == "failed" else ""),
-                    "段落": f.passages if indexed else None,
-                    "字数": f.chars if indexed else None,
-                    "页数": f.pages,
-                    "识别页数": f.ocr_pages if indexed else None,
-                    "说明": "；".join([*notes, *f.gaps, *f.warnings]),
-                }
-            )
-        return rows
-
-
-def _figures(f: FileOutcome) -> str:
-    parts = [f"{f.passages} 段", f"{f.chars:,} 字"]
-    if f.pages is not None:
-        parts.append(f"{f.pages} 页")
-    if f.ocr_pages:
-        parts.append(f"文字识别 {f.ocr_pages} 页")
-    return "，".join(parts)
-
-
-def skip_rule(name: str) -> str | None:
-    """Why a file of this name is skipped by rule (not a document), or None."""
-    if name.startswith("~$"):
-        return "Word/WPS 打开文件时留下的临时锁文件，按规则跳过"
-    if name.startswith("."):
-        return "隐藏文件，按规则跳过"
-    if name.lower() in SYSTEM_FILES:
-        return "系统文件，按规则跳过"
-    return None
-
-
-def scan_folder(folder: Path) -> tuple[list[Path], list[tuple[Path, str, str, str]]]:
-    """The files under ``folder`` to read, and the entries that will not be read.
-
-    Symbolic links are never followed (a link in the corpus to /etc/passwd must not
-    become searchable); hidden folders are not entered.
-
-    Returns:
-        ``(files, others)``: files in path order; others as ``(path, status, kind,
-        reason)`` with status ``skipped`` (by rule) or ``failed``.
-    """
-    files: list[Path] = []
-    others: list[tuple[Path, str, str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        here = Path(dirpath)
-        dirnames.sort()
-        for name in list(dirnames):
-            path = here / name
-            if path.is_symlink():
-                others.append(
-                    (path, "failed", "symlink", "是指向文件夹的符号链接，为安全起见不跟随")
-                )
-                dirnames.remove(name)
-            elif name.startswith("."):
-                others.append((path, "skipped", "rule", "隐藏文件夹，按规则跳过"))
-                dirnames.remove(name)
-        for name in sorted(filenames):
-            path = here / name
-            rule = skip_rule(name)
-            if rule:
-                others.append((path, "skipped", "rule", rule))
-            elif path.is_symlink():
-                others.append((path, "failed", "symlink", "是符号链接，为安全起见不跟随，未索引"))
-            elif not path.is_file():
-                others.append((path, "failed", "unreadable", "不是普通文件，未索引"))
-            else:
-                files.append(path)
-    return files, others
-
-
-def list_corpus(corpus_dir: Path) -> list[Path]:
-    """The supported documents under ``corpus_dir`` that a sync would read."""
-    files, _ = scan_folder(corpus_dir)
-    return [p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES]
-
-
-def document_key(path: Path, corpus_dir: Path) -> str:
-    """How a document is named in the index and in quiz sources: its path in the corpus.
-
-    Symbolic links are not resolved. A name whose bytes are not UTF-8 (a zip made on
-    Windows) is read as GB18030; one that is neither keeps its bytes as ``\\xNN``.
-    """
-    absolute, root = Path(os.path.abspath(path)), Path(os.path.abspath(corpus_dir))
-    try:
-        rel = absolute.relative_to(root)
-    except ValueError:
-        rel = Path(absolute.name)
-    return "/".join(_readable_part(part)[0] for part in rel.parts)
-
-
-def _readable_part(part: str) -> tuple[str, bool]:
-    # os.fsdecode keeps undecodable bytes as lone surrogates (surrogateescape); they
-    # cannot be printed or stored, so they are decoded again, as Windows would have.
-    try:
-        part.encode("utf-8")
-        return part, True
-    except UnicodeEncodeError:
-        raw = os.fsencode(part)
-    try:
-        return raw.decode("gb18030"), True
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="backslashreplace"), False
-
-
-def _name_problem(path: Path) -> tuple[str | None, str | None]:
-    """(warning, failure) about a file's name."""
-    parts = Path(path).parts
-    if all(_readable_part(p)[1] for p in parts):
-        if any(p != _readable_part(p)[0] for p in parts):
-            return "文件名不是 UTF-8 编码，已按 GBK/GB18030 识别", None
-        return None, None
-    return None, "文件名既不是 UTF-8 也不是 GBK/GB18030 编码，无法识别；请改名后再放入"
+OCR_MAX_PAGES = 300  # Settings.ocr_max_pages (KB_OCR_MAX_PAGES) overrides it
 
 
 def sync_corpus(
@@ -292,6 +53,9 @@ def sync_corpus(
     paths: Sequence[Path] | None = None,
     *,
     max_bytes: int = MAX_CORPUS_FILE_BYTES,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
 ) -> IngestReport:
     """Index the corpus folder (or just ``paths``: files and folders) and report every file.
 
@@ -299,8 +63,13 @@ def sync_corpus(
     An unreadable file is reported by name and reason; its previous version, if any,
     stays indexed; everything else is still indexed. A file whose text is already
     indexed from another file (the same law as .txt and .docx) is reported as its
-    duplicate and indexed once.
+    duplicate and indexed once. Scanned pages are read by OCR (at most ``ocr_max_pages``
+    a file), with ``progress`` told of each page; pages an interrupted run read are not
+    read again. Once everything is committed, ``publish_lexical`` writes the lexical
+    index's snapshot (kb.lexical_index); tests pass one that fails, to stand for a crash
+    between the two.
     """
+    ocr = _OcrPolicy(progress, ocr_max_pages)
     started = time.perf_counter()
     report = IngestReport()
     files: list[Path] = []
@@ -318,46 +87,31 @@ def sync_corpus(
         FileOutcome(document_key(p, corpus_dir), status, kind, reason)
         for p, status, kind, reason in others
     ]
-    keyed = [(document_key(p, corpus_dir), p) for p in files]
-    keys = {key for key, _ in keyed}
+    names = [(path, *corpus_name(path, corpus_dir)) for path in files]
+    keys = {key for _, key, _, _ in names}
     texts = _IndexedTexts(db, keys if paths is None else None)
-    for key, path in keyed:
-        warning, failure = _name_problem(
-            path.relative_to(corpus_dir) if _inside(path, corpus_dir) else Path(path.name)
-        )
+    for path, key, warning, failure in names:
         if failure:
             outcomes.append(FileOutcome(key, "failed", "bad_name", failure))
             continue
-        outcome = _ingest_path(db, key, path, embedder, texts, max_bytes)
+        outcome = _ingest_path(db, key, path, embedder, texts, max_bytes, ocr)
         if warning:
             outcome = replace(outcome, warnings=(warning, *outcome.warnings))
         outcomes.append(outcome)
     report.files.extend(sorted(outcomes, key=lambda f: f.path))
     report.passages_embedded = sum(f.vectors for f in report.files)
     if paths is None:
-        _remove_missing(db, {f.path for f in report.files if f.status != "duplicate"}, report)
+        # What is no longer a regular file in the folder leaves the index: a document
+        # replaced by a symbolic link too. A file that failed keeps its previous version.
+        _remove_missing(db, keys - set(report.duplicates), report)
     if report.updated or report.removed or report.duplicates:
         with write(db):
             _drop_orphan_vectors(db)
     if embedder is not None:
         report.passages_embedded += embed_missing(db, embedder)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        Path(os.path.abspath(path)).relative_to(os.path.abspath(folder))
-    except ValueError:
-        return False
-    return True
-
-
-def _read_file(path: Path) -> bytes:
-    # O_NOFOLLOW: a file swapped for a symbolic link after the scan is still not followed.
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
 
 
 def _ingest_path(
@@ -367,6 +121,7 @@ def _ingest_path(
     embedder: Embedder | None,
     texts: _IndexedTexts,
     max_bytes: int,
+    ocr: _OcrPolicy,
 ) -> FileOutcome:
     try:
         check_supported(key)
@@ -378,12 +133,12 @@ def _ingest_path(
                 "too_large",
                 f"文件大小 {format_size(size)} 超过上限 {format_size(max_bytes)}",
             )
-        data = _read_file(path)
+        data = read_file(path)
     except DocumentError as exc:
         return FileOutcome(key, "failed", exc.kind, exc.reason)
     except OSError as exc:
         return FileOutcome(key, "failed", "unreadable", f"无法读取文件：{exc.strerror or exc}")
-    return _ingest_data(db, key, data, embedder, texts)
+    return _ingest_data(db, key, data, embedder, texts, ocr)
 
 
 def ingest_upload(
@@ -393,13 +148,27 @@ def ingest_upload(
     data: bytes,
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
+    *,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
 ) -> IngestReport:
     """Validate an uploaded document, then store it in the corpus folder and index it.
 
     Nothing is written, to the folder or the index, unless the document reads and
     chunks cleanly and its text is not already indexed from another file.
+    ``publish_lexical`` as for :func:`sync_corpus`.
     """
-    return ingest_uploads(db, corpus_dir, [(name, data)], embedder, max_bytes)
+    return ingest_uploads(
+        db,
+        corpus_dir,
+        [(name, data)],
+        embedder,
+        max_bytes,
+        publish_lexical,
+        progress=progress,
+        ocr_max_pages=ocr_max_pages,
+    )
 
 
 def ingest_uploads(
@@ -408,19 +177,30 @@ def ingest_uploads(
     uploads: Sequence[tuple[str, bytes]],
     embedder: Embedder | None,
     max_bytes: int,
+    publish_lexical: Callable[[sqlite_utils.Database], object] = publish,
+    *,
+    progress: Progress | None = None,
+    ocr_max_pages: int = OCR_MAX_PAGES,
 ) -> IngestReport:
     """Validate and index several uploaded documents (name, bytes); one report for all.
 
     Each file is checked, written into the corpus folder and indexed on its own, so one
-    bad file stops nothing else.
+    bad file stops nothing else. Scans are read by OCR as in :func:`sync_corpus`;
+    ``publish_lexical`` as there too.
     """
+    ocr = _OcrPolicy(progress, ocr_max_pages)
     started = time.perf_counter()
     report = IngestReport()
     texts = _IndexedTexts(db, None)
     for name, data in uploads:
         safe_name = Path(name).name
         rule = skip_rule(safe_name) if safe_name else None
-        if not safe_name or (rule and safe_name.startswith(".")):
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+            # A NUL cannot be in a file name; other control characters hide what it says.
+            shown = "".join(ch if 32 <= ord(ch) != 127 else f"\\x{ord(ch):02x}" for ch in name)
+            reason = "文件名含有控制字符（如 NUL），未入库；请改名后再上传"
+            report.files.append(FileOutcome(shown, "failed", "bad_name", reason))
+        elif not safe_name or (rule and safe_name.startswith(".")):
             report.files.append(FileOutcome(name, "failed", "bad_name", "文件名无效"))
         elif rule:
             report.files.append(FileOutcome(safe_name, "skipped", "rule", rule))
@@ -436,10 +216,35 @@ def ingest_uploads(
                 tmp.write_bytes(data)
                 tmp.replace(target)
 
-            report.files.append(_ingest_data(db, safe_name, data, embedder, texts, save))
+            report.files.append(_ingest_data(db, safe_name, data, embedder, texts, ocr, save))
     report.passages_embedded = sum(f.vectors for f in report.files)
+    publish_lexical(db)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# Told (document, pages done, pages to do) while OCR reads a document's scanned pages.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class _OcrPolicy:
+    progress: Progress | None = None
+    max_pages: int = OCR_MAX_PAGES
+
+
+def _ocr_options(
+    db: sqlite_utils.Database, key: str, data: bytes, policy: _OcrPolicy
+) -> OcrOptions:
+    """OCR that resumes from the pages kept for these bytes, and keeps each new one."""
+    content_hash = hashlib.sha256(data).hexdigest()
+    progress = policy.progress
+    return OcrOptions(
+        known=load_ocr_pages(db, content_hash),
+        on_page=lambda page, result: save_ocr_page(db, content_hash, page, result),
+        on_progress=None if progress is None else lambda done, total: progress(key, done, total),
+        max_pages=policy.max_pages,
+    )
 
 
 @dataclass(frozen=True)
@@ -450,6 +255,8 @@ class _Parsed:
     pages: int | None = None
     ocr_pages: int = 0
     warnings: tuple[str, ...] = ()
+    line_pages: tuple[int, ...] = ()  # per input line (Block.line), for PDFs and images
+    line_ocr: tuple[bool, ...] = ()
 
     @property
     def text_hash(self) -> str:
@@ -514,7 +321,8 @@ def extract_texts(corpus_dir: Path) -> tuple[dict[str, str], list[str]]:
     for path in list_corpus(corpus_dir):
         key = document_key(path, corpus_dir)
         try:
-            parsed = _parse(key, _read_file(path))
+            # No OCR here: this check runs often, and a scan's text is in the index.
+            parsed = _parse(key, read_file(path), OcrOptions(max_pages=0))
         except DocumentError as exc:
             errors.append(str(exc))
             continue
@@ -534,12 +342,21 @@ def format_size(n: int) -> str:
     return f"{n / 1048576:.1f} MB"
 
 
-def _parse(key: str, data: bytes) -> _Parsed:
-    read = read_untrusted(key, data)
+def _parse(key: str, data: bytes, ocr: OcrOptions | None = None) -> _Parsed:
+    read = read_untrusted(key, data, ocr=ocr)
     doc = chunk_lines(read.lines, markdown=read.markdown, levels=read.levels)
     if not doc.chunks:
         raise DocumentError(key, "文件中没有可检索的正文段落")
-    return _Parsed(doc, read.format, read.encoding, read.pages, read.ocr_pages, read.warnings)
+    return _Parsed(
+        doc,
+        read.format,
+        read.encoding,
+        read.pages,
+        read.ocr_pages,
+        read.warnings,
+        read.line_pages,
+        read.line_ocr,
+    )
 
 
 def _ingest_data(
@@ -548,18 +365,19 @@ def _ingest_data(
     data: bytes,
     embedder: Embedder | None,
     texts: _IndexedTexts,
+    ocr: _OcrPolicy,
     before_store: Callable[[], None] | None = None,
 ) -> FileOutcome:
     content_hash = hashlib.sha256(data).hexdigest()
     row = db.execute(
-        "SELECT content_hash, chars, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id)"
+        "SELECT id, content_hash, chars, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id)"
         " FROM documents d WHERE path = ?",
         [key],
     ).fetchone()
-    if row and row[0] == content_hash:
-        return FileOutcome(key, "unchanged", passages=row[2], chars=row[1])
+    if row and row[1] == content_hash:
+        return FileOutcome(key, "unchanged", passages=row[3], chars=row[2])
     try:
-        parsed = _parse(key, data)
+        parsed = _parse(key, data, _ocr_options(db, key, data, ocr))
     except DocumentError as exc:
         return FileOutcome(key, "failed", exc.kind, exc.reason)
     digest = parsed.text_hash
@@ -568,9 +386,7 @@ def _ingest_data(
         if row:
             # Its old text is not what the file holds any more.
             with write(db):
-                _delete_document(
-                    db, *db.execute("SELECT id FROM documents WHERE path = ?", [key]).fetchone()
-                )
+                _delete_document(db, row[0])
                 bump_generation(db)
         return FileOutcome(
             key,
@@ -648,8 +464,12 @@ def _store(
         )
         doc_id = cursor.lastrowid
         db.conn.executemany(
-            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text) VALUES (?,?,?,?,?,?)",
-            [(doc_id, b.seq, b.kind, b.level, b.heading_path, b.text) for b in doc.blocks],
+            "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text, page, ocr)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (doc_id, b.seq, b.kind, b.level, b.heading_path, b.text, *_page_of(parsed, b.line))
+                for b in doc.blocks
+            ],
         )
         for chunk, chunk_units in zip(doc.chunks, units, strict=True):
             chunk_id = db.execute(
@@ -671,7 +491,19 @@ def _store(
     return ("updated" if old else "added"), len(vectors)
 
 
+def _page_of(parsed: _Parsed, line: int) -> tuple[int | None, int]:
+    if not parsed.line_pages:
+        return None, 0
+    return parsed.line_pages[line], int(parsed.line_ocr[line])
+
+
 def _delete_document(db: sqlite_utils.Database, doc_id: int) -> None:
+    # The OCR kept for the old bytes served its purpose: they are indexed, or gone.
+    db.execute(
+        "DELETE FROM ocr_pages WHERE content_hash ="
+        " (SELECT content_hash FROM documents WHERE id = ?)",
+        [doc_id],
+    )
     db.execute(
         "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id]
     )
@@ -753,8 +585,9 @@ def embed_missing(db: sqlite_utils.Database, embedder: Embedder) -> int:
     ).fetchall()
     if not rows:
         return 0
-    todo = [(h, text) for h, text in rows]
-    vectors = _embed(embedder, todo)
+    vectors = _embed(embedder, [(h, text) for h, text in rows])
+    if not vectors:
+        return 0
     with write(db):
         _insert_vectors(db, vectors, embedder)
         bump_generation(db)

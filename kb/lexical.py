@@ -9,17 +9,27 @@ tokenizer does not.
 from __future__ import annotations
 
 import re
-import unicodedata
 
-# CJK ideographs (with extensions) and the iteration mark; everything else that is a
-# letter or digit forms words.
-_CJK = r"\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_TOKEN = re.compile(rf"([{_CJK}]+)|((?:(?![{_CJK}])[^\W_])+)")
+from base.text import fold
+
+# CJK ideographs (with extensions) and the iteration marks, as code point ranges; every
+# other run of letters or digits forms a word.
+CJK_RANGES = (
+    (0x3005, 0x3005),
+    (0x3007, 0x3007),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x3134F),
+)
+CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES)
+
+_TOKEN = re.compile(rf"([{CJK_CLASS}]+)|((?:(?![{CJK_CLASS}])[^\W_])+)")
 
 
 def normalize(text: str) -> str:
     """Fold full-width forms to half-width (NFKC) and case, so ７０％ finds 70%."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    return fold(text)
 
 
 def tokenize(text: str) -> list[str]:
@@ -100,7 +110,11 @@ def query_terms(query: str) -> list[str]:
     return content or terms
 
 
-def match_expression(query: str, max_terms: int = 200) -> str | None:
+# A longer query keeps its first terms (MAX_QUERY_CHARS in kb.search bounds it anyway).
+MAX_QUERY_TERMS = 200
+
+
+def match_expression(query: str, max_terms: int = MAX_QUERY_TERMS) -> str | None:
     """An FTS5 MATCH expression that ORs the query's distinct terms, or None if it has none.
 
     Every term is quoted as an FTS5 string, so nothing a user types (``"``, ``*``,

@@ -31,12 +31,14 @@ _ROMAN = [
 
 
 def chinese_number(n: int, *, legal: bool = False) -> str:
-    """Write ``n`` (0-99,999) in Chinese numerals as official documents do.
+    """Write ``n`` (0-99,999,999; larger as digits) in Chinese numerals as documents do.
 
     ``chinese_number(110) == "一百一十"``, ``chinese_number(101) == "一百零一"``,
     ``chinese_number(15) == "十五"``; ``legal`` gives the banker's forms (壹佰壹拾).
     """
     digits, units = (_LEGAL_DIGITS, _LEGAL_UNITS) if legal else (_DIGITS, _UNITS)
+    if n < 0 or n >= 10**8:
+        return str(n)
     if n == 0:
         return digits[0]
     if n >= 10000:
@@ -83,15 +85,16 @@ def parse_chinese_number(text: str) -> int | None:
 
 
 def _letters(n: int, alphabet: str) -> str:
-    # Word repeats the letter: a … z, aa … zz, aaa …
-    if n <= 0:
+    # Word repeats the letter: a … z, aa … zz, aaa … (a hostile start value of a billion
+    # would repeat it a billion times: past 30 repeats, digits).
+    if n <= 0 or n > 26 * 30:
         return str(n)
     index, repeat = (n - 1) % 26, (n - 1) // 26 + 1
     return alphabet[index] * repeat
 
 
 def _roman(n: int) -> str:
-    if n <= 0:
+    if n <= 0 or n >= 4000:
         return str(n)
     out = []
     for value, letters in _ROMAN:

@@ -2,8 +2,10 @@
 
 Supported: .txt (UTF-8, UTF-16/32 with a byte-order mark, or GB18030/GBK detected), .md,
 .docx (read as Word shows it: kb.word), .doc/.wps/.rtf/.odt (converted to .docx by
-LibreOffice: kb.office_convert) and .pdf (text layer). Every reader works within limits
-on size, so a hostile file is refused rather than allowed to exhaust memory.
+LibreOffice: kb.office_convert), .pdf (the text layer read by its layout, scanned pages by
+OCR: kb.pdf_reader) and scanned images (.png .jpg .jpeg .tif .tiff, by OCR). Every reader
+works within limits on size, so a hostile file is refused rather than allowed to exhaust
+memory.
 """
 
 from __future__ import annotations
@@ -20,19 +22,19 @@ from kb.errors import (
     DocumentTooLarge,
     EmptyDocument,
     EncryptedDocument,
-    NeedsOCR,
     UnreadableDocument,
     UnsupportedDocument,
 )
+from kb.ocr import OcrRun
 from kb.office_convert import CONVERTED_SUFFIXES, OLE_MAGIC, convert_to_docx, source_format
+from kb.pdf_reader import IMAGE_SUFFIXES, PagedText, read_image, read_pdf
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", *CONVERTED_SUFFIXES, ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", *CONVERTED_SUFFIXES, ".pdf", *IMAGE_SUFFIXES)
 
 # A .docx is a zip: refuse one whose parts would inflate past this, or that compress
 # suspiciously well (a zip bomb), before any XML parser sees them.
 MAX_DOCX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_DOCX_RATIO = 200
-MAX_PDF_PAGES = 2000
 # Every format: past this many characters of text a file is refused (an 8 M-character
 # .docx under the upload limit took over 300 s to embed and wrote nothing).
 MAX_TEXT_CHARS = 5_000_000
@@ -52,9 +54,13 @@ class ReadResult:
         markdown: whether ``#`` headings are meaningful.
         levels: each line's heading level (1-9; 0 = body text) where the format marks
             headings (Word's heading styles); empty where it does not.
-        pages: the page count, where the format has pages (PDF; .docx as last saved).
+        pages: the page count, where the format has pages (PDF, image). A .docx has none:
+            the count in its docProps/app.xml is whatever the last program wrote
+            (python-docx's template and LibreOffice's conversions say 1 for any length).
         ocr_pages: pages whose text came from OCR.
         warnings: what was read despite a problem (damaged bytes replaced, …).
+        line_pages: for PDFs and images, the page each line starts on (from 1); else empty.
+        line_ocr: for PDFs and images, whether OCR read each line; else empty.
     """
 
     lines: tuple[str, ...]
@@ -65,10 +71,16 @@ class ReadResult:
     pages: int | None = None
     ocr_pages: int = 0
     warnings: tuple[str, ...] = ()
+    line_pages: tuple[int, ...] = ()
+    line_ocr: tuple[bool, ...] = ()
 
 
-def read_document(path: Path, data: bytes | None = None, *, name: str | None = None) -> ReadResult:
+def read_document(
+    path: Path, data: bytes | None = None, *, name: str | None = None, ocr: OcrRun | None = None
+) -> ReadResult:
     """Read a document, from ``data`` if given (an upload) or else from ``path``.
+
+    ``ocr`` reads scanned pages and images; without it they raise NeedsOCR.
 
     Raises:
         UnsupportedDocument: the suffix is not one of SUPPORTED_SUFFIXES.
@@ -77,7 +89,7 @@ def read_document(path: Path, data: bytes | None = None, *, name: str | None = N
         DocumentTooLarge: the text is over MAX_TEXT_CHARS.
         EmptyDocument: there is no text.
         UnreadableDocument: the file is damaged, binary or hostile.
-        NeedsOCR: a PDF whose pages carry no text layer.
+        NeedsOCR: scanned pages or an image, and no ``ocr``.
     """
     label = name or str(path)
     suffix = check_supported(Path(name or path).name, label)
@@ -101,8 +113,10 @@ def read_document(path: Path, data: bytes | None = None, *, name: str | None = N
             _refuse_encrypted(data, label)
         converted = data if real == ".docx" else convert_to_docx(data, label, real)
         result = _read_docx(converted, label, suffix[1:])
+    elif suffix == ".pdf":
+        result = _paged(read_pdf(data, label, ocr), "pdf")
     else:
-        result = ReadResult(tuple(_read_pdf(data, label)), "pdf")
+        result = _paged(read_image(data, label, ocr), suffix[1:])
     if not result.lines:
         raise EmptyDocument(label, "文件中没有可索引的文字")
     chars = sum(len(line) for line in result.lines)
@@ -259,18 +273,7 @@ def _read_docx(data: bytes, label: str, fmt: str) -> ReadResult:
         raise
     except Exception as exc:  # a damaged part: the XML parser raises many types
         raise UnreadableDocument(label, f"Word 文件内容已损坏：{type(exc).__name__}") from exc
-    return ReadResult(text.lines, fmt, levels=text.levels, pages=_docx_pages(data))
-
-
-def _docx_pages(data: bytes) -> int | None:
-    # The page count Word (or LibreOffice) recorded when it last saved the file.
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        try:
-            app = archive.read("docProps/app.xml")[:65536]
-        except KeyError:
-            return None
-    match = re.search(rb"<(?:\w+:)?Pages>(\d+)<", app)
-    return int(match.group(1)) if match else None
+    return ReadResult(text.lines, fmt, levels=text.levels)
 
 
 def _check_zip(data: bytes, label: str) -> None:
@@ -298,49 +301,13 @@ def _check_zip(data: bytes, label: str) -> None:
                     )
 
 
-def _read_pdf(data: bytes, label: str) -> list[str]:
-    import logging
-
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    # pypdf logs every repair it attempts; the outcome is reported as an error instead.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            raise UnreadableDocument(label, "PDF 已加密，无法读取")
-        pages = reader.pages
-        if len(pages) > MAX_PDF_PAGES:
-            raise UnreadableDocument(label, f"PDF 超过 {MAX_PDF_PAGES} 页，过大")
-        lines: list[str] = []
-        for page in pages:
-            # Some CJK fonts' maps come out with NULs between characters; they carry nothing.
-            lines.extend(split_lines((page.extract_text() or "").replace("\x00", "")))
-    except UnreadableDocument:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, OSError) as exc:
-        raise UnreadableDocument(label, "PDF 文件已损坏或无法解析") from exc
-    if not lines:
-        raise NeedsOCR(label, "PDF 没有文字层（可能是扫描件），需要先做文字识别（OCR）")
-    return join_wrapped_lines(lines)
-
-
-def join_wrapped_lines(lines: list[str]) -> list[str]:
-    """Rejoin a PDF's paragraphs that the page layout wrapped over several lines.
-
-    A line continues the previous one unless the previous ended a sentence or was a
-    heading, or the line itself opens with a structural number.
-    """
-    from kb.chunking import match_heading
-
-    joined: list[str] = []
-    for line in lines:
-        if joined:
-            previous = joined[-1]
-            ends = previous[-1] in "。！？!?；;：:" or match_heading(previous) is not None
-            if not ends and match_heading(line) is None and len(previous) >= 20:
-                joined[-1] = previous + line
-                continue
-        joined.append(line)
-    return joined
+def _paged(text: PagedText, format: str) -> ReadResult:
+    paragraphs = text.paragraphs
+    return ReadResult(
+        tuple(p.text for p in paragraphs),
+        format,
+        pages=text.pages,
+        ocr_pages=text.ocr_pages,
+        line_pages=tuple(p.page for p in paragraphs),
+        line_ocr=tuple(p.ocr for p in paragraphs),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from kb.store import migrate
+from base.store import migrate
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
@@ -61,7 +61,25 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-STEPS = [_create_v1]
+def _pages_and_ocr_v2(db: sqlite_utils.Database) -> None:
+    # The page a paragraph of a PDF or image starts on, and whether OCR read it (the
+    # reader marks that text as possibly wrong); OCR results kept per page so that an
+    # interrupted run resumes where it stopped.
+    for statement in (
+        "ALTER TABLE blocks ADD COLUMN page INTEGER",  # from 1; NULL without pages
+        "ALTER TABLE blocks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE ocr_pages (
+            content_hash TEXT NOT NULL,         -- sha256 of the file's bytes
+            page INTEGER NOT NULL,              -- from 0
+            result TEXT NOT NULL,               -- JSON: image size, dpi, boxes with text
+            recognized_at TEXT NOT NULL,
+            PRIMARY KEY (content_hash, page)
+        )""",
+    ):
+        db.execute(statement)
+
+
+STEPS = [_create_v1, _pages_and_ocr_v2]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:

@@ -7,13 +7,20 @@ from pathlib import Path
 
 import sqlite_utils
 
+from base.settings import Settings
+from base.store import PRIVATE_DIR_MODE, create_private_file, open_db
 from kb.schema import ensure_schema
-from kb.settings import Settings
-from kb.store import open_db
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data folder readable by its owner only (0700), or make it so."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    settings.data_dir.chmod(PRIVATE_DIR_MODE)
 
 
 def open_kb(settings: Settings) -> sqlite_utils.Database:
     """Open the app's database with the knowledge-base schema in place."""
+    prepare_data_dir(settings)
     db = open_db(settings.db_path)
     ensure_schema(db)
     return db
@@ -24,12 +31,13 @@ def backup_database(db: sqlite_utils.Database, target: Path) -> Path:
 
     The copy is consistent even while other connections write: it is a snapshot of one
     moment. It is written to a temporary file and renamed, so ``target`` is never a
-    half-copied database.
+    half-copied database. Like the database, it is readable by its owner only (0600).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")
     tmp.unlink(missing_ok=True)
+    create_private_file(tmp)
     destination = sqlite3.connect(str(tmp))
     try:
         db.conn.backup(destination, pages=1024)

@@ -17,7 +17,8 @@ renders what Word renders:
   never their code; a table of contents (TOC field) is left out, as it repeats headings;
 - content controls (``w:sdt``), smart tags, custom XML, hyperlinks and text boxes;
 - footnotes and endnotes as lines of their own after the paragraph that cites them
-  (``注1：…``, ``尾注1：…``), so they become passages under that paragraph's heading;
+  (``注1：…``, ``尾注1：…``; after the row, for a table cell), so they become passages
+  under that paragraph's heading;
 - headers and footers are other parts, and are not read.
 """
 
@@ -51,10 +52,6 @@ def _val(element: Any, name: str, default: str | None = None) -> str | None:
     return child.get(_w("val"), default)
 
 
-# Elements whose content Word shows as part of the paragraph.
-_INLINE_CONTAINERS = {
-    _w(n) for n in ("ins", "moveTo", "hyperlink", "smartTag", "customXml", "fldSimple", "dir")
-} | {_w("bdo")}
 # Elements whose content Word does not show (or that hold no text).
 _INLINE_SKIPPED = {
     _w(n)
@@ -285,6 +282,9 @@ class _Walker:
         # Complex fields: [shown, instruction so far] per open field, outermost first.
         self.fields: list[list[Any]] = []
         self.note_numbers = {"footnote": 0, "endnote": 0}
+        # Inside a table cell (nesting depth), and the notes cited in the current row.
+        self.in_cell = 0
+        self.row_notes: list[tuple[str, str]] = []
 
     # -- output -------------------------------------------------------------------------
 
@@ -332,25 +332,37 @@ class _Walker:
         self.emit(prefix + text, level)
         for box in content.boxes:
             self.blocks(box)
-        for kind, note_id in content.notes:
-            self.note(kind, note_id)
+        if self.in_cell:
+            # A note cited in a table cell follows the row, not inside the cell's text.
+            self.row_notes.extend(content.notes)
+        else:
+            for kind, note_id in content.notes:
+                self.note(kind, note_id)
 
     def table(self, tbl: Any) -> None:
         for row in _children(tbl, "tr"):
             trpr = row.find(_w("trPr"))
             if trpr is not None and trpr.find(_w("del")) is not None:
                 continue
-            saved = self.out
+            saved, saved_notes = self.out, self.row_notes
             cells: list[str] = []
+            self.in_cell += 1
+            self.row_notes = []
             for cell in _children(row, "tc"):
                 self.out = []
                 self.blocks(cell)
                 text = " ".join(line for line, _ in self.out)
                 if text:
                     cells.append(text)
-            self.out = saved
+            self.in_cell -= 1
+            notes, self.out, self.row_notes = self.row_notes, saved, saved_notes
             if cells:
                 self.out.append((" ｜ ".join(cells), 0))
+            if self.in_cell:
+                self.row_notes.extend(notes)  # a table inside a cell: after the outer row
+            else:
+                for kind, note_id in notes:
+                    self.note(kind, note_id)
 
     def note(self, kind: str, note_id: str) -> None:
         body = self.notes.get(kind, {}).get(note_id)
@@ -360,8 +372,9 @@ class _Walker:
         mark = f"{'注' if kind == 'footnote' else '尾注'}{self.note_numbers[kind]}："
         saved_fields, self.fields = self.fields, []
         saved, self.out = self.out, []
+        saved_cell, self.in_cell = self.in_cell, 0
         self.blocks(body)
-        lines, self.out, self.fields = self.out, saved, saved_fields
+        lines, self.out, self.fields, self.in_cell = self.out, saved, saved_fields, saved_cell
         for index, (line, _) in enumerate(lines):
             self.out.append((mark + line if index == 0 else line, 0))
 
@@ -387,7 +400,9 @@ class _Walker:
             elif tag == _M + "oMathPara" or tag == _M + "oMath":
                 if self.shown():
                     para.text.append("".join(t.text or "" for t in child.iter(_M + "t")))
-            elif tag in _INLINE_CONTAINERS or isinstance(tag, str):
+            elif isinstance(tag, str):
+                # ins, moveTo, hyperlink, smartTag, customXml, fldSimple, dir, bdo …: runs
+                # that Word shows (an XML comment's tag is not a string).
                 self.inline(child, para)
 
     def run(self, r: Any, para: _Paragraph) -> None:

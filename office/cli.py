@@ -22,10 +22,11 @@ from typing import NoReturn
 import click
 import sqlite_utils
 
+from base.clock import LOCAL_TZ, end_of_day
+from base.settings import Settings
+from base.store import open_db
 from kb.documents import document_texts, list_documents
 from kb.schema import ensure_schema as ensure_kb_schema
-from kb.settings import Settings
-from kb.store import open_db
 from office.notices import NoticeError, freeze_notice, list_notices
 from office.reports import (
     REPORT_KIND,
@@ -40,7 +41,7 @@ from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import expire_overdue_attempts
 from quizzes.bank import Bank, load_bank
-from quizzes.plan import LOCAL_TZ, StudyPlan, StudyPlanError, end_of_day, ensure_default_plan
+from quizzes.plan import StudyPlan, StudyPlanError, ensure_default_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 CLI_AUTHOR = "命令行"

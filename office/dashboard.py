@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from office.progress import EXEMPT_LABEL, KIND_LABELS, STATE_LABELS, Progress, department_counts
+from base.clock import LOCAL_TZ
+from office.progress import EXEMPT_LABEL, KIND_LABELS, STATE_LABELS, Progress
 from office.scope import Scope, local_naive
-from quizzes.accounts import Role
 from quizzes.attempt_stats import attempts_of
-from quizzes.plan import LOCAL_TZ
+from quizzes.people import Role
 
 _STATE_ORDER = {
     "overdue": 0,
@@ -103,8 +103,12 @@ def _role_label(role: str) -> str:
 
 
 def _missing_text(progress: Progress, employee_nos: Sequence[str]) -> list[str]:
+    texts: dict[tuple, str] = {}
     return [
-        "、".join(f"{KIND_LABELS[r.kind]}《{r.title}》" for r in missing)
+        texts.get(missing)
+        or texts.setdefault(
+            missing, "、".join(f"{KIND_LABELS[r.kind]}《{r.title}》" for r in missing)
+        )
         for missing in progress.missing_of(employee_nos)
     ]
 
@@ -120,7 +124,7 @@ def headline(scope: Scope) -> Headline:
     """The headline figures of the scope's phase as of its moment."""
     progress = scope.progress
     as_of = scope.as_of
-    totals = department_counts(progress).sum()
+    totals = scope.department_counts.sum()
     get = {k: int(totals.get(k, 0)) for k in totals.index} if len(totals) else {}
     headcount = get.get("headcount", 0)
     the_phase = progress.phase
@@ -194,7 +198,7 @@ def by_department(scope: Scope) -> pd.DataFrame:
     """
     progress = scope.progress
     as_of = scope.as_of
-    counts = department_counts(progress)
+    counts = scope.department_counts
     expected = progress.phase.elapsed_share(as_of)
     headcount = counts["headcount"]
     participation = (counts["started"] / headcount).where(headcount > 0)

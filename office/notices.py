@@ -14,13 +14,13 @@ from datetime import datetime
 
 import sqlite_utils
 
-from kb.store import write
-from kb.timestamps import to_stamp
+from base.clock import LOCAL_TZ, to_stamp
+from base.sql import rows
+from base.store import write
 from office.progress import RequirementKind, compute_progress, department_counts
 from quizzes.bank import Bank
 from quizzes.demo import DEMO_PREFIX
-from quizzes.plan import LOCAL_TZ, StudyPlan, StudyPlanError
-from quizzes.sql import rows
+from quizzes.plan import StudyPlan, StudyPlanError
 
 MAX_TITLE = 100
 

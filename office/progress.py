@@ -55,12 +55,12 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
+from base.clock import to_stamp
 from kb.documents import list_documents
-from quizzes.accounts import UnknownAccount, get_person
 from quizzes.attempts import quiz_progress, quiz_progress_by_person
 from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
-from quizzes.people import people_at, people_cte
+from quizzes.people import UnknownAccount, get_person, people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
 from quizzes.readings import confirmed_readings, readings_by_person
 
@@ -187,10 +187,11 @@ class Progress:
         people: one row per person, indexed by ``employee_no``, columns ``name``, ``role``,
             ``active``, ``department``, ``counted``, ``exempt``, ``exemption_id``,
             ``exemption_reason``, ``exemption_since``, ``exemption_until``,
-            ``quizzes_passed``, ``documents_read``, ``passed_all_quizzes``, ``started``,
-            ``completed_at``, ``state``, ``blocked``, ``last_activity_at`` (the last
-            attempt started or document confirmed). Times are UTC: pandas timestamps,
-            except the exemption's, which are stored text.
+            ``quizzes_passed``, ``documents_read``, ``passed_all_quizzes``,
+            ``passed_mask``, ``read_mask`` (bit ``i``: the ``i``-th required quiz or
+            document met), ``started``, ``completed_at``, ``state``, ``blocked``,
+            ``last_activity_at`` (the last attempt started or document confirmed). Times
+            are stored text (UTC) or None: a view parses those it shows.
         details: reads, for some people, their quizzes (``employee_no``, ``quiz_id``,
             ``attempts_used``, ``first_pass_at``, ``best_percent``, ``last_at``) and
             their readings (``employee_no``, ``doc_path``, ``confirmed_at``) as of the
@@ -239,8 +240,20 @@ class Progress:
         """The requirements each of these people had not met, in one pass."""
         if not self.requirements:
             return [() for _ in employee_nos]
-        unmet = self.done_at_of(employee_nos).isna().to_numpy()
-        return [tuple(r for r, m in zip(self.requirements, row, strict=True) if m) for row in unmet]
+        masks = self.people.loc[list(employee_nos), ["passed_mask", "read_mask"]]
+        # Thousands of people share a handful of combinations: each is decoded once.
+        decoded = {
+            (passed, read): self._unmet(passed, read)
+            for passed, read in set(zip(masks["passed_mask"], masks["read_mask"], strict=True))
+        }
+        return [decoded[key] for key in zip(masks["passed_mask"], masks["read_mask"], strict=True)]
+
+    def _unmet(self, passed: int, read: int) -> tuple[RequirementKey, ...]:
+        quizzes = [r for r in self.requirements if r.kind == "quiz"]
+        documents = [r for r in self.requirements if r.kind == "document"]
+        return tuple(r for i, r in enumerate(quizzes) if not int(passed) >> i & 1) + tuple(
+            r for i, r in enumerate(documents) if not int(read) >> i & 1
+        )
 
 
 def _utc_series(values: pd.Series) -> pd.Series:
@@ -276,7 +289,7 @@ def compute_progress(
     """
     the_phase = plan.phase(phase, as_of)
     who = people_cte(as_of, departments, employee_nos, counted_only)
-    people = people_at(db, who).join(exemptions_in_force(db, as_of, who), how="left")
+    people = people_at(db, who).join(exemptions_in_force(db, as_of), how="left")
     # Unscoped, narrowing the quizzes and readings to the people costs more than it
     # saves: the join below drops whoever is out of scope.
     scoped = departments is not None or employee_nos is not None
@@ -316,29 +329,37 @@ def _evaluate(
     quizzes = quizzes.reindex(index)
     readings = readings.reindex(index)
 
+    # Times stay stored text (fixed-width UTC, so text order is time order) until a view
+    # shows them: parsing 50,000 of each costs more than the rest of this pass.
+    def text(values: pd.Series) -> np.ndarray:
+        return values.fillna("").to_numpy(dtype=str)
+
+    def later(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(a > b, a, b)
+
     passed = quizzes["quizzes_passed"].fillna(0).astype(int)
     read = readings["documents_read"].fillna(0).astype(int)
-    all_met = (passed == len(phase.quiz_ids)) & (read == len(phase.documents))
-    last_pass = _utc_series(quizzes["last_pass_at"])
-    last_read = _utc_series(readings["last_read_at"])
+    all_met = ((passed == len(phase.quiz_ids)) & (read == len(phase.documents))).to_numpy()
+    last_read = text(readings["last_read_at"])
     if requirements:
-        completed_at = pd.concat([last_pass, last_read], axis=1).max(axis=1)
+        completed_at = later(text(quizzes["last_pass_at"]), last_read)
     else:
-        completed_at = pd.Series(pd.Timestamp(phase.start), index=index)
-    completed_at = completed_at.astype("datetime64[ns, UTC]").where(all_met)
-    blocked = quizzes["blocked_quizzes"].fillna(0) > 0
-    last_activity = pd.concat([_utc_series(quizzes["last_at"]), last_read], axis=1).max(axis=1)
-    last_activity = last_activity.astype("datetime64[ns, UTC]")
-    started = last_activity.notna()
+        completed_at = np.full(len(index), to_stamp(phase.start))
+    completed_at = np.where(all_met, completed_at, "")
+    last_activity = later(text(quizzes["last_at"]), last_read)
+    started = last_activity != ""
 
-    deadline = pd.Timestamp(phase.deadline).tz_convert("UTC")
     past_deadline = as_of > phase.deadline
-    on_time = all_met & (completed_at <= deadline)
+    on_time = all_met & (completed_at <= to_stamp(phase.deadline))
     state = np.select(
-        [on_time, all_met, np.full(len(index), past_deadline), started.to_numpy()],
+        [on_time, all_met, np.full(len(index), past_deadline), started],
         ["completed", "completed_late", "overdue", "in_progress"],
         default="not_started",
     )
+
+    def stamps(values: np.ndarray) -> pd.Series:
+        return pd.Series(values, index=index, dtype=object).replace("", None)
+
     frame = people.assign(
         active=people["active"].astype(bool),
         counted=(people["active"].astype(bool) & people["role"].isin(COUNTED_ROLES)),
@@ -346,11 +367,13 @@ def _evaluate(
         quizzes_passed=passed,
         documents_read=read,
         passed_all_quizzes=passed == len(phase.quiz_ids),
+        passed_mask=quizzes["passed_mask"].fillna(0).astype(np.int64),
+        read_mask=readings["read_mask"].fillna(0).astype(np.int64),
         started=started,
-        completed_at=completed_at,
+        completed_at=stamps(completed_at),
         state=pd.Series(state, index=index, dtype=object),
-        blocked=blocked.astype(bool),
-        last_activity_at=last_activity,
+        blocked=(quizzes["blocked_quizzes"].fillna(0) > 0).astype(bool),
+        last_activity_at=stamps(last_activity),
     )
     return Progress(
         phase=phase, as_of=as_of, requirements=requirements, people=frame, details=details

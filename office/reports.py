@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from base.clock import LOCAL_TZ
 from office.dashboard import (
     by_department,
     completions_per_day,
@@ -26,7 +27,7 @@ from office.dashboard import (
 )
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
-from quizzes.plan import LOCAL_TZ
+from quizzes.export_cells import csv_table, text_cells
 
 REPORT_KIND = "参与情况"
 """The name the workbook's file starts with."""
@@ -110,6 +111,7 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in tables.items():
             table.to_excel(writer, sheet_name=name, index=False)
+            text_cells(writer.sheets[name])  # a name like "=1+1" stays text
             _format_sheet(writer.sheets[name], table)
     return buffer.getvalue()
 
@@ -130,11 +132,14 @@ def _csv_text(table: pd.DataFrame) -> str:
             shown[column] = [("" if pd.isna(v) else f"{v:.1%}") for v in numbers]
         elif pd.api.types.is_datetime64_any_dtype(values):
             shown[column] = values.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
-    return shown.to_csv(index=False, lineterminator="\r\n")
+    return csv_table(shown).to_csv(index=False, lineterminator="\r\n")
 
 
 def csv_bytes(tables: dict[str, pd.DataFrame], as_of: datetime) -> dict[str, bytes]:
-    """Tables as CSV files (UTF-8 with BOM, so Excel opens them) named with the date."""
+    """Tables as CSV files (UTF-8 with BOM, so Excel opens them) named with the date.
+
+    Text that a spreadsheet would take for a formula starts with an apostrophe
+    (``quizzes.export_cells``)."""
     return {
         report_filename(name, as_of, "csv"): _csv_text(table).encode("utf-8-sig")
         for name, table in tables.items()

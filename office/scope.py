@@ -18,10 +18,11 @@ from functools import cached_property
 import pandas as pd
 import sqlite_utils
 
-from office.progress import Progress, compute_progress
+from base.clock import LOCAL_TZ
+from office.progress import Progress, compute_progress, department_counts
 from quizzes.bank import Bank
 from quizzes.people import people_cte
-from quizzes.plan import LOCAL_TZ, Phase, StudyPlan
+from quizzes.plan import StudyPlan
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,10 +62,10 @@ class Scope:
             departments=self.departments,
         )
 
-    @property
-    def the_phase(self) -> Phase:
-        """The phase the figures are about."""
-        return self.plan.phase(self.phase, self.as_of)
+    @cached_property
+    def department_counts(self) -> pd.DataFrame:
+        """:func:`office.progress.department_counts` of this scope's progress, kept."""
+        return department_counts(self.progress)
 
     @property
     def who(self) -> tuple[str, dict]:
@@ -90,7 +91,7 @@ def local_naive(series: pd.Series) -> pd.Series:
     """UTC times as naive Beijing times to the second, as the office's tables carry them."""
     # Excel has no time zones: tables carry naive Beijing times (stated on the 汇总 sheet),
     # to the second, which a workbook stores exactly.
-    values = pd.to_datetime(series, utc=True)
+    values = pd.to_datetime(series, utc=True, format="ISO8601")
     return values.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None).dt.floor("s")
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from kb.timestamps import to_stamp
-from quizzes.sql import in_list_sql, query_frame
+from base.clock import to_stamp
+from base.sql import in_list_sql, query_frame
 
 
 def graded_filter(

@@ -1,6 +1,6 @@
 """Quiz attempts in SQLite: start or resume, save answers, submit exactly once, results.
 
-Every write goes through :func:`kb.store.write` (``BEGIN IMMEDIATE`` under the process's
+Every write goes through :func:`base.store.write` (``BEGIN IMMEDIATE`` under the process's
 writer lock). Concurrency is settled by constraints and conditional statements, never by
 reading a value and writing it back later:
 
@@ -26,12 +26,11 @@ from typing import Any, Literal
 import pandas as pd
 import sqlite_utils
 
-from kb.store import migrate, write
-from kb.timestamps import from_stamp as _time
-from kb.timestamps import to_stamp as _iso
+from base.clock import from_stamp, to_stamp
+from base.sql import in_list_sql, query_frame
+from base.store import migrate, write
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
-from quizzes.sql import in_list_sql, query_frame
 
 GRACE_SECONDS = 10
 """Saves and submissions arriving this long after the deadline still count (network lag)."""
@@ -376,7 +375,7 @@ def start_attempt(
             "AND status = 'in_progress'",
             [quiz.id, employee_no],
         )
-        if row is not None and not _overdue(_time(row["expires_at"]), now):
+        if row is not None and not _overdue(from_stamp(row["expires_at"]), now):
             attempt_id = row["id"]
         else:
             if row is not None:
@@ -428,8 +427,8 @@ def _insert_attempt(
         {
             "quiz_id": quiz.id,
             "employee_no": employee_no,
-            "started_at": _iso(now),
-            "expires_at": None if expires_at is None else _iso(expires_at),
+            "started_at": to_stamp(now),
+            "expires_at": None if expires_at is None else to_stamp(expires_at),
             "question_ids": _dumps([q.id for q in drawn]),
             "option_orders": _dumps(orders),
             "token": f"{rng.getrandbits(128):032x}",
@@ -469,7 +468,7 @@ def save_answer(
         row = _owned(db, attempt_id, employee_no)
         if row["status"] != "in_progress":
             raise AttemptClosed("这次作答已经提交，答案不能再修改")
-        if _overdue(_time(row["expires_at"]), now):
+        if _overdue(from_stamp(row["expires_at"]), now):
             raise AttemptClosed("作答时间已到，答案未能保存")
         if question_id not in json.loads(row["question_ids"]):
             raise InvalidAnswer(f"题目 “{question_id}” 不在这次作答中")
@@ -479,7 +478,7 @@ def save_answer(
             "INSERT INTO answers (attempt_id, question_id, answer, saved_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (attempt_id, question_id) "
             "DO UPDATE SET answer = excluded.answer, saved_at = excluded.saved_at",
-            [attempt_id, question_id, _dumps(value), _iso(now)],
+            [attempt_id, question_id, _dumps(value), to_stamp(now)],
         )
 
 
@@ -577,7 +576,7 @@ def _saved_answers(db: sqlite_utils.Database, attempt_id: int) -> str:
 
 
 def _grade(row: dict[str, Any], quiz: Quiz, saved_json: str, now: datetime) -> _Grading:
-    expires_at = _time(row["expires_at"])
+    expires_at = from_stamp(row["expires_at"])
     overdue = _overdue(expires_at, now)
     saved = json.loads(saved_json)
     rows: list[list[Any]] = []
@@ -617,7 +616,7 @@ def _store_grading(
     )
     params: list[Any] = [
         grading.status,
-        _iso(grading.submitted_at),
+        to_stamp(grading.submitted_at),
         grading.score,
         grading.max_score,
         int(grading.passed),
@@ -670,7 +669,7 @@ def _close_overdue(
         "SELECT id, quiz_id FROM attempts WHERE status = 'in_progress' "
         "AND expires_at IS NOT NULL AND expires_at < ?"
     )
-    params: list[Any] = [_iso(now - _GRACE)]
+    params: list[Any] = [to_stamp(now - _GRACE)]
     if employee_no is not None:
         sql += " AND employee_no = ?"
         params.append(employee_no)
@@ -712,8 +711,8 @@ def get_attempt(db: sqlite_utils.Database, attempt_id: int, employee_no: str) ->
         attempt_no=row["attempt_no"],
         status=row["status"],
         started_at=_required_time(row["started_at"]),
-        expires_at=_time(row["expires_at"]),
-        submitted_at=_time(row["submitted_at"]),
+        expires_at=from_stamp(row["expires_at"]),
+        submitted_at=from_stamp(row["submitted_at"]),
         question_ids=tuple(json.loads(row["question_ids"])),
         option_orders={k: tuple(v) for k, v in json.loads(row["option_orders"]).items()},
         answers=answers,
@@ -1032,7 +1031,7 @@ def insert_graded_attempts(
     caller's write transaction (demo data: :mod:`quizzes.demo`).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         attempts: ``(id, quiz_id, employee_no, attempt_no, started_at, expires_at,
             submitted_at, score, max_score, passed, question_ids, option_orders,
             submit_token)`` rows, times as stored text.
@@ -1083,6 +1082,11 @@ def delete_attempts_of(
     return answers, attempts
 
 
+_RECOMPUTE_SHARE = 0.05
+"""Above this share of summary rows changed after the moment, a figure of the past is
+computed from the attempts in one pass instead (:func:`_pairs_as_of`)."""
+
+
 def _pairs_as_of(
     db: sqlite_utils.Database,
     quiz_ids: Sequence[str],
@@ -1098,7 +1102,7 @@ def _pairs_as_of(
     the summary, not over the attempts.
     """
     cte, params = who if who is not None else ("", {})
-    params = {**params, "as_of": _iso(as_of)}
+    params = {**params, "as_of": to_stamp(as_of)}
     quizzes = in_list_sql("q", quiz_ids, params)
 
     def scoped(alias: str) -> str:
@@ -1108,10 +1112,16 @@ def _pairs_as_of(
         f"SELECT {_SUMMARY_COLUMNS} FROM quiz_summaries s "
         f"WHERE s.quiz_id IN ({quizzes}) AND s.changed_at <= :as_of {scoped('s')}"
     )
-    later = db.execute(
-        "SELECT 1 FROM quiz_summaries WHERE changed_at > ? LIMIT 1", [params["as_of"]]
+    later, total = db.execute(
+        "SELECT (SELECT COUNT(*) FROM quiz_summaries WHERE changed_at > :as_of), "
+        "(SELECT COUNT(*) FROM quiz_summaries)",
+        params,
     ).fetchone()
-    if later is not None:
+    if later > total * _RECOMPUTE_SHARE:
+        # Most rows changed since: one pass over the attempts as of then costs less than
+        # looking each changed row's attempts up.
+        pairs = _summary_select(f"a.quiz_id IN ({quizzes}) {scoped('a')}", as_of=":as_of")
+    elif later:
         pairs += " UNION ALL " + _summary_select(
             f"s.changed_at > :as_of AND s.quiz_id IN ({quizzes}) {scoped('s')}",
             as_of=":as_of",
@@ -1162,22 +1172,27 @@ def quiz_progress_by_person(
     as_of: datetime,
     who: tuple[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Per person, over some quizzes, as of a moment: how many passed, when the last of
-    them was first passed, how many are not passed with no attempts left, and the last
-    attempt started.
+    """Per person, over some quizzes, as of a moment: which passed, when the last of them
+    was first passed, how many are not passed with no attempts left, and the last attempt
+    started.
 
     Args:
         db: the app database.
-        attempts_allowed: the quizzes, each with its attempts allowed (None: unknown,
-            never counted as out of attempts).
+        attempts_allowed: the quizzes in order, each with its attempts allowed (None:
+            unknown, never counted as out of attempts).
         as_of: the moment, aware.
         who: only the people of this ``who`` CTE; None for everyone.
 
     Returns:
         Indexed by ``employee_no`` (people with an attempt only); columns
-        ``quizzes_passed``, ``last_pass_at``, ``blocked_quizzes``, ``last_at``.
+        ``quizzes_passed``, ``passed_mask`` (bit ``i`` set: the ``i``-th quiz passed),
+        ``last_pass_at``, ``blocked_quizzes``, ``last_at`` (times as stored text).
     """
-    with_pairs, params = _pairs_as_of(db, list(attempts_allowed), as_of, who)
+    quiz_ids = list(attempts_allowed)
+    with_pairs, params = _pairs_as_of(db, quiz_ids, as_of, who)
+    positions = " ".join(f"WHEN :pq{i} THEN {1 << i}" for i in range(len(quiz_ids)))
+    params.update({f"pq{i}": q for i, q in enumerate(quiz_ids)})
+    bit = f"CASE quiz_id {positions} END" if quiz_ids else "0"
     limits = [(q, n) for q, n in attempts_allowed.items() if n is not None]
     allowed = "NULL"
     if limits:
@@ -1188,6 +1203,7 @@ def quiz_progress_by_person(
         db,
         f"""{with_pairs}
         SELECT employee_no, COUNT(first_pass_at) AS quizzes_passed,
+            TOTAL(CASE WHEN first_pass_at IS NOT NULL THEN {bit} END) AS passed_mask,
             MAX(first_pass_at) AS last_pass_at,
             TOTAL(first_pass_at IS NULL AND attempts_used >= {allowed}) AS blocked_quizzes,
             MAX(last_started_at) AS last_at

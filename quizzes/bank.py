@@ -22,7 +22,6 @@ Two kinds of problem are kept apart:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,6 +30,7 @@ from typing import Any, Literal
 
 import yaml
 
+from base.text import fold
 from quizzes.grading import normalize_fill
 
 QuestionType = Literal["single", "multiple", "true_false", "fill"]
@@ -237,7 +237,7 @@ def normalize_quote(text: str) -> str:
     Whitespace is removed rather than collapsed because Chinese puts no spaces between
     words and extracted text (PDF, docx) breaks lines in mid-sentence.
     """
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return fold(text, case=False, spaces=False)
 
 
 class CorpusIndex:

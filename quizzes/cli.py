@@ -23,8 +23,8 @@ def init() -> None:
     """
     from datetime import UTC, datetime
 
+    from base.settings import Settings
     from kb.service import open_kb
-    from kb.settings import Settings
     from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
     from quizzes.accounts import ensure_schema as ensure_accounts_schema
     from quizzes.attempts import ensure_schema as ensure_attempts_schema

@@ -6,7 +6,6 @@ Attach them to the `quizzes` group with ``cli.add_command(roster_cli)`` and
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,19 +16,18 @@ from typing import NoReturn
 import click
 import sqlite_utils
 
-from kb.settings import Settings
-from kb.store import open_db
+from base.settings import Settings
+from base.store import open_db
 from quizzes.accounts import (
-    AccountError,
-    Person,
     create_account,
     deactivate_account,
     ensure_schema,
-    list_people,
     reactivate_account,
     reset_password,
-    unlock_account,
 )
+from quizzes.export_cells import csv_rows_bytes
+from quizzes.login import unlock_account
+from quizzes.people import AccountError, Person, list_people
 from quizzes.roster import ImportReport, RosterError, import_roster, passwords_table, read_roster
 
 
@@ -95,8 +93,7 @@ def import_command(file: Path, passwords_out: Path | None) -> None:
             _fail(f"{passwords_out} 已存在：为免覆盖之前发出的初始密码，请换一个文件名或先删除它")
         except OSError as error:
             _fail(f"无法创建 {passwords_out}：{error.strerror}")
-        # utf-8-sig: Excel on Chinese Windows shows UTF-8 without a BOM as mojibake.
-        out = open(fd, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        out = open(fd, "wb")  # noqa: SIM115
 
     try:
         with _database() as db:
@@ -109,7 +106,7 @@ def import_command(file: Path, passwords_out: Path | None) -> None:
         raise
     if out is not None:
         with out:
-            csv.writer(out).writerows(passwords_table(report.created))
+            out.write(csv_rows_bytes(passwords_table(report.created)))
     _print_report(file.name, report, passwords_out)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
+from base.settings import Settings
 from kb.ingest import extract_texts
-from kb.settings import Settings
 from quizzes.bank import QuizFormatError, bank_files, load_quiz_file
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 
@@ -54,19 +54,21 @@ def validate(quiz_dir: Path | None) -> None:
         raise click.ClickException(f"题库目录不存在：{folder}")
     corpus = corpus_texts(settings)
     problems: list[str] = []
-    quizzes = questions = 0
+    quizzes = questions = retired = 0
     for path in bank_files(folder):
         quiz, errors = load_quiz_file(path, corpus)
         problems.extend(errors)
         if quiz is not None:
             quizzes += 1
             questions += len(quiz.questions)
+            retired += sum(1 for q in quiz.questions if q.retired is not None)
     for problem in problems:
         click.echo(problem)
     if problems:
         click.echo(f"共发现 {len(problems)} 处问题。", err=True)
         click.get_current_context().exit(1)
-    click.echo(f"校验通过：{quizzes} 个测验，共 {questions} 道题。")
+    note = f"（其中 {retired} 道已停用，不再抽取）" if retired else ""
+    click.echo(f"校验通过：{quizzes} 个测验，共 {questions} 道题{note}。")
 
 
 @click.group("bank")
@@ -80,7 +82,7 @@ def bank() -> None:
 @click.option(
     "--bank-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bank folder (default: KB_QUIZ_DIR or quizzes/bank).",
+    help="Bank folder (default: KB_QUIZ_DIR or quizzes/data/bank).",
 )
 def export_command(quiz_id: str, xlsx_file: Path, bank_dir: Path | None) -> None:
     """Write quiz QUIZ_ID of the bank to FILE.xlsx."""
@@ -108,7 +110,7 @@ def export_command(quiz_id: str, xlsx_file: Path, bank_dir: Path | None) -> None
 @click.option(
     "--bank-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Bank folder (default: KB_QUIZ_DIR or quizzes/bank).",
+    help="Bank folder (default: KB_QUIZ_DIR or quizzes/data/bank).",
 )
 def import_command(xlsx_file: Path, bank_dir: Path | None) -> None:
     """Check FILE.xlsx and write it to the bank as <quiz id>.yaml.

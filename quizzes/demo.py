@@ -33,16 +33,16 @@ from typing import Any
 
 import sqlite_utils
 
+from base.clock import LOCAL_TZ, to_stamp
+from base.store import migrate, write
 from kb.documents import DocumentInfo
-from kb.store import migrate, write
-from kb.timestamps import to_stamp as _stamp
-from quizzes.accounts import generate_password, hash_password
 from quizzes.attempts import delete_attempts_of, insert_graded_attempts, next_attempt_id
 from quizzes.bank import CHOICE_TYPES, Bank, Question, Quiz
 from quizzes.exemptions import delete_exemptions_of, insert_exemptions
 from quizzes.grading import grade_question
+from quizzes.passwords import generate_password, hash_password
 from quizzes.people import delete_people, insert_people
-from quizzes.plan import LOCAL_TZ, StudyPlan, default_plan, get_plan
+from quizzes.plan import StudyPlan, default_plan, get_plan
 from quizzes.readings import delete_readings_of, insert_readings
 from quizzes.studyplan import delete_demo_notices
 
@@ -351,7 +351,7 @@ def generate_demo(
             db.execute(
                 "INSERT INTO demo_runs (created_at, people, departments, attempts, answers) "
                 "VALUES (?, ?, ?, 0, 0) RETURNING id",
-                [_stamp(now), people, _dumps(list(names))],
+                [to_stamp(now), people, _dumps(list(names))],
             ).fetchone()[0]
         )
         # Ids are taken under the writer lock (BEGIN IMMEDIATE), so no one else can be
@@ -367,7 +367,7 @@ def generate_demo(
         moves = 0
         last_sheet: dict[tuple[str, str], tuple[str, str, list[tuple[str, _Variant]]]] = {}
         random_ = rng.random
-        created_stamp = _stamp(created)
+        created_stamp = to_stamp(created)
 
         for i in range(people):
             employee_no = f"{DEMO_PREFIX}{run_id}-{i + 1:05d}"
@@ -386,14 +386,14 @@ def generate_demo(
                 moved_at = period_start + timedelta(seconds=random_() * span * 0.5)
                 moved_at = min(moved_at, now)
                 history_rows.append((employee_no, before, created_stamp))
-                history_rows.append((employee_no, department, _stamp(moved_at)))
+                history_rows.append((employee_no, department, to_stamp(moved_at)))
                 moves += 1
             else:
                 history_rows.append((employee_no, department, created_stamp))
             if random_() < 0.01:
                 since = min(now, period_start + timedelta(seconds=random_() * span * 0.3))
                 exemption_rows.append(
-                    (employee_no, rng.choice(EXEMPTION_REASONS), _stamp(since), "DEMO")
+                    (employee_no, rng.choice(EXEMPTION_REASONS), to_stamp(since), "DEMO")
                 )
 
             # What this person does: nothing, part, or all of the plan.
@@ -428,7 +428,7 @@ def generate_demo(
                 if at > now:
                     break
                 if kind == "document":
-                    reading_rows.append((employee_no, item, _stamp(at)))
+                    reading_rows.append((employee_no, item, to_stamp(at)))
                     continue
                 next_attempt = _attempts(
                     sink,
@@ -533,7 +533,7 @@ def _attempts(
                     sheet.append((q.id, q.wrong[int(random_() * len(q.wrong))]))
         score = 0.0
         max_score = 0.0
-        saved = _stamp(submitted)
+        saved = to_stamp(submitted)
         attempt_id = next_id
         next_id += 1
         max_points = prepared.max_points
@@ -553,14 +553,14 @@ def _attempts(
                 )
             )
         passed = max_score > 0 and score * 100 >= quiz.pass_mark * max_score
-        expires = None if limit is None else _stamp(start + timedelta(minutes=limit))
+        expires = None if limit is None else to_stamp(start + timedelta(minutes=limit))
         sink.attempts.append(
             (
                 attempt_id,
                 quiz.id,
                 employee_no,
                 number,
-                _stamp(start),
+                to_stamp(start),
                 expires,
                 saved,
                 score,

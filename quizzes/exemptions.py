@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from kb.store import write
-from kb.timestamps import from_stamp, to_stamp
-from quizzes.accounts import UnknownAccount, get_person
+from base.clock import from_stamp, to_stamp
+from base.sql import query_frame, rows
+from base.store import write
+from quizzes.people import UnknownAccount, get_person
 from quizzes.plan import StudyPlanError
-from quizzes.sql import query_frame, rows
 
 MAX_REASON = 100
 
@@ -171,36 +171,30 @@ def get_exemption(db: sqlite_utils.Database, exemption_id: int) -> Exemption | N
     return _exemption(found[0]) if found else None
 
 
-def exemptions_in_force(
-    db: sqlite_utils.Database, as_of: datetime, who: tuple[str, dict[str, Any]]
-) -> pd.DataFrame:
-    """The exemption in force at ``as_of`` of each person of a ``who`` CTE
-    (:func:`quizzes.people.people_cte`) who has one.
+def exemptions_in_force(db: sqlite_utils.Database, as_of: datetime) -> pd.DataFrame:
+    """The exemption in force at ``as_of`` of each person who has one (the latest begun).
 
     Returns:
         Indexed by ``employee_no``; columns ``exemption_id``, ``exemption_reason``,
         ``exemption_since``, ``exemption_until`` (stored text).
     """
-    sql, params = who
-    return query_frame(
+    found = query_frame(
         db,
-        f"""WITH {sql}
-        SELECT w.employee_no, x.id AS exemption_id, x.reason AS exemption_reason,
-            x.since AS exemption_since, x.until AS exemption_until
-        FROM who w
-        JOIN exemptions x ON x.id = (
-            SELECT e.id FROM exemptions e
-            WHERE e.employee_no = w.employee_no AND {_active_exemption_sql()}
-            ORDER BY e.since DESC LIMIT 1)""",
-        {**params, "as_of": to_stamp(as_of)},
-    ).set_index("employee_no")
+        f"""SELECT e.employee_no, e.id AS exemption_id, e.reason AS exemption_reason,
+            e.since AS exemption_since, e.until AS exemption_until
+        FROM exemptions e WHERE {_active_exemption_sql()}
+        ORDER BY e.employee_no, e.since DESC""",
+        {"as_of": to_stamp(as_of)},
+    )
+    # The index is the people's 工号 as the accounts spell it; exemptions store the same.
+    return found.drop_duplicates("employee_no").set_index("employee_no")
 
 
 def insert_exemptions(db: sqlite_utils.Database, exemptions: Iterable[tuple]) -> None:
     """Store many exemptions at once, inside the caller's write transaction (demo data).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         exemptions: ``(employee_no, reason, since, created_by)`` rows, ``since`` stored text.
     """
     db.conn.executemany(

@@ -1,21 +1,218 @@
-"""People as the other components see them: who is in scope at a moment, and where.
+"""People as every component sees them: roles, the Person record, departments and
+their history, and who is in scope at a moment.
 
-Reads the accounts' tables (``people``, ``department_history``); the accounts are written
-by :mod:`quizzes.accounts` and :mod:`quizzes.roster`.
+Reads and writes the accounts' tables (``people``, ``department_history``), whose schema
+is the ``accounts`` component's (:mod:`quizzes.accounts`); accounts are administered there
+and in :mod:`quizzes.roster`, logins in :mod:`quizzes.login`.
+
+Times are timezone-aware datetimes passed in by the caller; they are stored as UTC text in
+one fixed format so that SQL can compare them as strings.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 import sqlite_utils
 
-from kb.timestamps import to_stamp
-from quizzes.sql import in_list_sql, query_frame
+from base.clock import from_stamp, to_stamp
+from base.sql import in_list_sql, query_frame
+
+
+class Role(StrEnum):
+    """What a person may see: their own study, their department's figures, or everything."""
+
+    STAFF = "staff"
+    HEAD = "head"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        """The role's name as the office writes it (职工, 负责人, 创建办)."""
+        return _ROLE_LABELS[self]
+
+    @classmethod
+    def parse(cls, text: str | Role) -> Role | None:
+        """Read a role as written in a roster or typed on the command line.
+
+        Args:
+            text: a Chinese name (职工/员工/干部, 负责人, 创建办/管理员) or the English
+                value (staff, head, admin), in any case and with surrounding blanks.
+
+        Returns:
+            The role, or None when the text names none.
+        """
+        if isinstance(text, Role):
+            return text
+        return _ROLE_ALIASES.get(text.strip().lower())
+
+
+_ROLE_LABELS = {Role.STAFF: "职工", Role.HEAD: "负责人", Role.ADMIN: "创建办"}
+
+
+_ROLE_ALIASES = {
+    "职工": Role.STAFF,
+    "员工": Role.STAFF,
+    "干部": Role.STAFF,
+    "staff": Role.STAFF,
+    "负责人": Role.HEAD,
+    "head": Role.HEAD,
+    "创建办": Role.ADMIN,
+    "管理员": Role.ADMIN,
+    "admin": Role.ADMIN,
+}
+
+
+ROLE_CHOICES = "、".join(_ROLE_LABELS.values())
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who can log in. Never carries the password hash."""
+
+    employee_no: str
+    name: str
+    department: str
+    role: Role
+    active: bool = True
+    must_change_password: bool = True
+    last_login_at: datetime | None = None
+    session_version: int = 0
+    """Raised by every change that must end the person's sessions (see :func:`quizzes.login.end_sessions`)."""
+
+
+@dataclass(frozen=True)
+class DepartmentSpell:
+    """A person belonged to ``department`` from ``since`` until the next spell began."""
+
+    department: str
+    since: datetime
+
+
+class AccountError(Exception):
+    """An account operation was refused; ``str(error)`` is the Chinese message to show."""
+
+
+class UnknownAccount(AccountError):
+    """No account has this 工号 (only said to admins, never at login)."""
+
+    def __init__(self, employee_no: str) -> None:
+        super().__init__(f"没有工号为 “{employee_no}” 的账号")
+        self.employee_no = employee_no
+
+
+def _person(row: dict) -> Person:
+    return Person(
+        employee_no=row["employee_no"],
+        name=row["name"],
+        department=row["department"],
+        role=Role(row["role"]),
+        active=bool(row["active"]),
+        must_change_password=bool(row["must_change_password"]),
+        last_login_at=from_stamp(row["last_login_at"]),
+        session_version=row["session_version"],
+    )
+
+
+_PERSON_COLUMNS = (
+    "employee_no, name, department, role, active, must_change_password, last_login_at, "
+    "session_version"
+)
+
+
+def _fetch_one(db: sqlite_utils.Database, sql: str, params: list) -> dict | None:
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None
+
+
+def _record_department(
+    db: sqlite_utils.Database, employee_no: str, department: str, since: str
+) -> None:
+    # Two changes in the same instant: the later one is where the person ended up.
+    db.execute(
+        "INSERT INTO department_history (employee_no, department, since) VALUES (?, ?, ?) "
+        "ON CONFLICT (employee_no, since) DO UPDATE SET department = excluded.department",
+        [employee_no, department, since],
+    )
+
+
+def role_problem(text: str) -> str | None:
+    """Say why ``text`` names no role, or None when it does."""
+    if not text.strip():
+        return "角色 为空"
+    if Role.parse(text) is None:
+        return f"角色 “{text.strip()}” 无法识别（可用：{ROLE_CHOICES}）"
+    return None
+
+
+def get_person(db: sqlite_utils.Database, employee_no: str) -> Person | None:
+    """The account with this 工号 (any letter case), or None."""
+    row = _fetch_one(
+        db, f"SELECT {_PERSON_COLUMNS} FROM people WHERE employee_no = ?", [employee_no.strip()]
+    )
+    return _person(row) if row else None
+
+
+def list_people(
+    db: sqlite_utils.Database, department: str | None = None, *, active_only: bool = False
+) -> list[Person]:
+    """Everyone, or one department, ordered by department then 工号.
+
+    Args:
+        db: the app database.
+        department: only this department when given.
+        active_only: leave out deactivated accounts (e.g. for completion figures).
+    """
+    where, params = [], []
+    if department is not None:
+        where.append("department = ?")
+        params.append(department)
+    if active_only:
+        where.append("active = 1")
+    sql = f"SELECT {_PERSON_COLUMNS} FROM people"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY department, employee_no"
+    return [_person(row) for row in db.query(sql, params)]
+
+
+def department_history(db: sqlite_utils.Database, employee_no: str) -> list[DepartmentSpell]:
+    """Where a person has been, oldest first."""
+    return [
+        DepartmentSpell(department=row["department"], since=datetime.fromisoformat(row["since"]))
+        for row in db.query(
+            "SELECT department, since FROM department_history WHERE employee_no = ? ORDER BY since",
+            [employee_no.strip()],
+        )
+    ]
+
+
+def department_at(db: sqlite_utils.Database, employee_no: str, when: datetime) -> str | None:
+    """The department a person belonged to at ``when``; None if before their account."""
+    row = _fetch_one(
+        db,
+        "SELECT department FROM department_history WHERE employee_no = ? AND since <= ? "
+        "ORDER BY since DESC LIMIT 1",
+        [employee_no.strip(), to_stamp(when)],
+    )
+    return row["department"] if row else None
+
+
+def staff_departments(db: sqlite_utils.Database) -> list[str]:
+    """The departments staff and heads belong to now, in name order (the office's
+    department choice)."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT department FROM people WHERE role != 'admin' ORDER BY department"
+        )
+    ]
 
 
 def people_cte(
@@ -49,7 +246,14 @@ def people_cte(
         params["scope_people"] = json.dumps([e.strip() for e in employee_nos])
         inner_where.append("p.employee_no IN (SELECT value FROM json_each(:scope_people))")
     if departments is not None:
-        where.append(f"department IN ({in_list_sql('scope_d', list(departments), params)})")
+        names = in_list_sql("scope_d", list(departments), params)
+        where.append(f"department IN ({names})")
+        # Only people who ever belonged to one of them can be in one at the moment: one
+        # pass over the history instead of a department lookup for everyone.
+        inner_where.append(
+            f"p.employee_no IN (SELECT employee_no FROM department_history "
+            f"WHERE department IN ({names}))"
+        )
     # MATERIALIZED: computed once per query, not once per attempt row that joins it.
     sql = f"""who AS MATERIALIZED (
         SELECT * FROM (
@@ -82,7 +286,7 @@ def insert_people(
     write transaction (demo data: :mod:`quizzes.demo`).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         people: ``(employee_no, name, department, role, password_hash, created_at)`` rows;
             each must change the password at first login.
         history: ``(employee_no, department, since)`` rows.

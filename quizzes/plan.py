@@ -6,7 +6,7 @@ that live elsewhere: :mod:`quizzes.readings`, :mod:`quizzes.exemptions`,
 :mod:`office.progress`.
 
 Times are timezone-aware datetimes passed in by the caller, stored as UTC text
-(:mod:`kb.timestamps`). Calendar days (defaults, per-day charts, file names) are Beijing
+(:mod:`base.clock`). Calendar days (defaults, per-day charts, file names) are Beijing
 time (UTC+8, no DST).
 """
 
@@ -15,18 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlite_utils
 
+from base.clock import LOCAL_TZ, end_of_day, start_of_day, to_stamp
+from base.sql import rows
+from base.store import write
 from kb.documents import DocumentInfo, list_documents
-from kb.store import write
-from kb.timestamps import BEIJING, to_stamp
 from quizzes.bank import Bank
-from quizzes.sql import rows
-
-LOCAL_TZ = BEIJING
-"""The bureau's calendar: China Standard Time; China keeps no daylight saving time."""
 
 DEFAULT_PHASE_NAME = "启动阶段·全面学习"
 DEFAULT_STUDY_DAYS = 30
@@ -132,16 +129,6 @@ class StudyPlan:
 
 def _document_paths(documents: Iterable[DocumentInfo | str]) -> list[str]:
     return [d.path if isinstance(d, DocumentInfo) else str(d) for d in documents]
-
-
-def end_of_day(day: date) -> datetime:
-    """The last moment of ``day`` in Beijing time (23:59:59.999999), as an aware datetime."""
-    return datetime.combine(day, time.max, tzinfo=LOCAL_TZ)
-
-
-def start_of_day(day: date) -> datetime:
-    """The first moment of ``day`` in Beijing time, as an aware datetime."""
-    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
 
 
 # -- the plan -------------------------------------------------------------------------------

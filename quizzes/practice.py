@@ -41,6 +41,32 @@ def questions_by_passage(db: sqlite_utils.Database, bank: Bank) -> dict[int, lis
     return grouped
 
 
+def quizzes_submitted(db: sqlite_utils.Database, employee_no: str) -> set[str]:
+    """The quizzes of which ``employee_no`` has submitted a graded attempt (or had one
+    graded when its time ran out): their answers are no longer a secret to them."""
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT quiz_id FROM attempts "
+            "WHERE employee_no = ? AND status IN ('submitted', 'expired')",
+            [employee_no.strip()],
+        )
+    }
+
+
+def practisable(
+    db: sqlite_utils.Database, employee_no: str, cited: list[CitedQuestion]
+) -> tuple[list[CitedQuestion], list[CitedQuestion]]:
+    """Split a passage's questions into those ``employee_no`` may practise (answers shown)
+    and those held back: questions of a quiz they have not yet submitted an attempt of,
+    whose answers would otherwise be read before the graded attempt."""
+    taken = quizzes_submitted(db, employee_no)
+    return (
+        [c for c in cited if c.quiz_id in taken],
+        [c for c in cited if c.quiz_id not in taken],
+    )
+
+
 def related_passages(
     db: sqlite_utils.Database,
     question: Question,

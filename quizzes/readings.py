@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from kb.store import write
-from kb.timestamps import to_stamp
-from quizzes.accounts import UnknownAccount, get_person
+from base.clock import to_stamp
+from base.sql import in_list_sql, query_frame
+from base.store import write
+from quizzes.people import UnknownAccount, get_person
 from quizzes.plan import StudyPlanError
-from quizzes.sql import in_list_sql, query_frame
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def insert_readings(db: sqlite_utils.Database, readings: Iterable[tuple[str, str
     """Store many confirmations at once, inside the caller's write transaction (demo data).
 
     Args:
-        db: the app database, in :func:`kb.store.write`.
+        db: the app database, in :func:`base.store.write`.
         readings: ``(employee_no, doc_path, confirmed_at)`` rows, the time stored text;
             a confirmation already stored is kept.
     """
@@ -135,7 +135,7 @@ def readings_by_person(
     as_of: datetime,
     who: tuple[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Per person, how many of these documents they confirmed by ``as_of``, and when the
+    """Per person, which of these documents they confirmed by ``as_of``, and when the
     last of them.
 
     Args:
@@ -144,18 +144,23 @@ def readings_by_person(
 
     Returns:
         Indexed by ``employee_no`` (people with a confirmation only); columns
-        ``documents_read``, ``last_read_at`` (stored text).
+        ``documents_read``, ``read_mask`` (bit ``i`` set: the ``i``-th document read),
+        ``last_read_at`` (stored text).
     """
     cte, params = who if who is not None else ("", {})
     params = {**params, "as_of": to_stamp(as_of)}
     docs = in_list_sql("d", doc_paths, params)
+    positions = " ".join(f"WHEN :d{i} THEN {1 << i}" for i in range(len(doc_paths)))
+    bit = f"CASE r.doc_path {positions} END" if doc_paths else "0"
     scoped = "" if who is None else "AND r.employee_no IN (SELECT employee_no FROM who)"
     return query_frame(
         db,
         f"""{"WITH " + cte if cte else ""}
-        SELECT r.employee_no, COUNT(*) AS documents_read, MAX(r.confirmed_at) AS last_read_at
+        SELECT r.employee_no, COUNT(*) AS documents_read, TOTAL({bit}) AS read_mask,
+            MAX(r.confirmed_at) AS last_read_at
         FROM readings r
-        WHERE r.doc_path IN ({docs}) AND r.confirmed_at <= :as_of {scoped}
+        -- "+": one pass in 工号 order beats a search per document (three times over).
+        WHERE +r.doc_path IN ({docs}) AND +r.confirmed_at <= :as_of {scoped}
         GROUP BY r.employee_no""",
         params,
     ).set_index("employee_no")

@@ -11,31 +11,24 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
 import sqlite_utils
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
-from kb.store import write
+from base.store import write
 from quizzes.accounts import (
     FIRST_ADMIN_NO,
-    Person,
-    Role,
     add_person,
     field_problems,
-    generate_password,
-    hash_password,
-    list_people,
-    password_problems,
     reactivate_account,
-    role_problem,
     update_person,
 )
+from quizzes.passwords import generate_password, hash_password, password_problems
+from quizzes.people import Person, Role, list_people, role_problem
+from quizzes.workbooks import UnreadableWorkbook, open_untrusted_xlsx
 
 EMPLOYEE_NO = "工号"
 NAME = "姓名"
@@ -216,20 +209,17 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     if not path.exists():
         raise RosterError([f"{path.name}: 文件不存在"])
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise RosterError(
-            [f"{path.name}: 无法作为 Excel（.xlsx）文件打开，文件可能已损坏"]
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        # Files written by other tools may declare wrong dimensions and be cut short.
-        sheet.reset_dimensions()
-        # Read-only sheets yield every row from row 1, blank ones included, so the
-        # position in this list is the row number Excel shows.
-        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+        with open_untrusted_xlsx(path) as workbook:
+            sheet = workbook.worksheets[0]
+            # Files written by other tools may declare wrong dimensions and be cut short.
+            sheet.reset_dimensions()
+            # Read-only sheets yield every row from row 1, blank ones included, so the
+            # position in this list is the row number Excel shows.
+            return [
+                [_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)
+            ]
+    except UnreadableWorkbook as error:
+        raise RosterError([f"{path.name}: 无法作为 Excel（.xlsx）文件打开，{error}"]) from None
 
 
 def _cell_text(value: object) -> str:

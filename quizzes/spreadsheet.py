@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,9 +22,7 @@ from typing import IO, Any
 
 import openpyxl
 import yaml
-from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from quizzes.bank import (
@@ -38,6 +35,8 @@ from quizzes.bank import (
     QuizFormatError,
     quiz_from_data,
 )
+from quizzes.export_cells import text_cells
+from quizzes.workbooks import UnreadableWorkbook, open_untrusted_xlsx
 
 QUESTION_SHEET = "题目"
 INFO_SHEET = "测验信息"
@@ -45,8 +44,6 @@ OPTION_COLUMNS = tuple(f"选项{key}" for key in OPTION_KEYS)
 HEADERS = ("题号", "题型", "题干", *OPTION_COLUMNS, "答案", "解析", "分值", "出处", "停用")
 REQUIRED_HEADERS = ("题型", "题干", "答案", "出处")
 MAX_ROWS = 5000
-MAX_XLSX_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_XLSX_RATIO = 200
 
 TYPE_LABELS = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空"}
 _TYPE_BY_LABEL = {
@@ -153,17 +150,11 @@ def _style(ws: Worksheet, widths: dict[str, int]) -> None:
     ws.freeze_panes = "A2"
     for column, width in widths.items():
         ws.column_dimensions[column].width = width
+    # A stem or an answer starting with "=" must never run in Excel.
+    text_cells(ws)
     for row in ws.iter_rows(min_row=2):
         for cell in row:
-            _as_text(cell)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-
-def _as_text(cell: Cell) -> None:
-    # openpyxl stores a string starting with "=" as a formula: keep text as text, so a
-    # stem or an answer can never run in Excel.
-    if isinstance(cell.value, str) and cell.data_type == "f":
-        cell.data_type = "s"
 
 
 def _number(value: float) -> int | float:
@@ -190,23 +181,10 @@ def import_quiz_xlsx(path: Path | str, corpus: Mapping[str, str]) -> Quiz:
     path = Path(path)
     name = path.name
     try:
-        _check_zip(path)
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise QuizFormatError([f"{name}: 无法读取 Excel 文件（{exc}）"]) from None
-    try:
-        return _import(wb, name, corpus)
-    finally:
-        wb.close()
-
-
-def _check_zip(path: Path) -> None:
-    # An .xlsx is a zip and openpyxl inflates it unchecked: refuse a zip bomb first
-    # (sheets may come in through an upload page).
-    with zipfile.ZipFile(path) as archive:
-        inflated = sum(info.file_size for info in archive.infolist())
-    if inflated > MAX_XLSX_UNCOMPRESSED or inflated > MAX_XLSX_RATIO * path.stat().st_size:
-        raise ValueError("解压后体积异常，疑似损坏或恶意文件")
+        with open_untrusted_xlsx(path) as wb:
+            return _import(wb, name, corpus)
+    except UnreadableWorkbook as error:
+        raise QuizFormatError([f"{name}: 无法读取 Excel 文件（{error}）"]) from None
 
 
 def _import(wb: openpyxl.Workbook, name: str, corpus: Mapping[str, str]) -> Quiz:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from kb.store import migrate
+from base.store import migrate
 
 COMPONENT = "studyplan"
 

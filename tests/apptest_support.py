@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 
 from streamlit.testing.v1 import AppTest
 
+from base.settings import PROJECT_ROOT, Settings
+from base.store import open_db
 from kb.ingest import sync_corpus
 from kb.service import open_kb
-from kb.settings import PROJECT_ROOT, Settings
-from kb.store import open_db
-from quizzes.accounts import Role, change_password, create_account, get_person
+from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.login import change_password
+from quizzes.people import Role, get_person
 
 APP = str(PROJECT_ROOT / "app.py")
 NOW = datetime.now(UTC)

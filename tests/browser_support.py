@@ -17,15 +17,17 @@ from typing import Any
 import yaml
 from playwright.sync_api import Locator, Page, expect
 
+from base.settings import SHIPPED_BANK, Settings
 from bench.app_server import AppServer
 from bench.app_server import app_environment as bench_app_environment
 from bench.app_server import start_app as bench_start_app
 from kb.ingest import sync_corpus
 from kb.service import open_kb
-from kb.settings import PROJECT_ROOT, Settings
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.login import change_password
+from quizzes.people import Role
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright's own browser download does not work here; these flags keep Debian's
@@ -45,7 +47,7 @@ WAIT_MS = 30_000
 
 EMPLOYEE_NO = "1001"
 PASSWORD = "study2026ok"
-PLAN_QUIZ_FILE = PROJECT_ROOT / "quizzes" / "bank" / "plan-basics.yaml"
+PLAN_QUIZ_FILE = SHIPPED_BANK / "plan-basics.yaml"
 
 
 # -- the app's data and server --------------------------------------------------------------
@@ -175,11 +177,17 @@ def marked_spans(scope: Page | Locator) -> Locator:
     return scope.locator("span.stMarkdownColoredBackground")
 
 
+def highlighted_words(scope: Page | Locator) -> Locator:
+    """Text rendered from ``:red[**...**]`` (the query's words marked in a search hit;
+    the hit's place is coloured text too, but not bold)."""
+    return scope.locator("span.stMarkdownColoredText > strong")
+
+
 # -- the quiz --------------------------------------------------------------------------------
 
 
 def plan_quiz_questions() -> dict[str, dict[str, Any]]:
-    """The questions of quizzes/bank/plan-basics.yaml by id, to know the right answers."""
+    """The questions of quizzes/data/bank/plan-basics.yaml by id, to know the right answers."""
     data = yaml.safe_load(PLAN_QUIZ_FILE.read_text(encoding="utf-8"))
     return {question["id"]: question for question in data["questions"]}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from base.settings import PROJECT_ROOT, Settings
+from base.store import open_db
 from kb.schema import ensure_schema
-from kb.settings import PROJECT_ROOT, Settings
-from kb.store import open_db
 from tests.data.office.office_records import build_bureau, office_bank, open_office_db
 
 # Tests never reach a model hub; set before anything imports huggingface_hub.
@@ -143,6 +143,15 @@ class CountingEmbedder:
 
         self.passages_seen.extend(texts)
         return np.stack([self._vector(t) for t in texts])
+
+
+@pytest.fixture(scope="session")
+def ocr_engine():
+    """One loaded OCR engine (rapidocr-onnxruntime, PP-OCRv4) shared by the OCR tests."""
+    pytest.importorskip("rapidocr_onnxruntime", reason="rapidocr-onnxruntime is not installed")
+    from kb.ocr import RapidOcrEngine
+
+    return RapidOcrEngine()
 
 
 @pytest.fixture

@@ -9,37 +9,31 @@ import pytest
 from argon2 import PasswordHasher, Type
 from click.testing import CliRunner
 
-from kb.store import open_db, write
-from quizzes import accounts
+from base.store import open_db, write
+from quizzes import accounts, login, passwords
 from quizzes.accounts import (
-    HASHER,
-    AccountError,
     AccountExists,
     InvalidAccount,
-    LoginRefused,
-    LoginResult,
-    LoginStatus,
-    PasswordRejected,
-    Person,
-    Role,
-    UnknownAccount,
-    authenticate,
-    change_password,
     create_account,
     deactivate_account,
     ensure_first_admin,
     ensure_schema,
-    generate_password,
-    get_person,
-    list_people,
-    locked_until,
-    password_problems,
     reactivate_account,
     reset_password,
+)
+from quizzes.cli_accounts import account_cli
+from quizzes.login import (
+    LoginRefused,
+    LoginResult,
+    LoginStatus,
+    authenticate,
+    change_password,
+    locked_until,
     session_expired,
     unlock_account,
 )
-from quizzes.cli_accounts import account_cli
+from quizzes.passwords import HASHER, PasswordRejected, generate_password, password_problems
+from quizzes.people import AccountError, Person, Role, UnknownAccount, get_person, list_people
 
 BEIJING = timezone(timedelta(hours=8))
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=BEIJING)
@@ -67,6 +61,7 @@ def zhang(db) -> Person:
     return change_password(db, "1001", "Chushi2025", PASSWORD, NOW)
 
 
+GUESSABLE = "太容易被猜到（{}），请改用更长、更不规则的密码，例如两三个不相关的词加数字或符号"
 ATTACKER = "10.0.0.66"
 OWNER = "10.0.0.5"
 
@@ -74,10 +69,10 @@ OWNER = "10.0.0.5"
 def guard(db, employee_no: str, start: datetime) -> datetime:
     """Ten wrong passwords from ten clients within a minute; returns when the guard ends."""
     t = start
-    for n in range(accounts.GUARD_AFTER_FAILURES):
+    for n in range(login.GUARD_AFTER_FAILURES):
         t = start + seconds(5 * n)
         authenticate(db, employee_no, WRONG, t, client=f"10.9.0.{n}")
-    return t + accounts.GUARD_WINDOW
+    return t + login.GUARD_WINDOW
 
 
 def failures_of(db, login: str) -> int | None:
@@ -95,8 +90,8 @@ def test_passwords_are_stored_as_argon2id_at_owasp_minimum(db, zhang):
 
 
 def test_the_stand_in_hash_for_unknown_logins_costs_the_same_as_a_real_one():
-    assert accounts._DUMMY_HASH.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    assert not HASHER.check_needs_rehash(accounts._DUMMY_HASH)
+    assert passwords._DUMMY_HASH.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert not HASHER.check_needs_rehash(passwords._DUMMY_HASH)
 
 
 def test_a_hash_made_with_older_parameters_is_upgraded_at_login(db, zhang):
@@ -224,7 +219,7 @@ def test_repeated_failures_from_one_client_slow_that_client_down(db, zhang):
     t += seconds(30)
     assert authenticate(db, "1001", WRONG, t, client=ATTACKER).retry_after == 60
     # The waits double up to 15 minutes, never more.
-    assert [accounts.backoff(n, 3).total_seconds() for n in (2, 3, 4, 8, 9, 40)] == [
+    assert [login.backoff(n, 3).total_seconds() for n in (2, 3, 4, 8, 9, 40)] == [
         0,
         15,
         30,
@@ -246,7 +241,7 @@ def test_the_lockout_message_gives_beijing_time_when_the_server_clock_is_utc(db,
 def test_a_third_party_cannot_lock_the_owner_out(db, zhang):
     until = guard(db, "1001", NOW)
     t = NOW + timedelta(minutes=1)
-    assert accounts.locked_until(db, "1001", t) == until
+    assert login.locked_until(db, "1001", t) == until
     # A client that failed on this login is refused, even with the right password.
     refused = authenticate(db, "1001", PASSWORD, t, client="10.9.0.3")
     assert refused == LoginResult(
@@ -265,7 +260,7 @@ def test_a_third_party_cannot_lock_the_owner_out(db, zhang):
     assert authenticate(db, "1001", PASSWORD, t, client=ATTACKER).status is LoginStatus.LOCKED
     assert pauses == [3.0, 3.0]
     # The guard ends 15 minutes after the last failure.
-    last = t + accounts.GUARD_WINDOW
+    last = t + login.GUARD_WINDOW
     assert authenticate(db, "1001", PASSWORD, last, client="10.9.0.3").status is LoginStatus.OK
 
 
@@ -277,7 +272,7 @@ def test_spraying_many_accounts_from_one_client_is_slowed_down(db, zhang):
     t = NOW
     results = [
         authenticate(db, f"20{n:02d}", WRONG, t, client=ATTACKER)
-        for n in range(accounts.CLIENT_FREE_FAILURES)
+        for n in range(login.CLIENT_FREE_FAILURES)
     ]
     # One failure per account: nothing per login, but the client has had ten.
     assert [r.retry_after for r in results] == [None] * 9 + [15]
@@ -288,7 +283,7 @@ def test_spraying_many_accounts_from_one_client_is_slowed_down(db, zhang):
     # Other clients are not slowed by it.
     assert authenticate(db, "1001", PASSWORD, t, client=OWNER).status is LoginStatus.OK
     # An hour later the client's count has lapsed.
-    later = t + accounts.CLIENT_WINDOW + seconds(16)
+    later = t + login.CLIENT_WINDOW + seconds(16)
     assert authenticate(db, "2011", WRONG, later, client=ATTACKER).retry_after is None
 
 
@@ -296,7 +291,7 @@ def test_overlong_login_fields_are_refused_before_any_work(db, zhang, monkeypatc
     def no_hashing(password_hash: str, password: str) -> bool:
         raise AssertionError("hashed an overlong field")
 
-    monkeypatch.setattr(accounts, "_verify", no_hashing)
+    monkeypatch.setattr(login, "_verify", no_hashing)
     too_long = LoginResult(status=LoginStatus.WRONG_CREDENTIALS, message="工号或密码过长")
     assert authenticate(db, "1" * 65, PASSWORD, NOW) == too_long
     assert authenticate(db, "1001", "a1" * 129, NOW) == too_long
@@ -351,7 +346,7 @@ def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang
     # Hold every attempt at the password check until all twenty are there, so all of them
     # pass the throttle check and record their failure at the same moment.
     arrived = threading.Barrier(attempts, timeout=30)
-    real_verify = accounts._verify
+    real_verify = passwords._verify
 
     def verify_together(password_hash: str, password: str) -> bool:
         arrived.wait()
@@ -367,7 +362,7 @@ def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang
             connection.close()
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "_verify", verify_together)
+        patch.setattr(login, "_verify", verify_together)
         threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
         for thread in threads:
             thread.start()
@@ -378,7 +373,7 @@ def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang
     assert failures_of(db, "1001") == attempts
     by_count = sorted(results, key=lambda r: r.failed_attempts)
     assert [r.retry_after for r in by_count] == [None, None] + [
-        int(accounts.backoff(n, 3).total_seconds()) for n in range(3, attempts + 1)
+        int(login.backoff(n, 3).total_seconds()) for n in range(3, attempts + 1)
     ]
     assert locked_until(db, "1001", NOW) == NOW + timedelta(minutes=15)
 
@@ -390,9 +385,15 @@ def test_twenty_simultaneous_wrong_passwords_are_all_counted(tmp_path, db, zhang
     ("password", "problems"),
     [
         ("Wenming2025", []),
-        ("abc12345", []),
         ("k7mp-x3fq-9hta", []),
-        ("密码是Ab123456", []),
+        ("环保Kai7-lan9", []),
+        ("密码是Ab123456", [GUESSABLE.format("与常见密码相近")]),
+        ("password1", [GUESSABLE.format("是很常见的密码")]),
+        ("aaaaaaa1", [GUESSABLE.format("是很常见的密码")]),
+        ("12345678a", [GUESSABLE.format("是很常见的密码")]),
+        ("abc12345", [GUESSABLE.format("是很常见的密码")]),
+        ("zxcvbnm,./1", [GUESSABLE.format("是键盘上连成一排的按键")]),
+        ("HB100001x", [GUESSABLE.format("组合过于简单")]),  # the 工号 and a letter
         ("Ab1", ["至少 8 个字符"]),
         ("abcdefghij", ["须包含数字"]),
         ("1234567890", ["须包含英文字母"]),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.store import open_db
+from base.store import open_db
 from quizzes.attempts import (
     GRACE_SECONDS,
     AccessDenied,

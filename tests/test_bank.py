@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.settings import Settings
+from base.settings import Settings
 from quizzes.bank import (
     Bank,
     FlaggedQuestion,
@@ -493,6 +493,25 @@ def test_validate_summarises_a_clean_bank(tmp_path):
         validate, [str(tmp_path)], env={"KB_CORPUS_DIR": str(DATA / "corpus")}
     )
     assert (result.exit_code, result.output) == (0, "校验通过：1 个测验，共 7 道题。\n")
+
+
+def test_validate_counts_retired_questions_apart(tmp_path):
+    text = MINIMAL + (
+        "  - id: q02\n"
+        "    type: true_false\n"
+        "    stem: 满意率目标是七成。\n"
+        "    answer: true\n"
+        "    source: {document: plan.txt, quote: 公众对城市环保的满意率70%}\n"
+        "    retired: 与 q01 重复\n"
+    )
+    write(tmp_path, "mini.yaml", text)
+    result = CliRunner().invoke(
+        validate, [str(tmp_path)], env={"KB_CORPUS_DIR": str(DATA / "corpus")}
+    )
+    assert (result.exit_code, result.output) == (
+        0,
+        "校验通过：1 个测验，共 2 道题（其中 1 道已停用，不再抽取）。\n",
+    )
 
 
 def test_corpus_texts_are_the_texts_the_knowledge_base_extracts(tmp_path):

@@ -23,6 +23,7 @@ from tests.browser_support import (
     choose_answer,
     expect_answer_shown,
     give_answer,
+    highlighted_words,
     log_in,
     marked_spans,
     open_in_sidebar,
@@ -85,7 +86,9 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     expect(hit).to_be_visible()
     # The hit says where it stands, and the query's words are highlighted in it.
     expect(hit).to_contain_text("创建全国文明单位实施方案 › 五、工作措施 › (三)责任考核")
-    expect(marked_spans(hit).first).to_be_visible()
+    expect(highlighted_words(hit).first).to_be_visible()
+    # Whole words are marked, and only the question's content words.
+    assert highlighted_words(hit).all_inner_texts() == ["文明单位", "完成任务", "单位"]
     shown = hit.get_by_test_id("stMarkdownContainer").filter(has_text="通报批评").inner_text()
     # The place on the first line, the passage after it.
     place, passage = shown.strip().split("\n", 1)
@@ -186,3 +189,26 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="▶ 检索定位的段落")).to_be_visible()
     expect(marked_spans(page)).to_have_count(1)
+
+
+def test_an_off_topic_question_says_there_is_no_reliable_answer(page, app_server):
+    page.goto(app_server.url)
+    log_in(page)
+    box = page.get_by_label(re.compile(r"^用自己的话提问"))
+    wait_for_app_idle(page)
+    box.fill("如何预订去上海的高铁票")
+    box.press("Enter")
+    notice = page.get_by_text(re.compile("^没有找到可靠的答案"))
+    expect(notice).to_be_visible()
+    # The nearest passages are still shown below it, each marked as a weak match.
+    hits = bordered(page, has=page.get_by_role("link", name=re.compile("打开原文")))
+    expect(hits.first).to_contain_text("弱匹配")
+
+    # A question the documents answer gets no such notice.
+    wait_for_app_idle(page)
+    box.fill("没按时完成任务的单位会怎样")
+    box.press("Enter")
+    expect(bordered(page, has_text="通报批评").first).to_be_visible()
+    wait_for_app_idle(page)
+    expect(notice).to_have_count(0)
+    expect(page.get_by_text("弱匹配", exact=False)).to_have_count(0)

@@ -19,14 +19,17 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from base.clock import LOCAL_TZ, end_of_day
+from base.settings import Settings
+from base.store import write
 from kb.documents import document_texts
 from kb.service import open_kb
-from kb.settings import Settings
-from kb.store import write
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
-from quizzes.plan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
+from quizzes.login import change_password
+from quizzes.people import Role
+from quizzes.plan import Phase, StudyPlan, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.browser_support import (
     CHROMIUM,

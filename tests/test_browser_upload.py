@@ -15,7 +15,9 @@ from playwright.sync_api import Page, expect
 
 from bench.app_server import start_app
 from kb.service import open_kb
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
+from quizzes.login import change_password
+from quizzes.people import Role
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,
@@ -107,6 +109,6 @@ def test_many_files_in_one_upload_give_one_report(page, admin_server):
             "名单.xlsx",
             "失败（不支持的类型）",
             "",
-            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
         ),
     ]

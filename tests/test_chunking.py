@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from base.settings import PROJECT_ROOT
 from kb.chunking import (
     PASSAGE_HARD_MAX,
     chunk_lines,
@@ -9,7 +10,6 @@ from kb.chunking import (
     match_heading,
     split_sentences,
 )
-from kb.settings import PROJECT_ROOT
 
 
 def paths_and_texts(lines, markdown=False):

@@ -11,8 +11,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from base.settings import PROJECT_ROOT
 from kb.cli import cli as kb_cli
-from kb.settings import PROJECT_ROOT
 from office.cli import cli as office_cli
 from quizzes.cli import cli as quizzes_cli
 
@@ -77,6 +77,41 @@ def test_eval_prints_one_json_line(env, tmp_path):
         == {"recall@1": 0.6667, "recall@5": 0.6667, "mrr@10": 0.6667}
     )
     assert [m["question"] for m in report["misses"]] == ["一个不存在的问题"]
+
+
+def test_eval_counts_any_expected_string_and_off_topic_lines(env, tmp_path):
+    run(kb_cli, "ingest")
+    questions = tmp_path / "q.tsv"
+    questions.write_text(
+        "满意率目标是多少\t别处的说法\t满意率70%\n"  # the second string is the one found
+        "居民区能排油烟吗\t不得在居民区附近排放油烟\n"
+        "一个不存在的问题\t不存在的答案文字\t也不存在\n"
+        "明天天气怎么样\t-\n",
+        encoding="utf-8",
+    )
+    report = json.loads(run(kb_cli, "eval", str(questions), "--json").stdout)
+    assert report["hybrid"] == {"recall@1": 0.6667, "recall@5": 0.6667, "mrr@10": 0.6667}
+    assert report["misses"] == [
+        {
+            "question": "一个不存在的问题",
+            "expected": "不存在的答案文字 | 也不存在",
+            "top": report["misses"][0]["top"],
+        }
+    ]
+    # The off-topic line is answered "no good match" (none of its words is in the top
+    # passages); no answerable line is (the third one's 一个 stands in 每一个同志).
+    assert (report["answerable"], report["off_topic"]) == (3, 1)
+    assert (report["off_topic_flagged"], report["answerable_flagged"]) == (1.0, 0.0)
+    text = run(kb_cli, "eval", str(questions)).stdout
+    assert "no good match: 100% of 1 off-topic questions, 0.0% of 3 answerable" in text
+
+
+def test_eval_refuses_a_line_that_mixes_off_topic_and_answers(env, tmp_path):
+    questions = tmp_path / "bad.tsv"
+    questions.write_text("好问题\t满意率\n坏问题\t-\t满意率\n", encoding="utf-8")
+    result = CliRunner().invoke(kb_cli, ["eval", str(questions)])
+    assert result.exit_code == 2
+    assert f"{questions}:2: “-”表示没有答案，不能与答案文字同列" in result.output
 
 
 def test_eval_names_the_bad_line(env, tmp_path):

@@ -15,9 +15,9 @@ from office import cli as cli_office
 from office.dashboard import headline
 from office.notices import freeze_notice, get_notice, list_notices
 from office.scope import Scope
-from quizzes.accounts import HASHER
 from quizzes.demo import DEMO_DEPARTMENTS, DemoRemoval, demo_runs, generate_demo, remove_demo
 from quizzes.grading import grade_question
+from quizzes.passwords import HASHER
 from quizzes.plan import save_plan
 from tests.data.office.office_records import (
     BANK_DIR,

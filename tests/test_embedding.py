@@ -3,9 +3,11 @@ a message when the setting cannot be loaded."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from kb.embedding import load_embedder
+from kb.embedding import load_embedder, model_id_for
 from kb.ingest import sync_corpus
 from kb.search import VectorIndex, search
 
@@ -50,6 +52,8 @@ def test_builtin_model_is_the_labelled_e5(builtin):
         384,
     )
     assert embedder.model_id.startswith("builtin:multilingual-e5-small-q4-dequant:v1:")
+    # The id ingest asks the index with before loading (kb.embedding.LazyEmbedder).
+    assert embedder.model_id == model_id_for("builtin", Path(builtin.location).parent)
 
 
 @pytest.mark.model
@@ -60,3 +64,26 @@ def test_dense_search_finds_a_paraphrase_that_shares_no_words(builtin, db, tiny_
         db, "饭店厨房的烟气能不能排", embedder=builtin.embedder, index=VectorIndex(), method="dense"
     )
     assert result.hits[0].text == "任何单位不得在居民区附近排放油烟。"
+
+
+def test_the_builtin_model_id_is_known_without_importing_torch(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    from kb.builtin_model import BuiltinModelUnavailable, locate_sources
+
+    try:
+        sources = locate_sources()
+    except BuiltinModelUnavailable as exc:
+        pytest.skip(str(exc))
+    digest = hashlib.sha256(sources.bin_path.read_bytes()).hexdigest()[:12]
+    code = (
+        "import sys; from pathlib import Path; from kb.embedding import model_id_for;"
+        f" print(model_id_for('builtin', Path({str(tmp_path)!r})), 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [
+        f"builtin:multilingual-e5-small-q4-dequant:v1:{digest}",
+        "False",
+    ]

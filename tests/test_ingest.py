@@ -179,3 +179,39 @@ def test_extracted_texts_equal_what_the_index_holds(db, tiny_corpus):
     sync_corpus(db, tiny_corpus, None)
     texts, errors = extract_texts(tiny_corpus)
     assert (texts, errors) == (document_texts(db), [])
+
+
+def test_the_model_loads_only_when_a_vector_is_missing(db, tiny_corpus):
+    from kb.embedding import LazyEmbedder, ModelStatus
+
+    loads = []
+
+    def load():
+        loads.append("load")
+        return ModelStatus(CountingEmbedder("model-a"), "model-a")
+
+    first = sync_corpus(db, tiny_corpus, LazyEmbedder("model-a", load))
+    again = sync_corpus(db, tiny_corpus, LazyEmbedder("model-a", load))
+    assert (loads, first.passages_embedded > 0, again.passages_embedded) == (["load"], True, 0)
+    path = tiny_corpus / "tiny_law.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n第四条 本条例自公布之日起施行。\n")
+    changed = sync_corpus(db, tiny_corpus, LazyEmbedder("model-a", load))
+    assert (loads, changed.updated, changed.passages_embedded) == (
+        ["load", "load"],
+        ["tiny_law.md"],
+        1,
+    )
+
+
+def test_a_model_that_fails_to_load_leaves_a_lexical_index(db, tiny_corpus):
+    from kb.embedding import LazyEmbedder, ModelStatus
+
+    lazy = LazyEmbedder("model-b", lambda: ModelStatus(None, "model-b", "语义模型无法加载"))
+    report = sync_corpus(db, tiny_corpus, lazy)
+    assert (report.added, report.errors, report.passages_embedded) == (
+        ["tiny_law.md", "tiny_plan.txt"],
+        [],
+        0,
+    )
+    assert lazy.status.message == "语义模型无法加载"
+    assert table_counts(db)["vectors"] == 0 < table_counts(db)["chunks"]

@@ -115,7 +115,7 @@ def test_every_file_in_a_real_share_is_accounted_for(db, tmp_path):
             "也不是 GBK/GB18030；或不是文本文件",
             *NOT_READ,
         ),
-        ("办法.docx", "added", "", "", 4, 75, 1, ("第三条 未找到",), ()),
+        ("办法.docx", "added", "", "", 4, 75, None, ("第三条 未找到",), ()),
         ("办法.txt", "duplicate", "duplicate", "与 “办法.docx” 内容相同，只索引一次", *NOT_READ),
         (
             "加密.docx",
@@ -130,7 +130,7 @@ def test_every_file_in_a_real_share_is_accounted_for(db, tmp_path):
             "名单.xlsx",
             "failed",
             "unsupported",
-            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
             *NOT_READ,
         ),
         ("大文件.txt", "failed", "too_large", "文件大小 58.6 KB 超过上限 48.8 KB", *NOT_READ),
@@ -174,7 +174,7 @@ def test_the_cli_lists_every_file_and_fails_only_on_a_failed_file(tmp_path, monk
         "跳过  .备忘.txt：隐藏文件，按规则跳过",
         "跳过  Thumbs.db：系统文件，按规则跳过",
     ]
-    assert "新增  办法.docx：4 段，75 字，1 页" in result.stdout.splitlines()
+    assert "新增  办法.docx：4 段，75 字" in result.stdout.splitlines()
     assert "    第三条 未找到" in result.stdout.splitlines()
     # Only skipped files and a duplicate left: the run succeeds.
     for path in corpus.iterdir():
@@ -229,7 +229,7 @@ def test_uploads_of_many_files_give_one_report(db, tmp_path):
             "名单.xlsx",
             "失败（不支持的类型）",
             None,
-            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+            "不支持的文件类型 “.xlsx”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
         ),
         ("通知.txt", "新增", 1, ""),
     ]
@@ -247,3 +247,20 @@ def test_utf32_and_utf16_big_endian_text_is_read(tmp_path):
             ("学习通知", "请各科室于月底前完成学习。"),
             codec[:6],
         )
+
+
+def test_a_document_replaced_by_a_symlink_leaves_the_index(db, tmp_path, tiny_corpus):
+    sync_corpus(db, tiny_corpus, None)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("口令：root\n", encoding="utf-8")
+    (tiny_corpus / "tiny_plan.txt").unlink()
+    (tiny_corpus / "tiny_plan.txt").symlink_to(secret)
+    (tiny_corpus / "linked").symlink_to(tmp_path, target_is_directory=True)
+    report = sync_corpus(db, tiny_corpus, None)
+    assert [(f.path, f.status, f.reason) for f in report.files] == [
+        ("linked", "failed", "是指向文件夹的符号链接，为安全起见不跟随"),
+        ("tiny_law.md", "unchanged", ""),
+        ("tiny_plan.txt", "failed", "是符号链接，为安全起见不跟随，未索引"),
+        ("tiny_plan.txt", "removed", ""),
+    ]
+    assert db.execute("SELECT path FROM documents").fetchall() == [("tiny_law.md",)]

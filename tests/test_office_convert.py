@@ -71,6 +71,7 @@ def test_a_corpus_of_old_formats_is_indexed_and_reported(db, tmp_path, office_fi
 
 
 @needs_soffice
+@pytest.mark.slow
 def test_a_conversion_past_its_time_limit_is_stopped_with_libreoffice(
     tmp_path, monkeypatch, office_files
 ):

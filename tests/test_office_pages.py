@@ -11,14 +11,17 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from base.clock import LOCAL_TZ, end_of_day
+from base.store import write
 from kb.documents import document_texts
 from kb.service import open_kb
-from kb.store import write
 from office.cli import cli as office_cli
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
 from quizzes.attempts import get_attempt, save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
-from quizzes.plan import LOCAL_TZ, Phase, StudyPlan, end_of_day, save_plan
+from quizzes.login import change_password
+from quizzes.people import Role
+from quizzes.plan import Phase, StudyPlan, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.apptest_support import (
     PASSWORD,
@@ -94,11 +97,18 @@ def by_department(at) -> list[tuple]:
     ]
 
 
+def open_tab(at, label: str):
+    """Open one of the dashboard's tabs, as a click on it does (only the open tab runs)."""
+    at.session_state["dashboard_tab"] = label
+    return at.run()
+
+
 def test_the_admin_sees_every_department_and_the_one_behind(bureau):
     at = logged_in("9001")
     open_page(at, "dashboard")
     assert at.title[0].value == "参与情况"
     assert by_department(at) == [("监测站", 3, 1, 2), ("办公室", 1, 1, 0)]
+    open_tab(at, "逾期名单与通报")
     [overdue] = [
         d.value for d in at.dataframe if list(d.value.columns[:3]) == ["部门", "工号", "姓名"]
     ][:1]
@@ -130,6 +140,7 @@ def test_a_head_sees_only_their_department(bureau):
     open_page(at, "dashboard")
     assert texts(at.caption)[0] == "统计范围：监测站"
     assert by_department(at) == [("监测站", 3, 1, 2)]
+    open_tab(at, "测验与题目")
     assert [m.label for m in at.multiselect] == ["测验（不选则为全部）"]  # no department choice
 
 
@@ -166,6 +177,7 @@ def test_my_progress_and_confirming_a_reading(bureau):
 def test_the_admin_freezes_a_notice_at_the_deadline(bureau):
     at = logged_in("9001")
     open_page(at, "dashboard")
+    open_tab(at, "逾期名单与通报")
     [freeze] = [b for b in at.button if b.label == "按截止时间固定逾期名单（生成通报）"]
     freeze.click().run()
     assert "已生成通报。" in texts(at.success), texts(at.error) + [str(e) for e in at.exception]
@@ -193,21 +205,31 @@ def test_the_admin_edits_the_study_plan_with_checks(bureau):
     assert "学习计划已保存。" in texts(at.success)
 
 
-def test_coverage_and_integrity_are_computed_when_asked(bureau):
+def test_each_tab_computes_only_what_it_shows(bureau):
     at = logged_in("9001")
     open_page(at, "dashboard")
-    tables = len(at.dataframe)
-    at.toggle(key="show_coverage").set_value(True).run()
-    at.toggle(key="show_flags").set_value(True).run()
-    assert len(at.dataframe) == tables + 3
+    # 按部门: the department table, the per-day table and the summary; nothing else
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [
+        ["部门", "应学人数"],
+        ["日期", "当日完成"],
+        ["指标", "数值"],
+    ]
+    open_tab(at, "学习覆盖")
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [
+        ["文件", "标题"],
+        ["文件", "小节"],
+    ]
     [documents] = [d.value for d in at.dataframe if "覆盖率" in d.value.columns]
     plan_row = documents[documents["文件"] == "chuangjian_wenming_danwei_shishi_fangan.txt"]
     assert 0 < plan_row["覆盖率"].iloc[0] <= 1
+    open_tab(at, "诚信提示")
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["类型", "雷同组"]]
 
 
 def test_quiz_statistics_filter_by_quiz(bureau):
     at = logged_in("9001")
     open_page(at, "dashboard")
+    open_tab(at, "测验与题目")
     at.multiselect(key="quiz_filter").set_value(["ethics-values"]).run()
     [quizzes] = [
         d.value for d in at.dataframe if "通过率" in d.value.columns and "测验" in d.value.columns

@@ -11,18 +11,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from base.settings import SHIPPED_BANK, Settings
+from base.store import open_db
 from kb.embedding import ModelStatus, load_embedder
 from kb.ingest import ingest_uploads, sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
-from kb.settings import Settings
-from kb.store import open_db
-from quizzes.accounts import Role, change_password, create_account
+from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import get_attempt, start_attempt
 from quizzes.bank import load_bank
 from quizzes.cli_bank import corpus_texts
+from quizzes.login import change_password
+from quizzes.people import Role
 from tests.apptest_support import (
     APP,
     NOW,
@@ -61,9 +63,21 @@ def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings)
     place, passage = first.split("  \n", 1)
     assert place == ":gray[:small[1\\. 创建全国文明单位实施方案 › 五、工作措施 › \\(三\\)责任考核]]"
     assert "通报批评" in passage
-    assert ":orange-background[" in passage  # the query's terms are highlighted
+    assert ":red[**按期完成任务**]" in passage  # the query's words are highlighted
     link = at.get("page_link")[0]
     assert link.proto.label == "打开原文，定位到此段"
+
+
+def test_a_study_note_quoting_the_plan_is_a_see_also_link_of_the_plan_hit(app_settings):
+    at = logged_in()
+    at.text_input[0].input("引导文明行为、倡导文明理念").run()
+    first = at.markdown[0].value
+    assert first.startswith(":gray[:small[1\\. 创建全国文明单位实施方案 › 一、指导思想]]")
+    links = [link.proto.label for link in at.get("page_link")]
+    # The plan's hit carries the note that quotes it; the quote is no hit of its own.
+    assert links[:2] == ["打开原文，定位到此段", "另见：《社会主义核心价值观学习材料》"]
+    assert not any("实施方案原文" in m.value for m in at.markdown)
+    assert not any("没有找到可靠的答案" in w for w in texts(at.warning))
 
 
 def test_a_model_setting_that_cannot_load_leaves_search_lexical_with_the_reason(
@@ -284,7 +298,7 @@ def test_admin_sees_the_admin_page_and_can_reset_a_password(app_settings):
     assert "新的初始密码（只显示这一次）：" in texts(at.warning)
     new_password = at.code[0].value
     db = open_kb(app_settings)
-    from quizzes.accounts import LoginStatus, authenticate
+    from quizzes.login import LoginStatus, authenticate
 
     assert authenticate(db, "1002", new_password, NOW).status == LoginStatus.MUST_CHANGE_PASSWORD
     db.close()
@@ -401,10 +415,8 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     # has cached: the cache follows the files, there is no signal to clear it.
     import shutil
 
-    from kb.settings import PROJECT_ROOT
-
     bank_dir = tmp_path / "bank"
-    shutil.copytree(PROJECT_ROOT / "quizzes" / "bank", bank_dir)
+    shutil.copytree(SHIPPED_BANK, bank_dir)
     monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
     forget_process_state()
     at = open_page(logged_in(), "quizzes")

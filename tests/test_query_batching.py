@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
+from base.settings import Settings, SettingsError
 from kb.query_batching import BatchingEmbedder
-from kb.settings import Settings, SettingsError
 from tests.conftest import CountingEmbedder
 
 QUERIES = ["文明单位", "全面学习阶段", "志愿服务怎么开展", "诚信建设", "卫生整治", "学习强国"]

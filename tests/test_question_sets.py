@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from base.settings import PROJECT_ROOT
 from kb.evaluate import answer_text, load_questions, rank_of
 from kb.ingest import list_corpus, sync_corpus
-from kb.settings import PROJECT_ROOT
 
 DATA = PROJECT_ROOT / "bench" / "data"
 WHOLE_SETS = sorted(DATA.glob("whole_*.tsv"))
@@ -16,8 +16,8 @@ WHOLE_SETS = sorted(DATA.glob("whole_*.tsv"))
 @pytest.fixture(scope="module")
 def whole_passages(tmp_path_factory):
     """Every passage of the one index the whole_* sets are asked of, as eval reads it."""
+    from base.store import open_db
     from kb.schema import ensure_schema
-    from kb.store import open_db
     from tests.conftest import PUBLIC_CORPUS
 
     if not PUBLIC_CORPUS.is_dir():

@@ -107,7 +107,7 @@ def test_unsupported_and_damaged_files_name_the_file_and_reason(tmp_path):
             read_document(tmp_path / name)
         messages[name] = info.value.reason
     assert messages == {
-        "a.xls": "不支持的文件类型 “.xls”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf）",
+        "a.xls": "不支持的文件类型 “.xls”（支持 .txt .md .docx .doc .wps .rtf .odt .pdf .png .jpg .jpeg .tif .tiff）",
         "bad.docx": "不是有效的 Word（.docx）文件",
         "bad.pdf": "PDF 文件已损坏或无法解析",
         "binary.txt": "不是文本文件（含有二进制内容）",
@@ -138,3 +138,11 @@ def test_docx_with_entity_declarations_is_refused(tmp_path):
     path.write_bytes(_docx_bytes(xml))
     with pytest.raises(UnreadableDocument, match="DOCTYPE/ENTITY"):
         read_document(path)
+
+
+def test_a_mostly_ascii_gbk_file_is_not_taken_for_damaged_utf8(tmp_path):
+    # Few bytes are invalid as UTF-8 here, but none is valid multi-byte UTF-8 either.
+    path = tmp_path / "notice.txt"
+    path.write_bytes(("Notice for all staff. " * 40 + "\n环境日\n").encode("gbk"))
+    result = read_document(path)
+    assert (result.lines[-1], result.encoding, result.warnings) == ("环境日", "gb18030", ())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from ui.render import md_highlight, md_marked, md_text
+from ui.render import md_highlight, md_marked, md_text, plain_text
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -46,7 +46,25 @@ def test_hostile_text_renders_as_the_characters_typed(text):
     expected = (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
-    assert visible == expected.replace("\n", "")
+    # (word joiners aside: they keep addresses from becoming links, and are not seen)
+    assert visible.replace("\u2060", "") == expected.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("见 https://evil.example/x", "见 https\u2060://evil.example/x"),
+        ("HTTP://1.2.3.4", "HTTP\u2060://1.2.3.4"),
+        ("访问 WWW.Evil.example 了解", "访问 WWW\u2060.Evil.example 了解"),
+        ("邮件 a@evil.example", "邮件 a\u2060@\u2060evil.example"),
+        ("附件 txt\u202eexe.pdf", "附件 txtexe.pdf"),
+        ("\u2066隔离\u2069\u200f", "隔离"),
+        ("环保局 2026:第3条", "环保局 2026:第3条"),
+    ],
+)
+def test_addresses_stay_text_and_bidi_controls_are_removed(text, shown):
+    assert plain_text(text) == shown
+    assert md_text(text).replace("\\", "") == shown
 
 
 def test_highlight_and_mark_escape_too():

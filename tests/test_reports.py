@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from kb.store import open_db
+from base.store import open_db
 from office import cli as cli_office
 from office.dashboard import (
     by_department,

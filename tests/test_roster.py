@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,21 +12,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from kb.store import open_db
-from quizzes.accounts import (
-    LoginStatus,
-    Person,
-    Role,
-    authenticate,
-    deactivate_account,
-    department_at,
-    department_history,
-    ensure_first_admin,
-    ensure_schema,
-    get_person,
-    list_people,
-)
+from base.store import open_db
+from quizzes.accounts import deactivate_account, ensure_first_admin, ensure_schema
 from quizzes.cli_accounts import roster_cli
+from quizzes.login import LoginStatus, authenticate
+from quizzes.people import Person, Role, department_at, department_history, get_person, list_people
 from quizzes.roster import (
     Change,
     ImportReport,
@@ -246,6 +237,17 @@ def test_files_that_are_not_a_csv_or_xlsx(tmp_path, name, error):
     with pytest.raises(RosterError) as caught:
         read_roster(path)
     assert caught.value.errors == [error]
+
+
+def test_a_zip_bomb_roster_is_refused_before_it_is_inflated(tmp_path):
+    # The roster is read through the same guarded reader as the question-bank sheet.
+    with zipfile.ZipFile(tmp_path / "名册.xlsx", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * 60_000_000)
+    with pytest.raises(RosterError) as caught:
+        read_roster(tmp_path / "名册.xlsx")
+    assert caught.value.errors == [
+        "名册.xlsx: 无法作为 Excel（.xlsx）文件打开，解压后体积异常，疑似损坏或恶意文件"
+    ]
 
 
 def test_a_file_that_does_not_exist(tmp_path):

@@ -7,10 +7,12 @@ import shutil
 
 import pytest
 
-from kb.highlight import content_words, highlight_segments
+from kb.embedding import load_embedder
+from kb.highlight import highlight_segments
 from kb.ingest import sync_corpus
 from kb.restatements import short_title
-from kb.search import SeeAlso, search
+from kb.search import NO_MATCH_COSINE, SeeAlso, VectorIndex, search
+from kb.words import content_words
 from tests.conftest import DATA
 
 
@@ -79,3 +81,32 @@ def test_the_highlight_marks_whole_content_words_not_question_words():
     # Full-width input marks the half-width text, and a one-character query still marks.
     assert highlight_segments("满意率70%", "满意率７０％") == [("满意率70", True), ("%", False)]
     assert highlight_segments("不得排放油烟", "油") == [("不得排放油烟", False)]
+
+
+def test_without_a_model_no_good_match_means_none_of_the_words_was_found(restating):
+    off_topic = search(restating, "明天天气怎么样", k=5)
+    assert (off_topic.method, off_topic.weak) == ("lexical", True)
+    assert off_topic.hits  # the nearest passages are still there, to show as weak
+    answerable = search(restating, "攻坚战的进度多久通报一次", k=5)
+    assert answerable.weak is False
+    assert answerable.hits[0].text == "攻坚战的进度每季度通报一次。"
+
+
+@pytest.fixture(scope="module")
+def builtin(tmp_path_factory):
+    status = load_embedder("builtin", tmp_path_factory.mktemp("models"), threads=2)
+    assert status.message == ""
+    return status.embedder
+
+
+@pytest.mark.model
+def test_with_the_model_no_good_match_is_the_calibrated_cosine_floor(builtin, db, tiny_corpus):
+    sync_corpus(db, tiny_corpus, builtin)
+    index = VectorIndex()
+    assert NO_MATCH_COSINE == {"builtin:": 0.892}
+    off_topic = search(db, "感冒发烧了吃什么药好得快", embedder=builtin, index=index, k=3)
+    answerable = search(db, "居民区附近可以排放油烟吗", embedder=builtin, index=index, k=3)
+    assert (off_topic.method, off_topic.weak) == ("hybrid", True)
+    assert off_topic.hits and off_topic.hits[0].score > 0
+    assert (answerable.method, answerable.weak) == ("hybrid", False)
+    assert answerable.hits[0].text == "任何单位不得在居民区附近排放油烟。"

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from kb.settings import Settings, SettingsError
+from base.settings import Settings, SettingsError
 from ui.serve import (
     COOKIE,
     RestartBudget,
@@ -16,6 +16,7 @@ from ui.serve import (
     is_blocked,
     pinned_worker,
     secured_response,
+    wait_healthy,
     with_cookie,
 )
 
@@ -229,11 +230,15 @@ def test_a_worker_that_dies_is_started_again_and_the_other_keeps_its_sessions(tm
             page = await app_steps.login(kept, "T0000", PASSWORD)
             kept_worker = kept.cookies[COOKIE]
             victim = workers()[1 - int(kept_worker)]
+            command = victim.cmdline()
+            port = int(command[command.index("--server.port") + 1])
             os.kill(victim.pid, signal.SIGKILL)
             deadline = time.monotonic() + 120
             while victim.pid in [p.pid for p in workers()] or len(workers()) < 2:
                 assert time.monotonic() < deadline, "the worker was not started again"
                 await asyncio.sleep(0.2)
+            # Started again is not serving yet: new browsers are dealt to it once it is.
+            await asyncio.to_thread(wait_healthy, port, [])
             # The surviving worker's session is still logged in and searches.
             page = await app_steps.search(kept, page, "满意率")
             # New browsers are dealt to both workers again, the restarted one included.
@@ -314,3 +319,20 @@ def test_metrics_are_not_served_and_responses_forbid_framing():
         b"Content-Security-Policy: frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\n"
         b"Referrer-Policy: same-origin\r\n\r\n"
     )
+
+
+def test_allowed_hosts_are_this_machine_and_kb_host_unless_given():
+    assert Settings.from_env({}).allowed_hosts == ("localhost", "127.0.0.1", "::1")
+    assert Settings.from_env({"KB_HOST": "10.1.2.3"}).allowed_hosts == (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "10.1.2.3",
+    )
+    assert Settings.from_env({"KB_HOST": "0.0.0.0"}).allowed_hosts == (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    )
+    given = {"KB_HOST": "0.0.0.0", "KB_ALLOWED_HOSTS": " kb.bureau.local, 10.1.2.3 ,"}
+    assert Settings.from_env(given).allowed_hosts == ("kb.bureau.local", "10.1.2.3")

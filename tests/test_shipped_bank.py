@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
+from base.settings import Settings
 from kb.chunking import PATH_SEPARATOR, ChunkedDocument, chunk_lines
 from kb.readers import read_document
-from kb.settings import Settings
 from quizzes.bank import Bank, Question, Source, load_bank, normalize_quote
 from quizzes.cli_bank import corpus_texts
 from quizzes.grading import normalize_fill

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import LOCAL_TZ
+from base.settings import PROJECT_ROOT, SHIPPED_BANK
 from kb.documents import document_texts, list_documents
 from kb.ingest import sync_corpus
-from kb.settings import PROJECT_ROOT
 from office.notices import (
     MissingItem,
     NoticeChanges,
@@ -24,12 +25,12 @@ from office.notices import (
     notice_changes,
 )
 from office.progress import PersonProgress, RequirementProgress, person_progress
-from quizzes.accounts import Role, UnknownAccount, deactivate_account, update_person
+from quizzes.accounts import deactivate_account, update_person
 from quizzes.bank import load_bank
 from quizzes.exemptions import Exemption, add_exemption, list_exemptions, remove_exemption
+from quizzes.people import Role, UnknownAccount
 from quizzes.plan import (
     CAMPAIGN_PLAN_DOCUMENT,
-    LOCAL_TZ,
     Phase,
     PlanInvalid,
     StudyPlan,
@@ -104,7 +105,7 @@ def test_default_plan_is_the_start_up_phase_with_every_quiz_and_the_study_materi
 def test_shipped_defaults_require_all_shipped_quizzes_the_plan_and_the_material(tmp_path):
     database = open_office_db(tmp_path / "shipped.sqlite3")
     sync_corpus(database, PROJECT_ROOT / "corpus", None)
-    bank = load_bank(PROJECT_ROOT / "quizzes" / "bank", document_texts(database))
+    bank = load_bank(SHIPPED_BANK, document_texts(database))
     plan = ensure_default_plan(database, bank, list_documents(database), at(2, 10))
     assert plan is not None
     (phase,) = plan.phases

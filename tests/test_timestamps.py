@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from kb.timestamps import local_text, to_stamp
+from base.clock import local_text, to_stamp
 
 
 def test_a_utc_moment_reads_in_beijing_time():

@@ -54,7 +54,7 @@ def test_automatic_numbering_gives_article_numbers_and_heading_paths(tmp_path):
         "总则",
         "为了保护和改善环境，制定本条例。",
     ]
-    assert (result.format, result.pages) == ("docx", 1)
+    assert (result.format, result.pages) == ("docx", None)
 
 
 def test_styles_revisions_fields_controls_boxes_and_notes(tmp_path):
@@ -76,6 +76,7 @@ def test_styles_revisions_fields_controls_boxes_and_notes(tmp_path):
         ("戊、另行通知", 0),
         ("科室 ｜ 任务", 0),
         ("监测站 ｜ 己、按月报送数据", 0),
+        ("注3：含各区分站。", 0),
     ]
     assert passages(result) == (
         "工作要点",
@@ -92,6 +93,7 @@ def test_styles_revisions_fields_controls_boxes_and_notes(tmp_path):
             ("附则", "戊、另行通知"),
             ("附则", "科室 ｜ 任务"),
             ("附则", "监测站 ｜ 己、按月报送数据"),
+            ("附则", "注3：含各区分站。"),
         ],
     )
 
@@ -164,3 +166,31 @@ def test_article_gaps_are_named():
         "第十二条 未找到",
     ]
     assert article_gaps(["第一条", "第三条"]) == []  # two articles: not numbered by article
+
+
+def test_numbering_set_by_a_style_and_removed_by_numid_zero(tmp_path):
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import parse_xml
+
+    from tests.word_support import NS, add_numbering
+
+    document = docx.Document()
+    add_numbering(document)
+    article = document.styles.add_style("条文", WD_STYLE_TYPE.PARAGRAPH)
+    article.element.get_or_add_pPr().append(
+        parse_xml(f'<w:numPr {NS}><w:ilvl w:val="0"/><w:numId w:val="102"/></w:numPr>')
+    )
+    document.add_paragraph("排污费征收办法", style="Heading 1")
+    document.add_paragraph("排污者应当缴纳排污费。", style="条文")
+    unnumbered = document.add_paragraph("（本条不编号）", style="条文")
+    unnumbered._p.get_or_add_pPr().get_or_add_numPr().get_or_add_numId().val = 0
+    document.add_paragraph("排污费全部专项用于环境污染防治。", style="条文")
+    path = tmp_path / "styled.docx"
+    document.save(path)
+    result = read_document(path)
+    assert list(zip(result.lines, result.levels, strict=True)) == [
+        ("排污费征收办法", 1),
+        ("第一条 排污者应当缴纳排污费。", 0),
+        ("（本条不编号）", 0),
+        ("第二条 排污费全部专项用于环境污染防治。", 0),
+    ]

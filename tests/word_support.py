@@ -229,7 +229,12 @@ def write_word_features_docx(path: Path) -> Path:
     num_pr = numbered_cell._p.get_or_add_pPr().get_or_add_numPr()
     num_pr.get_or_add_ilvl().val = 0
     num_pr.get_or_add_numId().val = 103
-    add_notes(document, "footnote", {1: "工作日 8:30-17:30。", 2: "见《考核细则》。"})
+    note_reference(table.cell(1, 0).paragraphs[0], "footnote", 3)
+    add_notes(
+        document,
+        "footnote",
+        {1: "工作日 8:30-17:30。", 2: "见《考核细则》。", 3: "含各区分站。"},
+    )
     add_notes(document, "endnote", {2: "2026年11月修订。"})
     document.save(path)
     return path

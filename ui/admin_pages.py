@@ -6,44 +6,29 @@ what is wrong, by file and row, and the page shows it.
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from base.clock import LOCAL_TZ, end_of_day, local_text, start_of_day
 from kb.documents import document_texts, list_documents
-from kb.ingest import IngestReport, ingest_uploads
+from kb.ingest import ingest_uploads
+from kb.ingest_report import IngestReport
 from kb.readers import SUPPORTED_SUFFIXES
-from kb.timestamps import local_text
-from quizzes.accounts import (
-    AccountError,
-    Role,
-    create_account,
-    deactivate_account,
-    list_people,
-    reactivate_account,
-    reset_password,
-    unlock_account,
-)
-from quizzes.bank import QuizFormatError
+from quizzes.accounts import create_account, deactivate_account, reactivate_account, reset_password
+from quizzes.bank import Quiz, QuizFormatError
 from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
-from quizzes.plan import (
-    LOCAL_TZ,
-    Phase,
-    PlanInvalid,
-    StudyPlan,
-    StudyPlanError,
-    end_of_day,
-    save_plan,
-    start_of_day,
-)
+from quizzes.export_cells import csv_rows_bytes
+from quizzes.login import unlock_account
+from quizzes.people import AccountError, Person, Role, list_people
+from quizzes.plan import Phase, PlanInvalid, StudyPlan, StudyPlanError, save_plan
 from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
-from ui.auth import require
+from ui.auth import on_demand, require
 from ui.render import md_text
 from ui.services import (
     get_bank,
@@ -52,6 +37,7 @@ from ui.services import (
     get_settings,
     get_study_plan,
 )
+from ui.uploads import file_uploader
 
 
 def _now() -> datetime:
@@ -79,9 +65,9 @@ def admin_page() -> None:
     with documents:
         _documents_tab()
     with roster:
-        _roster_tab()
+        _roster_tab(person)
     with bank:
-        _bank_tab()
+        _bank_tab(person)
     with accounts:
         _accounts_tab()
     with plan:
@@ -106,13 +92,14 @@ def _documents_tab() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     # No type filter on the widget: a file of another type is named in the report with
     # the reason, in Chinese, like every other file that is not indexed.
-    uploads = st.file_uploader(
+    uploads = file_uploader(
         "上传文件（可一次选多个；同名文件会被替换）",
-        accept_multiple_files=True,
+        None,
         key="doc_upload",
+        accept_multiple_files=True,
     )
     st.caption(
-        f"支持 {' '.join(SUPPORTED_SUFFIXES)}；.doc .wps .rtf .odt 由服务器上的 LibreOffice 转换。"
+        f"支持 {' '.join(SUPPORTED_SUFFIXES)}；.doc .wps .rtf .odt 由服务器上的 LibreOffice 转换，扫描件和图片做文字识别。"
         "每个文件单独检查，未入库的文件逐个列出原因。"
     )
     if uploads and st.button("检查并入库", type="primary"):
@@ -123,6 +110,8 @@ def _documents_tab() -> None:
                 [(upload.name, upload.getvalue()) for upload in uploads],
                 get_model_status().embedder,
                 settings.max_upload_mb * 1024 * 1024,
+                progress=_ocr_progress(),
+                ocr_max_pages=settings.ocr_max_pages,
             )
         _ingest_report(report)
 
@@ -132,13 +121,26 @@ def _ingest_report(report: IngestReport) -> None:
     st.dataframe(pd.DataFrame(report.table()), hide_index=True, width="stretch")
 
 
-def _roster_tab() -> None:
+def _ocr_progress():
+    """A progress bar that appears when OCR starts reading a file's scanned pages."""
+    bar = None
+
+    def show(name: str, done: int, total: int) -> None:
+        nonlocal bar
+        text = md_text(f"文字识别 {name}：第 {done}/{total} 页")
+        if bar is None:
+            bar = st.progress(done / total, text=text)
+        else:
+            bar.progress(done / total, text=text)
+
+    return show
+
+
+def _roster_tab(person: Person) -> None:
     st.caption(
         "名册列：工号、姓名、部门、角色（职工/负责人/创建办），可选 初始密码。整份文件检查通过后才会导入。"
     )
-    upload = st.file_uploader(
-        "上传名册（.csv 或 .xlsx）", type=["csv", "xlsx"], key="roster_upload"
-    )
+    upload = file_uploader("上传名册（.csv 或 .xlsx）", ["csv", "xlsx"], key="roster_upload")
     if upload is None or not st.button("检查并导入名册", type="primary"):
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -152,13 +154,14 @@ def _roster_tab() -> None:
     if report.created:
         table = passwords_table(report.created)
         st.warning("新账号的初始密码只显示这一次，请下载后分发：")
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(table)
+        # Made at the click, and no rerun: the sheet is a media file only from the click
+        # until Streamlit's next sweeps, and gone with the button at the next click.
         st.download_button(
             "下载初始密码表（CSV）",
-            buffer.getvalue().encode("utf-8-sig"),
+            on_demand(person, lambda: csv_rows_bytes(table), Role.ADMIN),
             file_name=f"初始密码_{_now().astimezone(LOCAL_TZ):%Y-%m-%d_%H%M}.csv",
             mime="text/csv",
+            on_click="ignore",
         )
     if report.missing:
         st.info(
@@ -169,7 +172,7 @@ def _roster_tab() -> None:
         )
 
 
-def _bank_tab() -> None:
+def _bank_tab(person: Person) -> None:
     bank = get_bank()
     settings = get_settings()
     for file, errors in bank.errors.items():
@@ -178,17 +181,14 @@ def _bank_tab() -> None:
         st.warning("以下题目的出处已不在原文中，已暂停使用，请修订：")
         st.code("\n".join(f.message for f in bank.flagged), language=None)
     for quiz in bank.quizzes.values():
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{quiz.id}.xlsx"
-            export_quiz_xlsx(quiz, path)
-            data = path.read_bytes()
         st.download_button(
             md_text(f"导出“{quiz.title}”（{len(quiz.questions)} 题，.xlsx）"),
-            data,
+            on_demand(person, partial(_quiz_xlsx, quiz), Role.ADMIN),
             file_name=f"{quiz.id}.xlsx",
             key=f"export-{quiz.id}",
+            on_click="ignore",
         )
-    upload = st.file_uploader("导入题库表格（.xlsx，每行一题）", type=["xlsx"], key="bank_upload")
+    upload = file_uploader("导入题库表格（.xlsx，每行一题）", ["xlsx"], key="bank_upload")
     if upload is None or not st.button("检查并导入题库", type="primary"):
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -199,6 +199,13 @@ def _bank_tab() -> None:
             return
     write_quiz_yaml(quiz, settings.quiz_dir / f"{quiz.id}.yaml")
     st.success(md_text(f"已导入“{quiz.title}”，共 {len(quiz.questions)} 题。"))
+
+
+def _quiz_xlsx(quiz: Quiz) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{quiz.id}.xlsx"
+        export_quiz_xlsx(quiz, path)
+        return path.read_bytes()
 
 
 def _accounts_tab() -> None:

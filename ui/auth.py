@@ -4,23 +4,21 @@ every page makes on the server at the top of every run."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from quizzes.accounts import (
+from base.store import open_db
+from quizzes.login import (
     MAX_LOGIN_EMPLOYEE_NO_LENGTH,
     MAX_LOGIN_PASSWORD_LENGTH,
-    AccountError,
     LoginStatus,
-    Person,
-    Role,
     authenticate,
     change_password,
-    get_person,
     session_expired,
 )
+from quizzes.people import AccountError, Person, Role, get_person
 from ui.render import md_text
 from ui.serve import PROXY_TOKEN_ENV
 from ui.serve import client_address as _client_address
@@ -89,6 +87,34 @@ def signed_in(employee_no: str) -> bool:
     )
 
 
+def on_demand(person: Person, make: Callable[[], bytes], *roles: Role) -> Callable[[], bytes]:
+    """A download button's ``data``: ``make`` runs when the button is clicked, not before.
+
+    Streamlit runs it on another thread, outside any page run, so it checks again that
+    ``person`` is active, still at this session's version and (if given) one of ``roles``.
+    What it makes is a media file only from the click until Streamlit's next sweeps.
+    """
+    db_path = get_settings().db_path
+    version = st.session_state.get(_VERSION)
+
+    def generate() -> bytes:
+        db = open_db(db_path)
+        try:
+            now = get_person(db, person.employee_no)
+        finally:
+            db.close()
+        if (
+            now is None
+            or not now.active
+            or now.session_version != version
+            or (roles and now.role not in roles)
+        ):
+            raise PermissionError("the session that showed this download has ended")
+        return make()
+
+    return generate
+
+
 def require(*roles: Role) -> Person:
     """Stop the page unless a logged-in person with one of ``roles`` (any, if none) runs it."""
     person = current_user()
@@ -146,7 +172,9 @@ def _change_password_form(first_login: bool) -> None:
     if not employee_no:
         return
     if first_login:
-        st.warning("这是初始密码，请先设置新密码（至少 8 位，须含字母和数字）。")
+        st.warning(
+            "这是初始密码，请先设置新密码（至少 8 位，须含字母和数字，且不能是常见或容易猜到的密码）。"
+        )
     with st.form("change_password", clear_on_submit=True):
         limit = MAX_LOGIN_PASSWORD_LENGTH
         old = st.text_input("当前密码", type="password", max_chars=limit)

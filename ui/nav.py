@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from quizzes.accounts import Role
+from quizzes.people import Role
 from ui.admin_pages import admin_page
 from ui.auth import account_page
 from ui.office_pages import dashboard_page, progress_page

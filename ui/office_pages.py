@@ -6,33 +6,43 @@ scope is fixed on the server from the person's record, never taken from a widget
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlite_utils import Database
 
+from base.clock import LOCAL_TZ
+from base.store import open_db
 from kb.documents import find_quote
 from office.coverage import coverage
-from office.dashboard import department_people, headline, person_attempts
+from office.dashboard import by_department as by_department_table
+from office.dashboard import (
+    completions_per_day,
+    department_people,
+    exempt_list,
+    headline,
+    headline_table,
+    overdue_list,
+    person_attempts,
+)
 from office.integrity import integrity_flags
 from office.notices import NoticeError, freeze_notice, get_notice, list_notices, notice_changes
 from office.progress import person_progress
-from office.reports import REPORT_KIND, report_filename, report_tables, workbook_bytes
+from office.reports import REPORT_KIND, csv_bytes, report_filename, report_tables, workbook_bytes
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
-from quizzes.accounts import Person, Role
 from quizzes.attempts import get_result
-from quizzes.bank import Bank
-from quizzes.plan import LOCAL_TZ, StudyPlan
-from ui.auth import require
+from quizzes.people import Person, Role, staff_departments
+from ui.auth import on_demand, require
 from ui.quiz_widgets import show_review, show_source
 from ui.render import md_text
 from ui.routes import page
-from ui.services import get_bank, get_db, get_study_plan
+from ui.services import get_bank, get_db, get_settings, get_study_plan
 
 
 def _now() -> datetime:
@@ -142,21 +152,13 @@ def dashboard_page() -> None:
     assert phase is not None
     as_of = _as_of_input(phase.deadline)
     if person.role == Role.ADMIN:
-        all_departments = sorted(
-            {
-                row[0]
-                for row in db.execute(
-                    "SELECT DISTINCT department FROM people WHERE role != 'admin'"
-                )
-            }
-        )
+        all_departments = staff_departments(db)
         chosen = st.multiselect("部门（不选则为全局）", all_departments, placeholder="选择部门")
     else:
         chosen = []
         st.caption(md_text(f"统计范围：{person.department}"))
     scope = Scope(db, plan, bank, as_of, _scope(person, chosen), phase.name)
     summary = headline(scope)
-    tables = report_tables(scope)
 
     cols = st.columns(6)
     cols[0].metric("应学人数", summary.headcount)
@@ -171,48 +173,73 @@ def dashboard_page() -> None:
         f"按期完成率 {_pct(summary.completion_rate)}，预期进度 {_pct(summary.expected_rate)}；"
         f"统计时点 {_when(as_of)}（北京时间）"
     )
-    stamp = as_of
     left, right = st.columns(2)
+    # Made at the click (not at every run of the page), for a session still allowed then.
     left.download_button(
         "导出 Excel（全部表格）",
-        workbook_bytes(tables),
-        file_name=report_filename(REPORT_KIND, stamp),
+        on_demand(person, _export(scope, workbook_bytes), Role.ADMIN, Role.HEAD),
+        file_name=report_filename(REPORT_KIND, as_of),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="export_xlsx",
+        on_click="ignore",
     )
     right.download_button(
         "导出 CSV（压缩包）",
-        _csv_zip(tables),
-        file_name=report_filename(REPORT_KIND, stamp, "zip"),
+        on_demand(
+            person, _export(scope, lambda tables: _csv_zip(tables, as_of)), Role.ADMIN, Role.HEAD
+        ),
+        file_name=report_filename(REPORT_KIND, as_of, "zip"),
         mime="application/zip",
         key="export_csv",
+        on_click="ignore",
     )
 
+    # Only the open tab runs (on_change="rerun"): a tab computes its tables when opened.
     overview, people, overdue, quizzes, cover, flags = st.tabs(
-        ["按部门", "人员", "逾期名单与通报", "测验与题目", "学习覆盖", "诚信提示"]
+        ["按部门", "人员", "逾期名单与通报", "测验与题目", "学习覆盖", "诚信提示"],
+        key="dashboard_tab",
+        on_change="rerun",
     )
     with overview:
-        _overview_tab(tables)
+        if overview.open:
+            _overview_tab(scope)
     with people:
-        _people_tab(scope, tables)
+        if people.open:
+            _people_tab(scope)
     with overdue:
-        _overdue_tab(db, plan, bank, person, tables)
+        if overdue.open:
+            _overdue_tab(scope, person)
     with quizzes:
-        _quiz_tab(scope, tables)
-    # The answer-level views take seconds at thousands of people: computed when asked for.
+        if quizzes.open:
+            _quiz_tab(scope)
     with cover:
-        if st.toggle("计算学习覆盖情况", key="show_coverage"):
+        if cover.open:
             result = coverage(scope)
             st.markdown("**各文件被题目覆盖的小节比例**")
             _table(result.documents)
             st.markdown("**各小节、各部门的答对率（找出学习薄弱处）**")
             _table(result.by_department)
     with flags:
-        st.caption(
-            "仅供创建办核查，不自动处理：作答过快（平均每题不足 3 秒）、不同人员答卷完全雷同。"
-        )
-        if st.toggle("检查诚信提示", key="show_flags"):
+        if flags.open:
+            st.caption(
+                "仅供创建办核查，不自动处理：作答过快（平均每题不足 3 秒）、不同人员答卷完全雷同。"
+            )
             _table(integrity_flags(scope))
+
+
+def _export(scope: Scope, build: Callable[[dict[str, pd.DataFrame]], bytes]) -> Callable[[], bytes]:
+    """What an export button makes when clicked: the scope's tables, read on a connection of
+    the callable's own (Streamlit runs it on another thread), in a file."""
+    db_path = get_settings().db_path
+
+    def make() -> bytes:
+        db = open_db(db_path)
+        try:
+            return build(report_tables(dataclasses.replace(scope, db=db)))
+        finally:
+            db.close()
+
+    return make
 
 
 def _table(frame: pd.DataFrame, **kwargs: object) -> None:
@@ -229,16 +256,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def _csv_zip(tables: dict[str, pd.DataFrame]) -> bytes:
+def _csv_zip(tables: dict[str, pd.DataFrame], as_of: datetime) -> bytes:
+    # The same files as `python -m office report --csv` writes.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, table in tables.items():
-            archive.writestr(f"{name}.csv", table.to_csv(index=False).encode("utf-8-sig"))
+        for name, data in csv_bytes(tables, as_of).items():
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 
-def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
-    by_department = tables["按部门"]
+def _overview_tab(scope: Scope) -> None:
+    by_department = by_department_table(scope)
     st.markdown("**各部门按期完成率**（红色为进度落后）")
     if not by_department.empty:
         chart = (
@@ -260,7 +288,7 @@ def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
         )
         st.altair_chart(chart, width="stretch")
     _table(by_department, key="table_by_department")
-    daily = tables["每日完成"]
+    daily = completions_per_day(scope)
     if not daily.empty:
         st.markdown("**每日完成进度**（累计完成率与预期进度）")
         long = daily.melt(
@@ -282,11 +310,11 @@ def _overview_tab(tables: dict[str, pd.DataFrame]) -> None:
         )
         _table(daily)
     # one column mixes numbers and text: shown as text (Arrow wants one type a column)
-    _table(tables["汇总"].astype(str))
+    _table(headline_table(headline(scope)).astype(str))
 
 
-def _people_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
-    departments = list(tables["按部门"]["部门"])
+def _people_tab(scope: Scope) -> None:
+    departments = list(by_department_table(scope)["部门"])
     if not departments:
         st.info("没有统计到人员。")
         return
@@ -343,13 +371,12 @@ def _attempt_review(scope: Scope, employee_no: str, attempt_id: int) -> None:
         show_review(scope.db, number, question, result, item)
 
 
-def _overdue_tab(
-    db: Database, plan: StudyPlan, bank: Bank, person: Person, tables: dict[str, pd.DataFrame]
-) -> None:
+def _overdue_tab(scope: Scope, person: Person) -> None:
+    db, plan, bank = scope.db, scope.plan, scope.bank
     st.markdown("**逾期名单**（截止时间已过仍未完成，免学人员另列）")
-    _table(tables["逾期名单"])
+    _table(overdue_list(scope))
     st.markdown("**免学名单**（不计入人数与比率）")
-    _table(tables["免学名单"])
+    _table(exempt_list(scope))
     notices = list_notices(db)
     if person.role == Role.ADMIN:
         with st.form("freeze_notice"):
@@ -402,7 +429,7 @@ def _overdue_tab(
         )
 
 
-def _quiz_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
+def _quiz_tab(scope: Scope) -> None:
     db, bank, as_of = scope.db, scope.bank, scope.as_of
     left, right = st.columns(2)
     quiz_ids = left.multiselect(
@@ -419,13 +446,9 @@ def _quiz_tab(scope: Scope, tables: dict[str, pd.DataFrame]) -> None:
     if len(period) == 2:
         since = datetime.combine(period[0], time.min, tzinfo=LOCAL_TZ)
         until = min(datetime.combine(period[1], time.max, tzinfo=LOCAL_TZ), as_of)
-    if quiz_ids or since is not None:
-        # Filtered views are computed here; the unfiltered ones are the exported tables.
-        window = {"quiz_ids": quiz_ids or None, "since": since, "until": until}
-        quizzes = quiz_stats(scope, **window)
-        questions = question_stats(scope, **window)
-    else:
-        quizzes, questions = tables["测验统计"], tables["题目统计"]
+    window = {"quiz_ids": quiz_ids or None, "since": since, "until": until}
+    quizzes = quiz_stats(scope, **window)
+    questions = question_stats(scope, **window)
     st.markdown("**各测验作答与通过情况**")
     _table(quizzes)
     st.markdown("**各题答对率**（最易错的在前）")

@@ -22,7 +22,7 @@ from quizzes.attempts import (
     wrong_questions,
 )
 from quizzes.bank import Bank, Question
-from quizzes.practice import related_passages, source_passage
+from quizzes.practice import practisable, related_passages, source_passage
 from ui.auth import require, signed_in
 from ui.quiz_widgets import (
     answer_input,
@@ -300,10 +300,20 @@ def practice_page() -> None:
     bank = get_bank()
     chunk_id = _int_param("chunk")
     if chunk_id is not None:
-        cited = get_questions_by_passage().get(chunk_id, [])
+        cited, held = practisable(
+            db, person.employee_no, get_questions_by_passage().get(chunk_id, [])
+        )
         st.caption("就检索到的这段原文出题练习（练习不计入测验成绩）。")
         items = [(c.quiz_title, c.question, None) for c in cited]
-        if not items:
+        if held:
+            titles = "、".join(dict.fromkeys(f"“{c.quiz_title}”" for c in held))
+            st.info(
+                md_text(
+                    f"这段原文另有 {len(held)} 道题属于你还没有提交过的测验{titles}；"
+                    "提交一次该测验后，可在这里练习并查看答案。"
+                )
+            )
+        elif not items:
             st.info("这段原文还没有对应的题目。")
     else:
         st.caption("汇总你在各次测验中答错的题目，可反复练习（练习不计入测验成绩）。")

@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 import streamlit as st
 from sqlite_utils import Database
 
+from base.clock import local_text
 from kb.documents import Paragraph, Passage, get_document, get_passage, list_documents
-from kb.timestamps import local_text
 from quizzes.readings import confirm_reading, readings_of
 from ui.auth import require
 from ui.render import md_marked, md_text, without_stray_mark
 from ui.services import get_db, get_study_plan
+
+OCR_NOTICE = "文字识别所得，可能有误"
 
 
 def _chunk_param() -> int | None:
@@ -80,7 +82,12 @@ def reader_page() -> None:
                 for paragraph in shown[:start]:
                     _render_paragraph(paragraph, None)
         shown = shown[start:]
+    marked_page = None
     for paragraph in shown:
+        if paragraph.ocr and paragraph.page != marked_page:
+            # OCR text may hold misread characters: say so once per scanned page.
+            st.caption(f"第 {paragraph.page} 页：{OCR_NOTICE}")
+            marked_page = paragraph.page
         _render_paragraph(paragraph, target)
 
 

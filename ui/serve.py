@@ -38,9 +38,8 @@ import urllib.request
 from collections import deque
 from collections.abc import Mapping, Sequence
 from http.cookies import CookieError, SimpleCookie
-from pathlib import Path
 
-from kb.settings import PROJECT_ROOT, Settings
+from base.settings import LOCAL_HOSTS, PROJECT_ROOT, Settings
 
 COOKIE = "kb_worker"
 HEAD_LIMIT = 64 * 1024  # request and response heads larger than this are refused
@@ -233,17 +232,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def streamlit_command(host: str, port: int, options: Sequence[str]) -> list[str]:
-    """``streamlit run app.py`` on ``host``:``port`` with the extra ``options``."""
-    streamlit = Path(sys.executable).with_name("streamlit")
+def streamlit_command(
+    host: str, port: int, options: Sequence[str], allowed_hosts: Sequence[str] = LOCAL_HOSTS
+) -> list[str]:
+    """``streamlit run app.py`` on ``host``:``port`` with the extra ``options``, accepting
+    websockets only for the host names ``allowed_hosts`` (``Settings.allowed_hosts``).
+
+    Started through ``ui.launch``, so that ``ui.protocol_guard`` is in place before the
+    first session (run it from the project folder)."""
+    hosts = [part for name in allowed_hosts for part in ("--server.allowedHosts", name)]
     return [
-        str(streamlit),
+        sys.executable,
+        "-m",
+        "ui.launch",
         "run",
         "app.py",
         "--server.address",
         host,
         "--server.port",
         str(port),
+        *hosts,
         *options,
     ]
 
@@ -278,10 +286,12 @@ class RestartBudget:
         return len(self._times) <= self.limit
 
 
-def start_worker(port: int, options: Sequence[str], token: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    port: int, options: Sequence[str], token: str, allowed_hosts: Sequence[str] = LOCAL_HOSTS
+) -> subprocess.Popen[bytes]:
     """One ``streamlit run app.py`` on 127.0.0.1:``port`` that trusts the proxy's ``token``."""
     return subprocess.Popen(
-        streamlit_command("127.0.0.1", port, options),
+        streamlit_command("127.0.0.1", port, options, allowed_hosts),
         cwd=PROJECT_ROOT,
         env={**os.environ, PROXY_TOKEN_ENV: token},
     )
@@ -290,14 +300,23 @@ def start_worker(port: int, options: Sequence[str], token: str) -> subprocess.Po
 def run(settings: Settings, options: Sequence[str]) -> int:
     """Start the workers and the proxy; restart a worker that exits; stop everything on
     SIGTERM/SIGINT or when workers keep exiting."""
+    if settings.host in ("0.0.0.0", "::") and settings.allowed_hosts == LOCAL_HOSTS:
+        # Served to the network, but only this machine's names are accepted: say so.
+        print(
+            f"KB_HOST={settings.host}: browsers on other machines are refused until "
+            "KB_ALLOWED_HOSTS names the address or host name they use "
+            "(e.g. KB_ALLOWED_HOSTS=10.1.2.3,kb.bureau.local)",
+            file=sys.stderr,
+            flush=True,
+        )
     if settings.workers <= 1:
         # One process needs no proxy: Streamlit serves KB_HOST:KB_PORT itself.
         os.chdir(PROJECT_ROOT)
-        command = streamlit_command(settings.host, settings.port, options)
+        command = streamlit_command(settings.host, settings.port, options, settings.allowed_hosts)
         os.execv(command[0], command)
     ports = [free_port() for _ in range(settings.workers)]
     token = secrets.token_urlsafe(32)
-    processes = [start_worker(port, options, token) for port in ports]
+    processes = [start_worker(port, options, token, settings.allowed_hosts) for port in ports]
     try:
         for port in ports:
             wait_healthy(port, processes)
@@ -350,7 +369,9 @@ async def _serve_until_stopped(
                     file=sys.stderr,
                     flush=True,
                 )
-                processes[index] = start_worker(ports[index], options, token)
+                processes[index] = start_worker(
+                    ports[index], options, token, settings.allowed_hosts
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
     await proxy.close()

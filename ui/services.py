@@ -26,14 +26,16 @@ from typing import TypeVar
 import sqlite_utils
 import streamlit as st
 
+from base.settings import Settings
+from base.store import open_db
 from kb.documents import document_texts, list_documents
 from kb.embedding import ModelStatus, load_embedder, model_is_off
 from kb.query_batching import BatchingEmbedder
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
-from kb.settings import Settings
-from kb.store import open_db
+from kb.service import prepare_data_dir
+from kb.words import load_segmenter
 from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
@@ -97,6 +99,7 @@ def _bootstrap() -> bool:
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
+    prepare_data_dir(get_settings())
     db = open_db(get_settings().db_path)
     try:
         ensure_kb_schema(db)
@@ -114,8 +117,9 @@ def _bootstrap() -> bool:
         # Printed once, in the terminal that started the app: the only copy.
         print(first_admin_notice(FIRST_ADMIN_NO, password), flush=True)
     # Load the model now, off this page run: otherwise each worker's first search waits
-    # about 7 s for it.
+    # about 7 s for it. The highlight's word list likewise (about 1 s).
     _model_loading()
+    threading.Thread(target=load_segmenter, name="jieba-load", daemon=True).start()
     return True
 
 

@@ -20,9 +20,10 @@ import sqlite_utils
 from kb.documents import document_texts
 from kb.ingest import sync_corpus
 from kb.schema import ensure_schema as ensure_kb_schema
-from kb.store import open_db
+from base.store import open_db
 from quizzes import demo
-from quizzes.accounts import Role, add_person
+from quizzes.accounts import add_person
+from quizzes.people import Role
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import save_answer, start_attempt, submit_attempt

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_BANK = PROJECT_ROOT / "quizzes" / "data" / "bank"
+"""The quiz bank shipped with the app (one YAML file per quiz); ``KB_QUIZ_DIR`` by default."""
 
 
 class SettingsError(ValueError):
@@ -29,6 +31,18 @@ def _int(env: Mapping[str, str], name: str, default: int, allowed: range | None 
     return value
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_ANY_ADDRESS = {"", "0.0.0.0", "::"}
+
+
+def _hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("KB_ALLOWED_HOSTS")
+    if raw and raw.strip():
+        return tuple(h.strip() for h in raw.split(",") if h.strip())
+    host = (env.get("KB_HOST") or "127.0.0.1").strip()
+    return LOCAL_HOSTS + (() if host in _ANY_ADDRESS or host in LOCAL_HOSTS else (host,))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where data lives and how the app behaves.
@@ -47,6 +61,11 @@ class Settings:
         search_nice: how much lower than page runs query embeddings run on the CPU
             (KB_SEARCH_NICE, 0-19, added to the process's nice value; 0 = the same).
             Under a deadline burst submissions then go first (kb/query_batching.py).
+        ocr_max_pages: the most pages of one file that OCR reads (KB_OCR_MAX_PAGES); a
+            longer scan is refused with a message (about 5 s a page here).
+        allowed_hosts: the host names browsers use to reach the app (KB_ALLOWED_HOSTS,
+            comma-separated; default this machine's names and KB_HOST). Streamlit refuses
+            a websocket whose Host is any other (DNS rebinding).
     """
 
     data_dir: Path
@@ -60,6 +79,8 @@ class Settings:
     torch_threads: int = 1
     workers: int = 2
     search_nice: int = 10
+    ocr_max_pages: int = 300
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,7 +89,7 @@ class Settings:
         return cls(
             data_dir=Path(env.get("KB_DATA_DIR") or PROJECT_ROOT / "data"),
             corpus_dir=Path(env.get("KB_CORPUS_DIR") or PROJECT_ROOT / "corpus"),
-            quiz_dir=Path(env.get("KB_QUIZ_DIR") or PROJECT_ROOT / "quizzes" / "bank"),
+            quiz_dir=Path(env.get("KB_QUIZ_DIR") or SHIPPED_BANK),
             embed_model=(env.get("KB_EMBED_MODEL") or "builtin").strip(),
             host=env.get("KB_HOST") or "127.0.0.1",
             port=_int(env, "KB_PORT", 8501),
@@ -77,6 +98,8 @@ class Settings:
             torch_threads=_int(env, "KB_TORCH_THREADS", 1),
             workers=_int(env, "KB_WORKERS", 2),
             search_nice=_int(env, "KB_SEARCH_NICE", 10, range(0, 20)),
+            ocr_max_pages=_int(env, "KB_OCR_MAX_PAGES", 300, range(0, 100_001)),
+            allowed_hosts=_hosts(env),
         )
 
     @property

@@ -1,4 +1,5 @@
-"""How moments are stored: fixed-width UTC text, so SQLite compares them as strings.
+"""The clock: how moments are stored (fixed-width UTC text, so SQLite compares them as
+strings) and the bureau's calendar (Beijing time, its days).
 
 Every table of the app (attempts, answers, people, readings, notices) stores times this
 way; the dashboard's SQL compares them across tables, so there is one format.
@@ -6,7 +7,10 @@ way; the dashboard's SQL compares them across tables, so there is one format.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+LOCAL_TZ = timezone(timedelta(hours=8), "北京时间")
+"""The bureau's calendar: China Standard Time; China keeps no daylight saving time."""
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
@@ -28,8 +32,14 @@ def from_stamp(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-BEIJING = timezone(timedelta(hours=8), "北京时间")
-"""The time zone every time shown to people is in (the bureau's, with no daylight saving)."""
+def end_of_day(day: date) -> datetime:
+    """The last moment of ``day`` in Beijing time (23:59:59.999999), as an aware datetime."""
+    return datetime.combine(day, time.max, tzinfo=LOCAL_TZ)
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of ``day`` in Beijing time, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
 
 
 def local_text(moment: datetime | str | None, seconds: bool = False) -> str:
@@ -43,4 +53,6 @@ def local_text(moment: datetime | str | None, seconds: bool = False) -> str:
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"timezone-aware datetime required, got {moment!r}")
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return moment.astimezone(LOCAL_TZ).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )

@@ -88,14 +88,46 @@ def _db_key(db: sqlite_utils.Database) -> str:
     return os.path.realpath(path) if path else f"memory:{id(db.conn)}"
 
 
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+SIDE_FILES = ("-wal", "-shm")
+"""SQLite's files beside a WAL database; it gives them the database file's mode."""
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (empty) readable by its owner only, unless it exists.
+
+    ``os.open`` with a mode of 0600 can only lose bits to the umask, never gain them.
+    """
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+
+
+def make_private(path: Path) -> None:
+    """Make a database file and its -wal and -shm readable by their owner only."""
+    for file in (path, *(path.with_name(path.name + side) for side in SIDE_FILES)):
+        if file.exists() and file.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+            file.chmod(PRIVATE_FILE_MODE)
+
+
 def open_db(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path`` with the app's pragmas.
+
+    The database holds password hashes and the roster: it is created 0600 (a missing
+    folder 0700), whatever the umask, and an existing one is brought to 0600; SQLite
+    gives its -wal and -shm files the same mode.
 
     The connection is in autocommit mode; transactions are opened explicitly by
     :func:`write`. It may be used from another thread, but never by two at once.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
+    if not path.exists():
+        # Never open and close an existing database file here: closing any descriptor
+        # of it drops the POSIX locks every SQLite connection of this process holds on
+        # it (SQLite's "how to corrupt" notes, 2.2); writes were lost that way.
+        create_private_file(path)
+    make_private(path)
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
@@ -127,6 +159,23 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
                 db.execute("ROLLBACK")
             raise
         else:
+            db.execute("COMMIT")
+
+
+@contextmanager
+def read(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run the enclosed reads in one transaction: one consistent view under WAL.
+
+    A deferred ``BEGIN`` takes no write lock; nested use joins the open transaction.
+    """
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if db.conn.in_transaction:
             db.execute("COMMIT")
 
 
