@@ -255,6 +255,7 @@ def test_a_head_reviews_one_persons_attempt_as_the_person_saw_it(bureau, app_set
         db.close()
     at = logged_in("3001")
     open_page(at, "dashboard")
+    open_tab(at, "人员")
     at.selectbox(key="people_department").set_value("监测站").run()
     at.selectbox(key="people_person").set_value("1001").run()
     at.selectbox(key="people_attempt").set_value(attempt_id).run()
