@@ -17,7 +17,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page, expect
 
-from kb.settings import PROJECT_ROOT
+from base.settings import SHIPPED_BANK
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,
@@ -42,7 +42,7 @@ pytestmark = [
 ]
 
 HEAD_NO, STAFF_NO, FRESH_NO = "3001", "1001", "1002"
-TIMED_QUIZ_FILE = PROJECT_ROOT / "quizzes" / "bank" / "ethics-values.yaml"
+TIMED_QUIZ_FILE = SHIPPED_BANK / "ethics-values.yaml"
 PAGES = ["政策检索", "文件阅读", "学习测验", "错题练习", "我的进度", "参与情况", "管理", "我的账号"]
 IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -73,7 +73,21 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 # Latin words that must stay: file formats and the program that converts them, units.
 ALLOWED = {"CSV", "csv", "XLSX", "xlsx", "Excel", "LibreOffice", "MB"}
-ALLOWED |= {"txt", "md", "doc", "docx", "pdf", "odt", "rtf", "wps"}
+ALLOWED |= {
+    "txt",
+    "md",
+    "doc",
+    "docx",
+    "pdf",
+    "odt",
+    "rtf",
+    "wps",
+    "png",
+    "jpg",
+    "jpeg",
+    "tif",
+    "tiff",
+}
 # What Streamlit 1.67 draws in English and offers no setting for (README, "All Chinese").
 STREAMLIT_REMAINS = {
     "Upload",  # st.file_uploader's button
