@@ -40,3 +40,19 @@ def end_of_day(day: date) -> datetime:
 def start_of_day(day: date) -> datetime:
     """The first moment of ``day`` in Beijing time, as an aware datetime."""
     return datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
+
+
+def local_text(moment: datetime | str | None, seconds: bool = False) -> str:
+    """``moment`` (aware, or stored text) as people read it: ``2026-12-02 03:21`` in 北京时间.
+
+    ``None`` reads as "—". Raises ValueError for a naive moment, as :func:`to_stamp` does.
+    """
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timezone-aware datetime required, got {moment!r}")
+    return moment.astimezone(LOCAL_TZ).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    )

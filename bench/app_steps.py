@@ -108,10 +108,24 @@ async def answer(
     return result
 
 
-async def submit(session: StreamlitSession, attempt: RunResult) -> RunResult:
-    """Press 提交试卷; the result page opens (?result=ID) with the score."""
+async def ask_to_submit(session: StreamlitSession, attempt: RunResult) -> RunResult:
+    """Press 提交试卷; the page asks to confirm (with the unanswered questions listed)."""
     try:
         button = attempt.widget("button", label="提交试卷")
+    except ClientError as exc:
+        raise StepFailed("ask", str(exc)) from exc
+    result = await run_step("ask", session.rerun([trigger(button)]))
+    try:
+        result.widget("button", label="确认提交")
+    except ClientError as exc:
+        raise StepFailed("ask", f"no confirmation: {exc}") from exc
+    return result
+
+
+async def submit(session: StreamlitSession, attempt: RunResult) -> RunResult:
+    """Press 确认提交 (after :func:`ask_to_submit`); the result page opens (?result=ID)."""
+    try:
+        button = attempt.widget("button", label="确认提交")
     except ClientError as exc:
         raise StepFailed("submit", str(exc)) from exc
     result = await run_step("submit", session.rerun([trigger(button)]))

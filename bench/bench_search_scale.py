@@ -240,13 +240,13 @@ def measure(
 
 
 def print_table(title: str, rows: dict, scales: list[int], at: int) -> None:
-    header = f"{title:<40}" + "".join(f"{f'{s}x':>17}" for s in scales)
+    header = f"{title:<40}" + "".join(f"{f'{s}x':>19}" for s in scales)
     if len(scales) > 1:
         header += f"{f'{scales[0]}x->{scales[-1]}x':>13}"
     print(header)
     for name, by_scale in rows.items():
         cells = [by_scale[s][at : at + 2] for s in scales]
-        line = f"{name:<40}" + "".join(f"{f'{p50:.2f} ({p95:.2f})':>17}" for p50, p95 in cells)
+        line = f"{name:<40}" + "".join(f"{f'{p50:.2f} ({p95:.2f})':>19}" for p50, p95 in cells)
         if len(scales) > 1:
             line += f"{cells[-1][0] / cells[0][0]:>12.1f}x"
         print(line)

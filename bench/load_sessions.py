@@ -8,8 +8,8 @@ a known password), then drives browser-like sessions (bench/st_client.py):
    the app, logs in (工号/密码 form), opens 学习测验, presses 开始测验 on ``plan-basics``
    (the attempt opens as ?attempt=ID) and answers ``--answers`` radio questions, each
    saved by its on_change as it is given. ``--searchers`` more sessions log in.
-2. the burst: when every taker is ready, all press 提交试卷 at the same instant while the
-   searchers type questions into 政策检索 in a loop.
+2. the burst: when every taker is ready (提交试卷 pressed, the confirmation shown), all
+   press 确认提交 at the same instant while the searchers type questions into 政策检索 in a loop.
 3. the books: attempts and answers stored in SQLite against the submits and saves the
    client saw succeed, the server's RSS before/after (psutil), errors in the server log.
 
@@ -138,6 +138,8 @@ async def taker(
             question = _question_of(attempt.of_kind("radio")[index].id)
             attempt = await stats.timed("answer", app_steps.answer(session, attempt, index, rng))
             stats.saved.add((attempt_id, question))
+        await asyncio.sleep(args.think)
+        attempt = await stats.timed("ask", app_steps.ask_to_submit(session, attempt))
         phase.one_ready()
         counted_ready = True
         await phase.go.wait()
@@ -379,7 +381,7 @@ def print_report(args: argparse.Namespace, report: dict[str, Any]) -> None:
         f"{'step':<10} {'n':>5} {'p50 s':>8} {'p90 s':>8} {'p99 s':>8} {'max s':>8} {'frames':>7}"
         f" {'began p50/p99 s':>16}"
     )
-    order = ["open", "login", "quiz list", "start", "answer", "submit", "search"]
+    order = ["open", "login", "quiz list", "start", "answer", "ask", "submit", "search"]
     for step in sorted(report["latency"], key=lambda s: order.index(s) if s in order else 99):
         row = report["latency"][step]
         print(

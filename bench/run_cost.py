@@ -77,6 +77,7 @@ async def drive(server: AppServer, people: list[str], answers: int, seed: int) -
                 attempt = await meter.measure(
                     "answer", app_steps.answer(session, attempt, index, rng)
                 )
+            attempt = await meter.measure("ask", app_steps.ask_to_submit(session, attempt))
             await meter.measure("submit", app_steps.submit(session, attempt))
             page = await app_steps.open_page(session, "", "政策检索")
             await meter.measure(

@@ -2,7 +2,7 @@
 
 SQLite's ``bm25()`` scores every row that matches any query term, and it has no top-k
 pruning: a median query ORs 25 characters and bigrams and matches most passages, so at
-121,200 passages it scored ~87,000 rows a query (88-175 ms, README). Its score is a sum
+121,200 passages it scored ~87,000 rows a query (206 ms of CPU, README). Its score is a sum
 over the query's terms of a weight that depends only on the term and the passage::
 
     idf(t) * f * (k1 + 1) / (f + k1 * (1 - b + b * len / avglen))

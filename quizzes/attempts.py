@@ -111,9 +111,16 @@ class Attempt:
 
     def displayed_options(self, question: Question) -> tuple[tuple[str, str], ...]:
         """The ``(key, text)`` options of ``question`` in the order this attempt shows them."""
-        texts = dict(question.options)
-        order = self.option_orders.get(question.id, question.option_keys)
-        return tuple((key, texts[key]) for key in order if key in texts)
+        return shown_options(question, self.option_orders.get(question.id))
+
+
+def shown_options(question: Question, order: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    """The ``(key, text)`` options of ``question`` in ``order`` (bank order when empty).
+
+    A key no longer in the bank is dropped.
+    """
+    texts = dict(question.options)
+    return tuple((key, texts[key]) for key in order or question.option_keys if key in texts)
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,9 @@ class AttemptResult:
     Attributes:
         status: ``submitted``, or ``expired`` when graded after the time limit and grace.
         submitted_at: when it was submitted; for an expired attempt, its deadline.
-        questions: per drawn question, in the order shown.
+        questions: per drawn question, in the order shown (the first is question 1).
+        option_orders: for each choice question, its option keys in the order shown
+            (lettered A, B, … by position during the attempt).
     """
 
     attempt_id: int
@@ -152,6 +161,11 @@ class AttemptResult:
     max_score: float
     passed: bool
     questions: tuple[QuestionResult, ...]
+    option_orders: dict[str, tuple[str, ...]]
+
+    def displayed_options(self, question: Question) -> tuple[tuple[str, str], ...]:
+        """The ``(key, text)`` options of ``question`` in the order the attempt showed them."""
+        return shown_options(question, self.option_orders.get(question.id))
 
     @property
     def percent(self) -> float:
@@ -192,6 +206,9 @@ class WrongQuestion:
         last_wrong_answer: the most recent wrong answer (``None`` if left blank).
         last_wrong_at: when that attempt was submitted.
         answered_right_later: whether a later graded attempt got it right.
+        last_wrong_number: the question's number in that attempt (1 for the first shown).
+        last_wrong_order: its option keys in the order that attempt showed them (empty
+            for a question without options).
     """
 
     quiz_id: str
@@ -201,6 +218,12 @@ class WrongQuestion:
     last_wrong_answer: Any
     last_wrong_at: datetime
     answered_right_later: bool
+    last_wrong_number: int
+    last_wrong_order: tuple[str, ...]
+
+    def displayed_options(self) -> tuple[tuple[str, str], ...]:
+        """The options in the order of the attempt last answered wrong (its letters)."""
+        return shown_options(self.question, self.last_wrong_order)
 
 
 @dataclass(frozen=True)
@@ -740,6 +763,7 @@ def get_result(
         max_score=row["max_score"],
         passed=bool(row["passed"]),
         questions=tuple(questions),
+        option_orders={k: tuple(v) for k, v in json.loads(row["option_orders"]).items()},
     )
 
 
@@ -806,7 +830,8 @@ def wrong_questions(db: sqlite_utils.Database, employee_no: str, bank: Bank) -> 
     tally: dict[tuple[str, str], dict[str, Any]] = {}
     for row in db.query(
         """
-        SELECT a.quiz_id, a.submitted_at, s.question_id, s.answer, s.correct
+        SELECT a.quiz_id, a.submitted_at, a.question_ids, a.option_orders,
+               s.question_id, s.answer, s.correct
         FROM answers s JOIN attempts a ON a.id = s.attempt_id
         WHERE a.employee_no = ? AND a.status IN ('submitted', 'expired')
           AND s.correct IS NOT NULL
@@ -816,7 +841,14 @@ def wrong_questions(db: sqlite_utils.Database, employee_no: str, bank: Bank) -> 
     ):
         entry = tally.setdefault(
             (row["quiz_id"], row["question_id"]),
-            {"times_wrong": 0, "answer": None, "at": None, "right_after": False},
+            {
+                "times_wrong": 0,
+                "answer": None,
+                "at": None,
+                "right_after": False,
+                "number": 0,
+                "order": (),
+            },
         )
         if row["correct"]:
             entry["right_after"] = entry["times_wrong"] > 0
@@ -825,6 +857,8 @@ def wrong_questions(db: sqlite_utils.Database, employee_no: str, bank: Bank) -> 
             entry["answer"] = json.loads(row["answer"])
             entry["at"] = row["submitted_at"]
             entry["right_after"] = False
+            entry["number"] = json.loads(row["question_ids"]).index(row["question_id"]) + 1
+            entry["order"] = tuple(json.loads(row["option_orders"]).get(row["question_id"], ()))
 
     quiz_order = {quiz_id: i for i, quiz_id in enumerate(bank.quizzes)}
     keyed: list[tuple[tuple[int, int], WrongQuestion]] = []
@@ -848,6 +882,8 @@ def wrong_questions(db: sqlite_utils.Database, employee_no: str, bank: Bank) -> 
                     last_wrong_answer=entry["answer"],
                     last_wrong_at=_required_time(entry["at"]),
                     answered_right_later=entry["right_after"],
+                    last_wrong_number=entry["number"],
+                    last_wrong_order=entry["order"],
                 ),
             )
         )

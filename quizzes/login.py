@@ -20,7 +20,7 @@ from enum import StrEnum
 
 import sqlite_utils
 
-from base.clock import from_stamp, to_stamp
+from base.clock import LOCAL_TZ, from_stamp, to_stamp
 from base.store import write
 from quizzes.passwords import (
     _DUMMY_HASH,
@@ -244,7 +244,8 @@ def _seconds(delta: timedelta) -> int:
 
 
 def _clock(moment: datetime, now: datetime) -> str:
-    return moment.astimezone(now.tzinfo).strftime("%H:%M")
+    # People read 北京时间, whatever zone ``now`` came in (the server's clock is UTC).
+    return moment.astimezone(LOCAL_TZ).strftime("%H:%M")
 
 
 def guarded_until(counts: FailureCounts) -> datetime | None:

@@ -204,6 +204,17 @@ def department_at(db: sqlite_utils.Database, employee_no: str, when: datetime) -
     return row["department"] if row else None
 
 
+def staff_departments(db: sqlite_utils.Database) -> list[str]:
+    """The departments staff and heads belong to now, in name order (the office's
+    department choice)."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT department FROM people WHERE role != 'admin' ORDER BY department"
+        )
+    ]
+
+
 def people_cte(
     as_of: datetime,
     departments: Sequence[str] | None = None,

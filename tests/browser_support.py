@@ -253,7 +253,7 @@ def give_answer(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> N
         ).click()
     elif kind == "multiple":
         for text in given.shown:
-            _pick_from_multiselect(page, widget, text)
+            _tick_checkbox(page, widget, text)
     else:
         box = widget.get_by_role("textbox")
         box.fill(given.shown[0])
@@ -262,20 +262,17 @@ def give_answer(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> N
     wait_for_app_idle(page)
 
 
-def _pick_from_multiselect(page: Page, widget: Locator, text: str) -> None:
-    option = page.get_by_role("option", name=_option_label(text))
-    # A rerun that lands while the list opens can close it again: open it until it shows.
-    for _ in range(3):
-        wait_for_app_idle(page)
-        widget.get_by_role("combobox").click()
-        try:
-            expect(option).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            continue
-    option.click()
-    page.keyboard.press("Escape")
-    expect(page.get_by_role("listbox")).to_be_hidden()
+def _tick_checkbox(page: Page, widget: Locator, text: str) -> None:
+    # Multiple choice is one checkbox an option, lettered by its shuffled position.
+    box = _checkbox(widget, text)
+    wait_for_app_idle(page)
+    box.locator("label").click()
+    expect(box.locator("input")).to_be_checked()
+
+
+def _checkbox(widget: Locator, text: str) -> Locator:
+    # The checkbox's input has no accessible name in 1.67: found by the text it shows.
+    return widget.get_by_test_id("stCheckbox").filter(has_text=_option_label(text))
 
 
 def expect_answer_shown(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> None:
@@ -286,11 +283,9 @@ def expect_answer_shown(page: Page, widget: Locator, kind: str, given: GivenAnsw
         expect(widget.get_by_role("radio", name=name, exact=kind != "single")).to_be_checked()
         expect(widget.locator("input[type=radio]:checked")).to_have_count(1)
     elif kind == "multiple":
-        # The chosen options are tags marked data-tag (Streamlit 1.67 gives them no test id).
-        chosen = widget.locator("[data-tag]")
-        expect(chosen).to_have_count(len(given.shown))
+        expect(widget.locator("input[type=checkbox]:checked")).to_have_count(len(given.shown))
         for text in given.shown:
-            expect(chosen.filter(has_text=_option_label(text))).to_have_count(1)
+            expect(_checkbox(widget, text).locator("input")).to_be_checked()
     else:
         expect(widget.get_by_role("textbox")).to_have_value(given.shown[0])
 

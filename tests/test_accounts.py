@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from argon2 import PasswordHasher, Type
@@ -229,6 +229,13 @@ def test_repeated_failures_from_one_client_slow_that_client_down(db, zhang):
     ]
     # Meanwhile the owner, from their own browser, logs in at once.
     assert authenticate(db, "1001", PASSWORD, t, client=OWNER).status is LoginStatus.OK
+
+
+def test_the_lockout_message_gives_beijing_time_when_the_server_clock_is_utc(db, zhang):
+    start = NOW.astimezone(UTC)  # the server's clock: 01:00 UTC is 09:00 北京时间
+    guard(db, "1001", start)
+    refused = authenticate(db, "1001", PASSWORD, start + timedelta(minutes=1), client="10.9.0.3")
+    assert refused.message == "此账号近期密码错误次数过多，本机须等到 09:15 再试，或联系创建办解锁"
 
 
 def test_a_third_party_cannot_lock_the_owner_out(db, zhang):

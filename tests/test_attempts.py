@@ -147,6 +147,22 @@ def test_answers_to_shuffled_options_are_graded_by_original_key(db):
     ]
 
 
+def test_the_result_and_the_error_book_keep_the_order_the_attempt_showed(db):
+    attempt = start_attempt(db, PLAN, "E001", NOW, random.Random(3))
+    q01 = PLAN.question("q01")
+    shown = attempt.displayed_options(q01)
+    assert shown != q01.options  # this seed shuffles q01's options
+    wrong_key = next(k for k, text in shown if text != "70%")
+    save_answer(db, attempt.id, "E001", "q01", wrong_key, NOW)
+    result = submit_attempt(db, attempt.id, "E001", NOW, LOADED)
+    assert result.option_orders == attempt.option_orders
+    assert result.displayed_options(q01) == shown
+    assert [r.question_id for r in result.questions] == list(attempt.question_ids)
+    (mistake,) = [m for m in wrong_questions(db, "E001", LOADED) if m.question.id == "q01"]
+    assert mistake.displayed_options() == shown
+    assert mistake.last_wrong_number == attempt.question_ids.index("q01") + 1
+
+
 def test_draw_n_takes_n_unflagged_questions(db):
     # Flag q01 as if its document had changed after the bank was written.
     flagged = dataclasses.replace(
@@ -269,6 +285,12 @@ def test_submit_grades_and_stores_every_question(db):
             QuestionResult("q06", ["A", "D"], 0.0, 3.0, False),
             QuestionResult("q07", "A", 1.5, 1.5, True),
         ),
+        option_orders={
+            "q01": ("A", "B", "C", "D"),
+            "q02": ("A", "B", "C", "D"),
+            "q06": ("A", "B", "C", "D"),
+            "q07": ("A", "B"),
+        },
     )
     assert round(result.percent, 2) == 42.86
     assert get_result(db, attempt.id, "E001") == result
@@ -608,6 +630,8 @@ def test_wrong_questions_for_the_error_book(db):
             last_wrong_answer=["A", "B", "D"],
             last_wrong_at=later,
             answered_right_later=False,
+            last_wrong_number=2,
+            last_wrong_order=("A", "B", "C", "D"),
         ),
         WrongQuestion(
             quiz_id="plan-basics",
@@ -617,6 +641,8 @@ def test_wrong_questions_for_the_error_book(db):
             last_wrong_answer="A",
             last_wrong_at=NOW,
             answered_right_later=True,
+            last_wrong_number=1,
+            last_wrong_order=("A", "B", "C", "D"),
         ),
         WrongQuestion(
             quiz_id="plan-basics",
@@ -626,6 +652,8 @@ def test_wrong_questions_for_the_error_book(db):
             last_wrong_answer="八",
             last_wrong_at=NOW,
             answered_right_later=True,
+            last_wrong_number=5,
+            last_wrong_order=(),
         ),
     ]
     assert wrong_questions(db, "E002", bank_of(PLAIN)) == []

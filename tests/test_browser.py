@@ -159,6 +159,11 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
         expect_answer_shown(page, widget, question["type"], answer)
 
     submit.click()
+    # Nothing is graded before the person confirms, with what is still blank listed.
+    blank = "、".join(str(n) for n in range(3, len(shown) + 1))
+    expect(page.get_by_text(f"还有 {len(shown) - 2} 题未作答（第 {blank} 题）")).to_be_visible()
+    wait_for_app_idle(page)
+    page.get_by_role("button", name="确认提交", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
     points = {q: float(questions[q].get("points", 1)) for q in shown}
     score = f"得分 {points[second['id']]:g} / {sum(points.values()):g}"

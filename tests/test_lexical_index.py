@@ -12,7 +12,7 @@ import pytest
 from base.settings import PROJECT_ROOT
 from kb import lexical_index
 from kb.evaluate import load_questions
-from kb.ingest import sync_corpus
+from kb.ingest import ingest_upload, sync_corpus
 from kb.lexical_index import LexicalIndex, fts5_top, index_for, publish, snapshot_dir
 from kb.schema import generation
 from kb.search import search
@@ -133,6 +133,20 @@ def test_the_snapshot_follows_ingest_reingest_and_removal(db, tiny_corpus):
     assert {h.doc_path for h in search(db, "单位 环境", method="lexical").hits} == {"tiny_plan.txt"}
     for query in TINY_QUERIES:
         assert_same_ranking(db, query)
+
+
+def test_an_upload_publishes_the_snapshot(indexed, tiny_corpus):
+    report = ingest_upload(
+        indexed,
+        tiny_corpus,
+        "通知.txt",
+        "关于颁布新规的通知\n新规自颁布之日起施行。\n".encode(),
+        None,
+        max_bytes=10_000,
+    )
+    assert report.added == ["通知.txt"]
+    assert snapshot_names(indexed) == [f"g{generation(indexed)}", "lock"]
+    assert search_in_new_process(indexed, "颁布") == ["新规自颁布之日起施行。"]
 
 
 def test_a_missing_snapshot_is_rebuilt(indexed):

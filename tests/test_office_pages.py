@@ -4,6 +4,7 @@ the export equal to the screen, 我的进度 and confirming a reading."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,10 +13,11 @@ from openpyxl import load_workbook
 
 from base.clock import LOCAL_TZ, end_of_day
 from base.store import write
+from kb.documents import document_texts
 from kb.service import open_kb
 from office.cli import cli as office_cli
 from quizzes.accounts import create_account
-from quizzes.attempts import save_answer, start_attempt, submit_attempt
+from quizzes.attempts import get_attempt, save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
 from quizzes.login import change_password
 from quizzes.people import Role
@@ -28,6 +30,7 @@ from tests.apptest_support import (
     run_page_function,
     texts,
 )
+from ui.render import md_text
 
 NOW = datetime.now(UTC)
 
@@ -158,6 +161,17 @@ def test_my_progress_and_confirming_a_reading(bureau):
     [confirm] = [b for b in reader.button if b.label == "我已学习本文件"]
     confirm.click().run()
     assert any(s.startswith("已确认学习本文件") for s in texts(reader.success))
+    # Done and not done read as words (no emoji that a machine without the font draws
+    # as the same box).
+    passed = logged_in("1001")
+    open_page(passed, "progress")
+    for session, mark in (
+        (at, ":orange-badge[:material/pending: 未完成]"),
+        (passed, ":green-badge[:material/check_circle: 已完成]"),
+    ):
+        lines = [m.value for m in session.markdown]
+        assert [line.split("] ")[0] + "]" for line in lines if "badge[" in line] == [mark]
+        assert not any(c in line for line in lines for c in "✅⬜")
 
 
 def test_the_admin_freezes_a_notice_at_the_deadline(bureau):
@@ -227,3 +241,36 @@ def test_quiz_statistics_filter_by_quiz(bureau):
     ]
     assert list(quizzes["测验编号"]) == ["plan-basics"]
     assert list(quizzes["通过人数"]) == [2]
+
+
+def test_a_head_reviews_one_persons_attempt_as_the_person_saw_it(bureau, app_settings):
+    db = open_kb(app_settings)
+    try:
+        (attempt_id,) = [
+            r[0] for r in db.execute("SELECT id FROM attempts WHERE employee_no = '1001'")
+        ]
+        attempt = get_attempt(db, attempt_id, "1001")
+        quiz = load_bank(app_settings.quiz_dir, document_texts(db)).quiz("plan-basics")
+    finally:
+        db.close()
+    at = logged_in("3001")
+    open_page(at, "dashboard")
+    open_tab(at, "人员")
+    at.selectbox(key="people_department").set_value("监测站").run()
+    at.selectbox(key="people_person").set_value("1001").run()
+    at.selectbox(key="people_attempt").set_value(attempt_id).run()
+    stems = [m.value for m in at.markdown if re.match(r"^\*\*\d+\\\.\*\*", m.value)]
+    assert len(stems) == len(attempt.question_ids)
+    lines = [m.value for m in at.markdown]
+    for number, question_id in enumerate(attempt.question_ids, start=1):
+        question = quiz.question(question_id)
+        assert md_text(question.stem) in stems[number - 1]
+        if question.type == "single":
+            # 1001 answered rightly: the letter given is the one the attempt showed
+            letters = "ABCDEFG"
+            position = [k for k, _ in attempt.displayed_options(question)].index(question.answer)
+            text = dict(question.options)[question.answer]
+            start = lines.index(stems[number - 1])
+            assert lines[start + 1 + len(question.options)] == (
+                f"你的答案：{letters[position]}. {md_text(text)}（得 {question.points:g} 分）"
+            )

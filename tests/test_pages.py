@@ -3,20 +3,26 @@ the shipped corpus (lexical-only) and the shipped quiz bank."""
 
 from __future__ import annotations
 
+import random
 import re
 from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from base.settings import SHIPPED_BANK, Settings
+from base.store import open_db
 from kb.embedding import ModelStatus, load_embedder
-from kb.ingest import sync_corpus
+from kb.ingest import ingest_uploads, sync_corpus
 from kb.query_batching import BatchingEmbedder
 from kb.service import open_kb
 from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
+from quizzes.attempts import get_attempt, start_attempt
+from quizzes.bank import load_bank
+from quizzes.cli_bank import corpus_texts
 from quizzes.login import change_password
 from quizzes.people import Role
 from tests.apptest_support import (
@@ -29,7 +35,8 @@ from tests.apptest_support import (
     texts,
 )
 from ui import services
-from ui.render import md_text
+from ui.quiz_widgets import option_key_of
+from ui.render import md_marked, md_text
 from ui.services import forget_process_state, get_model_status
 
 
@@ -136,6 +143,7 @@ def test_take_a_quiz_answers_survive_a_new_session_and_the_result_cites_the_pass
     open_page(again, "quizzes")
     assert again.radio[0].value == chosen
     again.button(key=f"submit-{attempt_id}").click().run()
+    again.button(key=f"submit-{attempt_id}").click().run()  # 确认提交
     assert again.query_params["result"] == attempt_id
     assert texts(again.success) + texts(again.warning)
     # the passage appears only after submitting, and on asking for the review
@@ -143,6 +151,100 @@ def test_take_a_quiz_answers_survive_a_new_session_and_the_result_cites_the_pass
     again.toggle(key=f"review-{attempt_id}").set_value(True).run()
     assert any("出处：" in c.value for c in again.caption)
     assert "在原文中查看" in [p.proto.label for p in again.get("page_link")]
+
+
+def _started_attempt(at: AppTest, quiz_id: str = "plan-basics"):
+    """Start ``quiz_id`` on the page; the attempt as stored, and the shipped bank's quiz."""
+    open_page(at, "quizzes")
+    at.button(key=f"start-{quiz_id}").click().run()
+    settings = Settings.from_env()
+    db = open_db(settings.db_path)
+    try:
+        attempt = get_attempt(db, int(at.query_params["attempt"]), "1001")
+    finally:
+        db.close()
+    return attempt, load_bank(settings.quiz_dir, corpus_texts(settings)).quiz(quiz_id)
+
+
+def _answer(at: AppTest, attempt, question, position: int) -> str:
+    """Give the option shown at ``position`` (or a text); the label the page showed."""
+    key = f"ans-{attempt.id}-{question.id}"
+    if question.type == "multiple":
+        box = at.checkbox(key=option_key_of(key, position))
+        box.check().run()
+        return box.label
+    if question.type == "fill":
+        at.text_input(key=key).input("不记得了").run()
+        return "不记得了"
+    radio = at.radio(key=key)
+    label = radio.options[position]
+    radio.set_value(radio.options[position] if question.type == "true_false" else position)
+    at.run()
+    return label
+
+
+def test_submitting_asks_first_and_lists_the_unanswered_questions_by_their_numbers(
+    app_settings,
+):
+    at = logged_in()
+    attempt, quiz = _started_attempt(at)
+    total = len(attempt.question_ids)
+    for number in (2, 4):
+        _answer(at, attempt, quiz.question(attempt.question_ids[number - 1]), 0)
+    at.button(key=f"submit-{attempt.id}").click().run()
+    assert at.query_params["attempt"] == str(attempt.id)  # nothing graded yet
+    blank = [str(n) for n in range(1, total + 1) if n not in (2, 4)]
+    assert texts(at.warning) == [
+        f"还有 {total - 2} 题未作答（第 {'、'.join(blank)} 题）。提交后不能再修改，未答的题不得分。"
+    ]
+    at.button(key=f"back-{attempt.id}").click().run()
+    assert (texts(at.warning), at.button(key=f"submit-{attempt.id}").label) == ([], "提交试卷")
+    # Every question answered: still asked once.
+    for number in range(1, total + 1):
+        if number not in (2, 4):
+            _answer(at, attempt, quiz.question(attempt.question_ids[number - 1]), 0)
+    at.button(key=f"submit-{attempt.id}").click().run()
+    assert texts(at.info) == [f"全部 {total} 题已作答。提交后不能再修改。"]
+    assert at.button(key=f"submit-{attempt.id}").label == "确认提交"
+    at.button(key=f"submit-{attempt.id}").click().run()
+    assert at.query_params["result"] == str(attempt.id)
+
+
+def test_the_review_shows_the_letters_and_numbers_the_person_saw(app_settings):
+    at = logged_in()
+    attempt, quiz = _started_attempt(at)
+    seen: dict[str, tuple[int, str, list[str]]] = {}  # id -> number, answer shown, options
+    for number, question_id in enumerate(attempt.question_ids, start=1):
+        question = quiz.question(question_id)
+        if question.type not in ("single", "multiple"):
+            continue
+        shown = attempt.displayed_options(question)
+        # A wrong option, by where it was shown: the review must name it the same way.
+        right = {question.answer} if question.type == "single" else set(question.answer)
+        position = next(i for i, (k, _) in enumerate(shown) if k not in right)
+        label = _answer(at, attempt, question, position)
+        key = f"ans-{attempt.id}-{question_id}"
+        options = (
+            at.radio(key=key).options
+            if question.type == "single"
+            else [at.checkbox(key=option_key_of(key, i)).label for i in range(len(shown))]
+        )
+        seen[question_id] = (number, label, options)
+    assert seen and any(
+        [k for k, _ in attempt.displayed_options(quiz.question(q))]
+        != list(quiz.question(q).option_keys)
+        for q in seen
+    ), "the draw shuffled no options: the test would not tell bank letters from shown ones"
+    at.button(key=f"submit-{attempt.id}").click().run()
+    at.button(key=f"submit-{attempt.id}").click().run()
+    at.toggle(key=f"review-{attempt.id}").set_value(True).run()
+    lines = [m.value for m in at.markdown]
+    for question_id, (number, label, options) in seen.items():
+        stem = next(i for i, line in enumerate(lines) if line.startswith(f"**{number}\\.**"))
+        assert md_text(quiz.question(question_id).stem) in lines[stem], (number, lines[stem])
+        # the options in the order shown, then the answer given, by the letter shown
+        assert lines[stem + 1 : stem + 1 + len(options)] == options
+        assert lines[stem + 1 + len(options)].startswith(f"你的答案：{label}（得 ")
 
 
 def test_another_persons_attempt_is_not_shown(app_settings):
@@ -299,6 +401,7 @@ def test_hostile_documents_and_questions_are_shown_as_text(tmp_path, monkeypatch
     assert_inert(rendered_markdown(quiz) + [str(r.options) for r in quiz.radio])
     attempt_id = quiz.query_params["attempt"]
     quiz.button(key=f"submit-{attempt_id}").click().run()
+    quiz.button(key=f"submit-{attempt_id}").click().run()  # 确认提交
     quiz.toggle(key=f"review-{attempt_id}").set_value(True).run()
     assert any("出处：" in c.value for c in quiz.caption)
     assert_inert(rendered_markdown(quiz))
@@ -317,7 +420,11 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
     monkeypatch.setenv("KB_QUIZ_DIR", str(bank_dir))
     forget_process_state()
     at = open_page(logged_in(), "quizzes")
-    assert "创建文明单位实施方案学习测验" in texts(at.subheader)
+
+    def card_titles() -> list[str]:
+        return [m.value.removeprefix("##### ") for m in at.markdown if m.value.startswith("#####")]
+
+    assert md_text("创建文明单位实施方案学习测验") in card_titles()
     plan = bank_dir / "plan-basics.yaml"
     plan.write_text(
         plan.read_text("utf-8").replace(
@@ -326,8 +433,9 @@ def test_a_bank_file_changed_on_disk_shows_at_the_next_page_run(
         "utf-8",
     )
     at.run()
-    titles = texts(at.subheader)
-    assert "实施方案学习测验（修订）" in titles and "创建文明单位实施方案学习测验" not in titles
+    titles = card_titles()
+    assert md_text("实施方案学习测验（修订）") in titles
+    assert md_text("创建文明单位实施方案学习测验") not in titles
 
 
 @pytest.mark.model
@@ -365,3 +473,70 @@ def test_while_the_model_loads_search_answers_lexical_only_and_says_so(app_setti
     at.text_input[0].input("满意率").run()
     assert not at.exception
     assert "满意率" in at.markdown[0].value
+
+
+def test_the_reader_pages_a_large_document_and_opens_at_the_passages_page(app_settings, tmp_path):
+    lines = ["大文件测试"] + [f"记录{n}：环境监测数据按时报送，编号{n}。" for n in range(1, 1001)]
+    lines[700] = "、开展环保宣传活动，编号七百。"  # a list number that fell off
+    db = open_kb(app_settings)
+    report = ingest_uploads(db, tmp_path, [("big.txt", "\n\n".join(lines).encode())], None, 10**8)
+    assert [f.status for f in report.files] == ["added"], report.files
+    (chunk_id,) = db.execute("SELECT id FROM chunks WHERE text LIKE '%编号七百%'").fetchone()
+    db.close()
+    at = logged_in()
+    at.query_params["doc"] = "big.txt"
+    at.query_params["chunk"] = str(chunk_id)
+    open_page(at, "reader")
+    assert texts(at.caption)[0].startswith("共 1001 段 · ")
+    [pager] = [s for s in at.selectbox if s.label.startswith("页码")]
+    assert pager.label == "页码（每页 200 段，共 6 页）"
+    assert pager.value == 4  # paragraphs 601-800 hold the passage (the 701st)
+    body = [m.value for m in at.markdown if "编号" in m.value]
+    assert len(body) == 200
+    # the stray "、" is trimmed where the passage is shown and marked
+    marked = [m.value for m in at.markdown if ":orange-background[" in m.value]
+    assert marked == [md_marked("开展环保宣传活动，编号七百。")]
+    pager.set_value(6).run()
+    shown = [m.value for m in at.markdown if "编号" in m.value]
+    assert (len(shown), shown[-1]) == (
+        1,  # the title and 1,000 records: the 1,001st paragraph alone
+        md_text("记录1000：环境监测数据按时报送，编号1000。"),
+    )
+
+
+def test_the_reader_opens_the_campaign_plan_then_the_document_last_read(app_settings):
+    at = logged_in()
+    open_page(at, "reader")
+    # the default plan requires the campaign plan: it is the document opened first
+    assert at.selectbox[0].value == "chuangjian_wenming_danwei_shishi_fangan.txt"
+    at.selectbox[0].set_value("gongmin_daode_guifan.md").run()
+    open_page(at, "progress")
+    at.query_params.clear()
+    open_page(at, "reader")
+    assert at.selectbox[0].value == "gongmin_daode_guifan.md"
+
+
+def test_a_timed_attempt_shows_the_time_left_and_counts_the_last_minute_in_seconds(
+    app_settings,
+):
+    settings = Settings.from_env()
+    db = open_db(settings.db_path)
+    try:
+        quiz = load_bank(settings.quiz_dir, corpus_texts(settings)).quiz("ethics-values")
+        now = datetime.now(UTC)
+        early = start_attempt(db, quiz, "1001", now - timedelta(minutes=2), random.Random(1))
+        late = start_attempt(
+            db, quiz, "1002", now - timedelta(minutes=19, seconds=30), random.Random(1)
+        )
+    finally:
+        db.close()
+    timer = re.compile(r"^:material/timer: (.*)（到时按已保存答案评分）$")
+    for employee_no, attempt, expected in (
+        ("1001", early, re.compile(r"^剩余约 \*\*1[78] 分 \d0 秒\*\*$")),
+        ("1002", late, re.compile(r"^剩余 \*\*([1-9]|[12]\d|30) 秒\*\*$")),
+    ):
+        at = logged_in(employee_no)
+        at.query_params["attempt"] = str(attempt.id)
+        open_page(at, "quizzes")
+        [shown] = [m[1] for m in (timer.match(e.value) for e in at.markdown) if m]
+        assert expected.match(shown), shown

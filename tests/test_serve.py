@@ -319,3 +319,20 @@ def test_metrics_are_not_served_and_responses_forbid_framing():
         b"Content-Security-Policy: frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\n"
         b"Referrer-Policy: same-origin\r\n\r\n"
     )
+
+
+def test_allowed_hosts_are_this_machine_and_kb_host_unless_given():
+    assert Settings.from_env({}).allowed_hosts == ("localhost", "127.0.0.1", "::1")
+    assert Settings.from_env({"KB_HOST": "10.1.2.3"}).allowed_hosts == (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+        "10.1.2.3",
+    )
+    assert Settings.from_env({"KB_HOST": "0.0.0.0"}).allowed_hosts == (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    )
+    given = {"KB_HOST": "0.0.0.0", "KB_ALLOWED_HOSTS": " kb.bureau.local, 10.1.2.3 ,"}
+    assert Settings.from_env(given).allowed_hosts == ("kb.bureau.local", "10.1.2.3")

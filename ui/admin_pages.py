@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from base.clock import LOCAL_TZ, end_of_day, start_of_day
+from base.clock import LOCAL_TZ, end_of_day, local_text, start_of_day
 from kb.documents import document_texts, list_documents
 from kb.ingest import ingest_uploads
 from kb.ingest_report import IngestReport
@@ -85,7 +85,7 @@ def _documents_tab() -> None:
             "文件名": d.path,
             "段落数": d.passages,
             "字数": d.chars,
-            "入库时间": d.ingested_at,
+            "入库时间（北京时间）": local_text(d.ingested_at),
         }
         for d in list_documents(db)
     ]
@@ -159,7 +159,7 @@ def _roster_tab(person: Person) -> None:
         st.download_button(
             "下载初始密码表（CSV）",
             on_demand(person, lambda: csv_rows_bytes(table), Role.ADMIN),
-            file_name=f"初始密码_{_now():%Y-%m-%d}.csv",
+            file_name=f"初始密码_{_now().astimezone(LOCAL_TZ):%Y-%m-%d_%H%M}.csv",
             mime="text/csv",
             on_click="ignore",
         )
@@ -229,7 +229,12 @@ def _accounts_tab() -> None:
     )
     labels = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in people}
     chosen = st.selectbox(
-        "选择账号", list(labels), format_func=labels.get, index=None, key="acct_pick"
+        "选择账号",
+        list(labels),
+        format_func=labels.get,
+        index=None,
+        key="acct_pick",
+        placeholder="请选择账号",
     )
     if chosen:
         left, middle, right = st.columns(3)
@@ -277,7 +282,7 @@ def _plan_tab(employee_no: str) -> None:
     if plan and plan.version is not None:
         st.caption(
             md_text(
-                f"当前版本 {plan.version}，{plan.saved_by or '系统'} 于 {plan.saved_at:%Y-%m-%d %H:%M} 保存（UTC）"
+                f"当前版本 {plan.version}，{plan.saved_by or '系统'} 于 {local_text(plan.saved_at)} 保存（北京时间）"
             )
         )
     with st.form("study_plan"):
@@ -296,12 +301,14 @@ def _plan_tab(employee_no: str) -> None:
             list(bank.quizzes),
             default=[q for q in (phase.quiz_ids if phase else ()) if q in bank.quizzes],
             format_func=lambda q: bank.quizzes[q].title,
+            placeholder="选择测验",
         )
         documents = st.multiselect(
             "须学习的文件",
             list(titles),
             default=[d for d in (phase.documents if phase else ()) if d in titles],
             format_func=titles.get,
+            placeholder="选择文件",
         )
         if st.form_submit_button("保存学习计划", type="primary"):
             new = StudyPlan(
@@ -345,7 +352,9 @@ def _exemptions_tab(employee_no: str) -> None:
     )
     people = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in list_people(db)}
     with st.form("add_exemption", clear_on_submit=True):
-        who = st.selectbox("人员", list(people), format_func=people.get, index=None)
+        who = st.selectbox(
+            "人员", list(people), format_func=people.get, index=None, placeholder="请选择人员"
+        )
         reason = st.text_input("免学原因（如 请假、外派）")
         until = st.date_input("免学截止日期（可不填）", value=None)
         if st.form_submit_button("登记免学") and who:
@@ -364,7 +373,11 @@ def _exemptions_tab(employee_no: str) -> None:
                 st.success("已登记。")
     if current:
         ended = st.selectbox(
-            "结束某人的免学", [e.employee_no for e in current], format_func=people.get, index=None
+            "结束某人的免学",
+            [e.employee_no for e in current],
+            format_func=people.get,
+            index=None,
+            placeholder="请选择人员",
         )
         if ended and st.button("结束免学"):
             remove_exemption(db, ended, _now(), employee_no)

@@ -36,9 +36,10 @@ from office.progress import person_progress
 from office.reports import REPORT_KIND, csv_bytes, report_filename, report_tables, workbook_bytes
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
-from quizzes.people import Person, Role
+from quizzes.attempts import get_result
+from quizzes.people import Person, Role, staff_departments
 from ui.auth import on_demand, require
-from ui.quiz_widgets import show_source
+from ui.quiz_widgets import show_review, show_source
 from ui.render import md_text
 from ui.routes import page
 from ui.services import get_bank, get_db, get_settings, get_study_plan
@@ -73,13 +74,19 @@ def progress_page() -> None:
             kind = "测验（须通过）" if requirement.kind == "quiz" else "文件（须学习并确认）"
             if requirement.done:
                 late = "" if requirement.on_time else "（逾期完成）"
+                # A word and a Material icon, not an emoji: without an emoji font ✅ and
+                # ⬜ drew as the same empty box.
                 st.markdown(
-                    md_text(
-                        f"✅ {kind}：{requirement.title} — 已于 {_when(requirement.done_at)} 完成{late}"
+                    ":green-badge[:material/check_circle: 已完成] "
+                    + md_text(
+                        f"{kind}：{requirement.title} — 于 {_when(requirement.done_at)} 完成{late}"
                     )
                 )
             else:
-                st.markdown(md_text(f"⬜ {kind}：{requirement.title} — 未完成"))
+                st.markdown(
+                    ":orange-badge[:material/pending: 未完成] "
+                    + md_text(f"{kind}：{requirement.title}")
+                )
                 if requirement.kind == "quiz":
                     best = (
                         ""
@@ -145,14 +152,7 @@ def dashboard_page() -> None:
     assert phase is not None
     as_of = _as_of_input(phase.deadline)
     if person.role == Role.ADMIN:
-        all_departments = sorted(
-            {
-                row[0]
-                for row in db.execute(
-                    "SELECT DISTINCT department FROM people WHERE role != 'admin'"
-                )
-            }
-        )
+        all_departments = staff_departments(db)
         chosen = st.multiselect("部门（不选则为全局）", all_departments, placeholder="选择部门")
     else:
         chosen = []
@@ -300,7 +300,12 @@ def _overview_tab(scope: Scope) -> None:
         st.altair_chart(
             alt.Chart(long)
             .mark_line(point=True)
-            .encode(x="日期:T", y=alt.Y("比例:Q", axis=alt.Axis(format="%")), color="曲线:N"),
+            .encode(
+                # Chinese dates on the axis (Vega's default names days and months in English)
+                x=alt.X("日期:T", axis=alt.Axis(format="%-m月%-d日", title="日期")),
+                y=alt.Y("比例:Q", axis=alt.Axis(format="%")),
+                color="曲线:N",
+            ),
             width="stretch",
         )
         _table(daily)
@@ -320,10 +325,50 @@ def _people_tab(scope: Scope) -> None:
         row["工号"]: f"{row['工号']} {row['姓名']}（{row['状态']}）" for _, row in people.iterrows()
     }
     chosen = st.selectbox(
-        "查看个人作答记录", list(names), format_func=names.get, index=None, key="people_person"
+        "查看个人作答记录",
+        list(names),
+        format_func=names.get,
+        index=None,
+        key="people_person",
+        placeholder="请选择人员",
     )
     if chosen:
-        _table(person_attempts(scope, chosen))
+        attempts = person_attempts(scope, chosen)
+        _table(attempts)
+        graded = attempts[attempts["状态"] != "作答中"]
+        labels = {
+            int(row["作答ID"]): f"{row['测验']} 第 {row['第几次']} 次（{row['得分']:g} 分）"
+            for _, row in graded.iterrows()
+        }
+        attempt_id = st.selectbox(
+            "查看某次作答的答题情况",
+            list(labels),
+            format_func=labels.get,
+            index=None,
+            key="people_attempt",
+            placeholder="选择一次已交卷的作答",
+        )
+        if attempt_id is not None:
+            _attempt_review(scope, chosen, attempt_id)
+
+
+def _attempt_review(scope: Scope, employee_no: str, attempt_id: int) -> None:
+    """Every question of one graded attempt, numbered and lettered as the person saw it."""
+    # The person was chosen from the scope's own list, and the attempt is looked up as
+    # theirs: an id from another person or department shows nothing.
+    result = get_result(scope.db, attempt_id, employee_no)
+    quiz = scope.bank.quizzes.get(result.quiz_id) if result else None
+    if result is None or quiz is None:
+        st.info("这次作答无法显示（未交卷，或测验已不在题库中）。")
+        return
+    for number, item in enumerate(result.questions, start=1):
+        question = next((q for q in quiz.questions if q.id == item.question_id), None)
+        if question is None:
+            st.caption(f"第 {number} 题已从题库删除，不计分。")
+            continue
+        verdict = {True: "答对", False: "答错或未答", None: "不计分"}[item.correct]
+        st.caption(f"第 {number} 题：{verdict}")
+        show_review(scope.db, number, question, result, item)
 
 
 def _overdue_tab(scope: Scope, person: Person) -> None:

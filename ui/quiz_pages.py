@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime
 
@@ -25,13 +26,13 @@ from quizzes.practice import practisable, related_passages, source_passage
 from ui.auth import require, signed_in
 from ui.quiz_widgets import (
     answer_input,
-    format_answer,
-    show_options_with_keys,
+    md_answer,
     show_question_stem,
+    show_review,
     show_source,
     widget_answer,
 )
-from ui.render import md_text
+from ui.render import md_text, without_stray_mark
 from ui.services import (
     get_bank,
     get_db,
@@ -39,6 +40,11 @@ from ui.services import (
     get_questions_by_passage,
     get_vector_index,
 )
+
+COUNTDOWN_SECONDS = 10
+"""How often the countdown of a timed quiz is redrawn, until its last minute."""
+FINAL_SECONDS = 60
+"""The last minute, counted down second by second."""
 
 STATE_LABELS = {
     "not_started": "未开始",
@@ -81,9 +87,10 @@ def quizzes_page() -> None:
     for status in quiz_statuses(db, person.employee_no, bank, _now()):
         quiz = bank.quiz(status.quiz_id)
         with st.container(border=True):
-            st.subheader(md_text(quiz.title), anchor=False)
+            # A small heading and a caption: on a phone a subheader title filled the card.
+            st.markdown(f"##### {md_text(quiz.title)}")
             if quiz.description:
-                st.markdown(md_text(quiz.description))
+                st.caption(md_text(quiz.description))
             limit = f"限时 {quiz.time_limit_minutes} 分钟，" if quiz.time_limit_minutes else ""
             best = (
                 f"，最好成绩 {status.best_score:g}/{status.best_max_score:g}"
@@ -138,12 +145,13 @@ def _attempt_view(attempt: Attempt) -> None:
         _submit(attempt)
         st.rerun()
     st.subheader(md_text(quiz.title), anchor=False)
-    left = attempt.seconds_left(now)
     answered = sum(1 for v in attempt.answers.values() if v not in (None, [], ""))
-    info = f"第 {attempt.attempt_no} 次作答 · 已答 {answered}/{len(attempt.question_ids)} 题 · 每题作答后自动保存"
-    if left is not None:
-        info += f" · 剩余约 {int(left // 60)} 分 {int(left % 60)} 秒（到时按已保存答案评分）"
-    st.caption(info)
+    st.caption(
+        f"第 {attempt.attempt_no} 次作答 · 已答 {answered}/{len(attempt.question_ids)} 题"
+        " · 每题作答后自动保存"
+    )
+    if attempt.expires_at is not None:
+        _countdown(attempt)
     error = st.session_state.pop("quiz_save_error", None)
     if error:
         st.error(md_text(error))
@@ -161,12 +169,80 @@ def _attempt_view(attempt: Attempt) -> None:
                 # tab or a restarted server resumes here
                 on_change=lambda q=question, k=key: _save(attempt, q, k),
             )
-    # Submitted in the button's callback: the run that follows renders the result page
-    # directly, instead of re-rendering the whole attempt first (measured under 200
-    # simultaneous submits: p99 20 s -> 13 s; bench/load_sessions.py).
-    st.button(
-        "提交试卷", type="primary", key=f"submit-{attempt.id}", on_click=_submit, args=(attempt,)
-    )
+    confirming = f"confirm-{attempt.id}"
+    if not st.session_state.get(confirming):
+        st.button(
+            "提交试卷",
+            type="primary",
+            key=f"submit-{attempt.id}",
+            on_click=st.session_state.__setitem__,
+            args=(confirming, True),
+        )
+        return
+    # One click never grades: the person sees what is still blank and confirms.
+    blank = unanswered_numbers(attempt)
+    with st.container(border=True, key=f"confirm-box-{attempt.id}"):
+        if blank:
+            st.warning(
+                f"还有 {len(blank)} 题未作答（第 {'、'.join(map(str, blank))} 题）。"
+                "提交后不能再修改，未答的题不得分。"
+            )
+        else:
+            st.info(f"全部 {len(attempt.question_ids)} 题已作答。提交后不能再修改。")
+        back, confirm = st.columns(2)
+        back.button(
+            "返回作答",
+            key=f"back-{attempt.id}",
+            on_click=st.session_state.pop,
+            args=(confirming, None),
+        )
+        # Submitted in the button's callback: the run that follows renders the result
+        # page directly, instead of re-rendering the whole attempt first (measured under
+        # 200 simultaneous submits: p99 20 s -> 13 s; bench/load_sessions.py).
+        confirm.button(
+            "确认提交",
+            type="primary",
+            key=f"submit-{attempt.id}",
+            on_click=_submit,
+            args=(attempt,),
+        )
+
+
+def unanswered_numbers(attempt: Attempt) -> list[int]:
+    """The numbers (as shown, from 1) of the questions without a saved answer."""
+    return [
+        number
+        for number, question_id in enumerate(attempt.question_ids, start=1)
+        if attempt.answers.get(question_id) in (None, [], "")
+    ]
+
+
+def _countdown(attempt: Attempt) -> None:
+    """The time left, redrawn in the browser by a fragment rerun: every 10 s to the
+    nearest 10 s, then each second in the last minute.
+
+    A fragment run renders this one line and costs the server 4-7 ms of CPU
+    (bench/countdown_cost.py): each second, 200 people would take more than a core; every
+    10 s, 13% of one. The server still grades at the deadline, whatever the browser shows.
+    """
+    left = attempt.seconds_left(_now()) or 0.0
+    final = left <= FINAL_SECONDS
+
+    @st.fragment(run_every=1 if final else COUNTDOWN_SECONDS)
+    def tick() -> None:
+        left = attempt.seconds_left(_now()) or 0.0
+        if left <= 0 or (not final and left <= FINAL_SECONDS):
+            # Over time: the page run grades what was saved. The last minute: a page run
+            # sets the fragment ticking each second.
+            st.rerun(scope="app")
+        if left <= FINAL_SECONDS:
+            shown = f"剩余 **{math.ceil(left)} 秒**"
+        else:
+            rounded = math.ceil(left / COUNTDOWN_SECONDS) * COUNTDOWN_SECONDS
+            shown = f"剩余约 **{rounded // 60} 分 {rounded % 60:02d} 秒**"
+        st.markdown(f":material/timer: {shown}（到时按已保存答案评分）")
+
+    tick()
 
 
 def _submit(attempt: Attempt) -> None:
@@ -205,20 +281,9 @@ def _result_view(attempt_id: int, employee_no: str, bank: Bank) -> None:
     elif st.toggle(
         f"查看答错或未答的 {len(wrong)} 题：正确答案、解析和原文出处", key=f"review-{attempt_id}"
     ):
-        for number, item in enumerate(wrong, start=1):
-            question = quiz.question(item.question_id)
-            with st.container(border=True):
-                show_question_stem(number, question)
-                show_options_with_keys(question)
-                st.markdown(
-                    md_text(
-                        f"你的答案：{format_answer(question, item.answer)}（得 {item.points:g} 分）"
-                    )
-                )
-                st.markdown(md_text(f"正确答案：{format_answer(question, question.answer)}"))
-                if question.explanation:
-                    st.markdown(md_text(f"解析：{question.explanation}"))
-                show_source(source_passage(db, question), question)
+        for number, item in enumerate(result.questions, start=1):
+            if item.correct is False:
+                show_review(db, number, quiz.question(item.question_id), result, item)
     if st.button("返回测验列表"):
         st.query_params.clear()
         st.rerun()
@@ -261,16 +326,18 @@ def practice_page() -> None:
         with st.container(border=True):
             st.caption(md_text(quiz_title))
             show_question_stem(number, question)
+            # Options in the order of the attempt answered wrong: its letters are the
+            # letters of the answer quoted here.
+            options = question.options if mistake is None else mistake.displayed_options()
             if mistake is not None:
                 later = "，之后已答对" if mistake.answered_right_later else ""
                 st.caption(
-                    md_text(
-                        f"答错 {mistake.times_wrong} 次{later}；上次的答案："
-                        f"{format_answer(question, mistake.last_wrong_answer)}"
-                    )
+                    f"答错 {mistake.times_wrong} 次{later}；上次（测验第 "
+                    f"{mistake.last_wrong_number} 题）的答案："
+                    + md_answer(question, mistake.last_wrong_answer, options)
                 )
             key = f"practice-{chunk_id}-{quiz_title}-{question.id}"
-            answer = answer_input(question, question.options, key, None)
+            answer = answer_input(question, options, key, None)
             if st.button("检查答案", key=f"check-{key}"):
                 feedback = practice_check(question, answer)
                 if feedback.correct:
@@ -279,9 +346,7 @@ def practice_page() -> None:
                     st.warning("部分正确（少选）。")
                 else:
                     st.error("回答错误。")
-                st.markdown(
-                    md_text(f"正确答案：{format_answer(question, feedback.correct_answer)}")
-                )
+                st.markdown(f"正确答案：{md_answer(question, feedback.correct_answer, options)}")
                 if feedback.explanation:
                     st.markdown(md_text(f"解析：{feedback.explanation}"))
                 show_source(source_passage(db, question), question)
@@ -290,4 +355,4 @@ def practice_page() -> None:
                     st.caption("检索到的同一要点的其他段落：")
                     for hit in related:
                         where = " › ".join(p for p in (hit.doc_title, hit.heading_path) if p)
-                        st.markdown(md_text(f"· {where}：{hit.text}"))
+                        st.markdown(md_text(f"· {where}：{without_stray_mark(hit.text)}"))

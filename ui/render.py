@@ -41,6 +41,15 @@ def md_text(text: str) -> str:
     return "  \n".join(line.translate(_ESCAPE) for line in plain_text(text).split("\n"))
 
 
+STRAY_MARKS = "、，,；;：:。"
+
+
+def without_stray_mark(text: str) -> str:
+    """``text`` without punctuation left at its start (``、开展…`` where a list number
+    fell off in the source document): a passage shown on its own never opens with it."""
+    return text.lstrip(STRAY_MARKS + " ") or text
+
+
 def md_highlight(text: str, query: str) -> str:
     """``text`` escaped, with the query's content words marked (see :func:`md_segments`)."""
     return md_segments(highlight_segments(text, query))

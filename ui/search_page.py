@@ -10,7 +10,7 @@ from kb.errors import QueryError
 from kb.highlight import highlight_segments
 from kb.search import Hit, search
 from ui.auth import require
-from ui.render import md_segments, md_text
+from ui.render import md_segments, md_text, without_stray_mark
 from ui.routes import page
 from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
 
@@ -91,7 +91,7 @@ def show_hit(rank: int, hit: Hit, query: str, weak: bool, cited: list | None) ->
     under the deadline burst the searches' messages are what the submits wait behind
     (bench/run_cost.py: 70 -> 37 messages a search)."""
     reader, practice = page("reader"), page("practice")
-    segments = highlight_segments(hit.text, query)
+    segments = highlight_segments(without_stray_mark(hit.text), query)
     with st.container(border=True):
         where = " › ".join(part for part in (hit.doc_title, hit.heading_path) if part)
         # Said only where it helps: a passage that shares none of the query's words was

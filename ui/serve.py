@@ -300,6 +300,15 @@ def start_worker(
 def run(settings: Settings, options: Sequence[str]) -> int:
     """Start the workers and the proxy; restart a worker that exits; stop everything on
     SIGTERM/SIGINT or when workers keep exiting."""
+    if settings.host in ("0.0.0.0", "::") and settings.allowed_hosts == LOCAL_HOSTS:
+        # Served to the network, but only this machine's names are accepted: say so.
+        print(
+            f"KB_HOST={settings.host}: browsers on other machines are refused until "
+            "KB_ALLOWED_HOSTS names the address or host name they use "
+            "(e.g. KB_ALLOWED_HOSTS=10.1.2.3,kb.bureau.local)",
+            file=sys.stderr,
+            flush=True,
+        )
     if settings.workers <= 1:
         # One process needs no proxy: Streamlit serves KB_HOST:KB_PORT itself.
         os.chdir(PROJECT_ROOT)
