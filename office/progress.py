@@ -12,7 +12,7 @@ The rules, in one place (the dashboard, exports and notices all follow them):
   headcount; deactivated accounts are left out (deactivation is not historised, so a
   person deactivated later is also left out of earlier as-of figures).
 * **Department.** A person counts for the department they belonged to at the as-of moment
-  (``department_history``, as :func:`quizzes.accounts.department_at`). Someone who moved
+  (``department_history``, as :func:`quizzes.people.department_at`). Someone who moved
   from 法规科 to 监测站 last week counts, with all their study, for 监测站 today and for
   法规科 as of two weeks ago.
 * **Requirements are those of the plan now.** A quiz added to a phase later is required

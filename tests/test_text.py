@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from base.text import fold
-from kb.highlight import _fold as highlight_fold
 from kb.lexical import normalize
+from kb.words import fold_chars
 from quizzes.bank import normalize_quote
 from quizzes.grading import normalize_fill
 
@@ -19,7 +19,7 @@ def test_fold_options():
 def test_every_user_of_folding_folds_the_same_way():
     text = "Ｐｌａｎ　７０％ 学习"
     assert normalize(text) == fold(text)
-    assert "".join(highlight_fold(text)) == fold(text)
+    assert "".join(fold_chars(text)) == fold(text)
     assert normalize_quote(text) == fold(text, case=False, spaces=False)
     # fill answers fold further (punctuation, numerals, traditional characters) on top
     assert normalize_fill(text) == "plan70%学习"

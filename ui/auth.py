@@ -50,7 +50,7 @@ def current_user() -> Person | None:
 
     A session ends at its next click when the person's session version is no longer the
     one it logged in at (a reset, a password change in another session, a deactivation,
-    a role change: ``quizzes.accounts.end_sessions``), and after
+    a role change: ``quizzes.login.end_sessions``), and after
     KB_SESSION_IDLE_MINUTES idle.
     """
     employee_no = st.session_state.get(_USER)
