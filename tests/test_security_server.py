@@ -356,6 +356,7 @@ def test_passage_practice_shows_no_answer_before_a_graded_attempt(tmp_path):
             before = await practice(tab)
             quizzes = await app_steps.open_page(tab, "quizzes", "学习测验")
             attempt = await app_steps.start_quiz(tab, quizzes)
+            attempt = await app_steps.ask_to_submit(tab, attempt)
             await app_steps.submit(tab, attempt)
             after = await practice(tab)
             return before, after
