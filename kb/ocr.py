@@ -28,11 +28,14 @@ import sqlite_utils
 from base.store import write
 from kb.pdf_layout import Line, Page, is_watermark, tidy_spaces
 
-# The recogniser reads the gap after an article number, or a speck at a line's end, as a
-# dot: a dot at a line's start, after a sentence's end, after 第X条, or between two
-# ideographs is dropped.
+# The recogniser reads the gap after an article number, or a speck, as a dot or a comma:
+# a dot at a line's start, a comma before an article number there, a dot after a
+# sentence's end, after 第X条, or between two ideographs is dropped.
 _STRAY_DOT = re.compile(
-    r"^[.．·•]+(?=\S)|(?<=[。；：！？])[.．·•]+$|(?<=[\u4e00-\u9fff])[.．](?=[\u4e00-\u9fff])"
+    r"^[.．·•]+(?=\S)|^[，,](?=第[一二三四五六七八九十百零〇\d]{1,6}[条章节])|(?<=[。；：！？])[.．·•]+$|(?<=[\u4e00-\u9fff])[.．](?=[\u4e00-\u9fff])"
+)
+_LEADING_MARKS = re.compile(
+    r"^(?:[.．·•]+(?=\S)|[，,](?=第[一二三四五六七八九十百零〇\d]{1,6}[条章节]))"
 )
 _DOT_AFTER_NUMBER = re.compile(r"(第[一二三四五六七八九十百零〇\d]{1,6}[条章节])[.．·•]")
 
@@ -45,7 +48,7 @@ def clean_ocr_text(text: str) -> str:
 # Pages are rendered for OCR at this many dots per inch. The detector works on the long
 # side cut to 2000 pixels (rapidocr's max_side_len), which an A4 page reaches at 170 dpi.
 RENDER_DPI = 170
-MAX_SIDE = 2000  # rapidocr's max_side_len
+DET_UNCLIP_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -100,29 +103,17 @@ class RapidOcrEngine:
     def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        self._ocr = RapidOCR()
+        # The detector's boxes are grown by this ratio before recognition. At the default
+        # (1.6) a character at a line's end was cut off on sharp 300 dpi pages (95.6% of a
+        # page's characters in bench/bench_ocr.py, 99.9% at 2.0) and the tighter boxes
+        # left paragraph starts less clear; at 2.0 one close line was lost on another page.
+        self._ocr = RapidOCR(det_unclip_ratio=DET_UNCLIP_RATIO)
 
     def recognize(self, image: Any) -> list[OcrBox]:
-        """The text lines of ``image``, each with its box (in its pixels) and score."""
-        import cv2
-
-        # The engine shrinks an image whose long side is over MAX_SIDE without smoothing;
-        # on a sharp 300 dpi page the aliasing cut characters off at line ends (95.6% of
-        # a page's characters in bench/bench_ocr.py; 99.9% when shrunk by area first).
-        # Growing the detector's boxes instead (det_unclip_ratio 2.0) merged close lines
-        # and lost a whole one.
-        scale = MAX_SIDE / max(image.shape[:2])
-        if scale < 1:
-            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        """The text lines of ``image``, each with its box and the recogniser's score."""
         result, _ = self._ocr(image)
-        factor = 1 / min(scale, 1)
         return [
-            OcrBox(
-                tuple((float(x) * factor, float(y) * factor) for x, y in points),
-                str(text),
-                float(score),
-            )
+            OcrBox(tuple((float(x), float(y)) for x, y in points), str(text), float(score))
             for points, text, score in result or []
         ]
 
@@ -235,7 +226,11 @@ def page_from_ocr(number: int, result: OcrPage) -> Page:
         lines.append(Line(text, x0, top, x1, bottom, height / 1.25, number, ocr=True))
     lines.sort(key=lambda line: (round(line.top), line.x0))
     for line in lines:
-        line.text = clean_ocr_text(line.text)
+        # A speck read as a mark before the first character also widened the box: the
+        # line starts where its first real character does.
+        text = tidy_spaces(line.text)
+        line.x0 += (len(text) - len(_LEADING_MARKS.sub("", text))) * line.size
+        line.text = clean_ocr_text(text)
     return Page(number, result.width * scale, result.height * scale, lines, ocr=True)
 
 
