@@ -257,6 +257,10 @@ def test_a_head_reviews_one_persons_attempt_as_the_person_saw_it(bureau, app_set
     open_page(at, "dashboard")
     open_tab(at, "人员")
     at.selectbox(key="people_department").set_value("监测站").run()
+    # a time not there is a blank cell (the grid wrote "None"), one there reads in full
+    [people] = [d.value for d in at.dataframe if "完成时间" in d.value.columns]
+    done = dict(zip(people["工号"], people["完成时间"], strict=True))
+    assert done["1002"] == "" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", done["1001"])
     at.selectbox(key="people_person").set_value("1001").run()
     at.selectbox(key="people_attempt").set_value(attempt_id).run()
     stems = [m.value for m in at.markdown if re.match(r"^\*\*\d+\\\.\*\*", m.value)]

@@ -243,12 +243,20 @@ def _export(scope: Scope, build: Callable[[dict[str, pd.DataFrame]], bytes]) -> 
 
 
 def _table(frame: pd.DataFrame, **kwargs: object) -> None:
-    """A table with shares shown as percentages, as the export formats them."""
+    """A table with shares shown as percentages, as the export formats them.
+
+    Times are shown as text: the grid writes "None" for a missing time, here a blank cell.
+    """
     config = {
         column: st.column_config.NumberColumn(format="percent")
         for column in frame.columns
         if column in PERCENT_COLUMNS
     }
+    times = frame.select_dtypes(include=["datetime", "datetimetz"]).columns
+    if len(times):
+        frame = frame.copy()
+        for column in times:
+            frame[column] = frame[column].dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -12,7 +13,7 @@ from kb.documents import Paragraph, Passage, get_document, get_passage, list_doc
 from quizzes.readings import confirm_reading, readings_of
 from ui.auth import require
 from ui.render import md_marked, md_text, without_stray_mark
-from ui.services import get_db, get_study_plan
+from ui.services import get_bank, get_db, get_study_plan
 
 OCR_NOTICE = "文字识别所得，可能有误"
 
@@ -95,14 +96,18 @@ _LAST_READ = "reader_last_document"
 
 
 def _default_document(paths: list[str]) -> str:
-    """The document this session read last, else the plan's first required one (the
-    campaign plan), else the first in the library."""
+    """The document this session read last, else the plan's first required one, else
+    the one the quiz bank cites most (the campaign plan), else the first in the library."""
     last = st.session_state.get(_LAST_READ)
     if last in paths:
         return last
     plan = get_study_plan()
     required = [d for phase in plan.phases for d in phase.documents] if plan else []
-    return next((d for d in required if d in paths), paths[0])
+    cited = Counter(
+        q.source.document for quiz in get_bank().quizzes.values() for q in quiz.questions
+    )
+    ranked = required + [d for d, _ in cited.most_common()]
+    return next((d for d in ranked if d in paths), paths[0])
 
 
 def _page_bounds(path: str, count: int, target_index: int | None) -> tuple[int, int]:
