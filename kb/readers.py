@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import olefile
+
 from kb.errors import (
     DocumentTooLarge,
     EmptyDocument,
@@ -145,10 +147,32 @@ def _too_many_chars() -> str:
 
 
 def _refuse_encrypted(data: bytes, label: str) -> None:
-    # A password-protected Office file is an OLE container holding the encrypted package
-    # and its EncryptionInfo stream (names in an OLE directory are UTF-16LE).
-    if "EncryptionInfo".encode("utf-16-le") in data:
+    # A password-protected .docx is an OLE container holding the encrypted package and its
+    # EncryptionInfo stream (names in an OLE directory are UTF-16LE); a Word 97-2003 file
+    # (and WPS Writer's, the same format) says so in its header instead.
+    if "EncryptionInfo".encode("utf-16-le") in data or _word97_encrypted(data):
         raise EncryptedDocument(label, "文件已加密（设有打开密码），无法读取：请去掉密码后再放入")
+
+
+_WORD97_IDENT = b"\xec\xa5"  # wIdent 0xA5EC, little-endian
+_F_ENCRYPTED = 0x0100  # FIB base, the flags at offset 0x0A: fEncrypted (RC4 or XOR)
+
+
+def _word97_encrypted(data: bytes) -> bool:
+    """Whether a Word 97-2003 file's header (the FIB at the start of its WordDocument
+    stream) marks it encrypted; False for anything that is not such a file."""
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            if not ole.exists("WordDocument"):
+                return False
+            head = ole.openstream("WordDocument").read(12)
+    except (OSError, ValueError):
+        return False
+    return (
+        len(head) == 12
+        and head[:2] == _WORD97_IDENT
+        and bool(int.from_bytes(head[10:12], "little") & _F_ENCRYPTED)
+    )
 
 
 _BOMS = (

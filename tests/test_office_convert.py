@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from kb.chunking import chunk_lines
-from kb.errors import UnreadableDocument
+from kb.errors import EncryptedDocument, UnreadableDocument
 from kb.ingest import sync_corpus
 from kb.isolation import read_untrusted
 from kb.office_convert import OLE_MAGIC, convert_to_docx, soffice_path
@@ -40,6 +40,28 @@ def test_old_word_wps_odt_and_rtf_read_like_the_docx(office_files):
         ".odt": ("odt", LAW_PASSAGES),
         ".rtf": ("rtf", LAW_PASSAGES),
     }
+
+
+@needs_soffice
+def test_an_encrypted_doc_or_wps_is_reported_as_encrypted(office_files, tmp_path):
+    # Word 97-2003 (and WPS, the same format) marks a password in the header of its
+    # WordDocument stream (fEncrypted); the file is the real converted law with that flag.
+    import olefile
+
+    plain = office_files[".doc"].read_bytes()
+    locked = tmp_path / "locked.doc"
+    locked.write_bytes(plain)
+    with olefile.OleFileIO(str(locked), write_mode=True) as ole:
+        stream = bytearray(ole.openstream("WordDocument").read())
+        stream[11] |= 0x01  # the flags at 0x0A, little-endian: 0x0100 is fEncrypted
+        ole.write_stream("WordDocument", bytes(stream))
+    for name in ("保密.doc", "保密.wps"):
+        with pytest.raises(EncryptedDocument) as info:
+            read_untrusted(name, locked.read_bytes())
+        assert (info.value.kind, info.value.reason) == (
+            "encrypted",
+            "文件已加密（设有打开密码），无法读取：请去掉密码后再放入",
+        )
 
 
 @needs_soffice
