@@ -35,7 +35,7 @@ from kb.isolation import OcrOptions, read_untrusted
 from kb.lexical import index_text
 from kb.lexical_index import publish
 from kb.numbering import article_gaps
-from kb.ocr import load_ocr_pages, save_ocr_page
+from kb.ocr_store import load_ocr_pages, save_ocr_page
 from kb.readers import check_supported
 from kb.schema import bump_generation
 

@@ -20,12 +20,8 @@ import re
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import sqlite_utils
-
-from base.store import write
 from kb.pdf_layout import Line, Page, is_watermark, tidy_spaces
 
 # The recogniser reads the gap after an article number, or a speck, as a dot or a comma:
@@ -245,23 +241,3 @@ def _merge_into(line: Line, x0: float, top: float, x1: float, bottom: float, tex
     line.table_row = line.table_row or bool(joiner)
     line.x0, line.x1 = min(line.x0, x0), max(line.x1, x1)
     line.top, line.bottom = min(line.top, top), max(line.bottom, bottom)
-
-
-def load_ocr_pages(db: sqlite_utils.Database, content_hash: str) -> dict[int, OcrPage]:
-    """The pages of a file (by content hash) that OCR has already read, by page index."""
-    return {
-        page: OcrPage.from_json(raw)
-        for page, raw in db.execute(
-            "SELECT page, result FROM ocr_pages WHERE content_hash = ?", [content_hash]
-        )
-    }
-
-
-def save_ocr_page(db: sqlite_utils.Database, content_hash: str, page: int, result: OcrPage) -> None:
-    """Keep one recognised page, in its own transaction, so an interrupted run keeps it."""
-    with write(db):
-        db.execute(
-            "INSERT OR REPLACE INTO ocr_pages (content_hash, page, result, recognized_at)"
-            " VALUES (?, ?, ?, ?)",
-            [content_hash, page, result.to_json(), datetime.now(UTC).isoformat(timespec="seconds")],
-        )

@@ -23,7 +23,8 @@ from kb.cli import cli as kb_cli
 from kb.documents import get_document
 from kb.errors import DocumentError
 from kb.ingest import sync_corpus
-from kb.ocr import OcrInterrupted, OcrRun, load_ocr_pages, save_ocr_page
+from kb.ocr import OcrInterrupted, OcrRun
+from kb.ocr_store import load_ocr_pages, save_ocr_page
 from kb.readers import read_document
 from kb.service import open_kb
 from tests.apptest_support import logged_in, open_page
