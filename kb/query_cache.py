@@ -43,7 +43,10 @@ class CachingEmbedder:
         self._lock = threading.Lock()
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
-    def __len__(self) -> int:
+    @property
+    def entries(self) -> int:
+        """How many query vectors the cache holds. (Not ``__len__``: an empty cache would
+        be false where pages ask ``if status.embedder``.)"""
         return len(self._vectors)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -33,8 +33,9 @@ def test_a_query_asked_again_gets_the_same_vector_without_the_model():
     again = cache.embed_queries(["排污许可证"])
     assert np.array_equal(first, inner._vector("排污许可证")[None, :])
     assert np.array_equal(again, first)
-    assert (inner.query_calls, cache.hits, len(cache)) == ([["排污许可证"]], 1, 1)
+    assert (inner.query_calls, cache.hits, cache.entries) == ([["排污许可证"]], 1, 1)
     assert (cache.model_id, cache.label, cache.dimension) == ("test:bigrams", "test:bigrams", 64)
+    assert CachingEmbedder(RecordingEmbedder())  # an empty cache is still an embedder
 
 
 def test_only_the_queries_not_asked_before_reach_the_model_in_one_call():
@@ -56,13 +57,13 @@ def test_the_cache_keeps_at_most_its_size_and_drops_the_least_recently_used():
     cache.embed_queries(["乙类"])
     cache.embed_queries(["甲类"])  # used again: 乙类 is now the oldest
     cache.embed_queries(["丙类"])
-    assert len(cache) == 2
+    assert cache.entries == 2
     inner.query_calls.clear()
     cache.embed_queries(["甲类"])
     cache.embed_queries(["丙类"])
     cache.embed_queries(["乙类"])  # dropped, so asked of the model again
     assert inner.query_calls == [["乙类"]]
-    assert len(cache) == 2
+    assert cache.entries == 2
 
 
 def test_changing_a_returned_vector_does_not_change_the_cache():
@@ -77,7 +78,7 @@ def test_passages_are_never_cached():
     cache = CachingEmbedder(inner)
     cache.embed_passages(["第一条 为了保护环境。"])
     cache.embed_passages(["第一条 为了保护环境。"])
-    assert (inner.passages_seen, len(cache)) == (["第一条 为了保护环境。"] * 2, 0)
+    assert (inner.passages_seen, cache.entries) == (["第一条 为了保护环境。"] * 2, 0)
 
 
 def test_threads_asking_at_once_all_get_their_own_vectors():
@@ -96,7 +97,7 @@ def test_threads_asking_at_once_all_get_their_own_vectors():
     for thread in threads:
         thread.join()
     assert all(np.array_equal(results[t], inner._vector(t)) for t in texts)
-    assert len(cache) == 8
+    assert cache.entries == 8
 
 
 def test_search_through_the_cache_ranks_as_search_without_it(db, tiny_corpus):
