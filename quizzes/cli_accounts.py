@@ -200,9 +200,11 @@ def _print_report(name: str, report: ImportReport, passwords_out: Path | None) -
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def template_command(file: Path) -> None:
     """把名册模板（.xlsx：标题行、表头、一行示例，另附“说明”工作表）写入 FILE。"""
-    if file.exists():
+    try:
+        with file.open("xb") as out:
+            out.write(roster_template_xlsx())
+    except FileExistsError:
         _fail(f"{file} 已存在，请换一个文件名")
-    file.write_bytes(roster_template_xlsx())
     click.echo(f"已写入名册模板 {file}。")
 
 

@@ -1,7 +1,7 @@
 """The 职工名册 tab of the 管理 page, run by AppTest: re-issuing initial passwords.
 
 (AppTest cannot upload a file; the upload, preview and 确认导入 are driven in Chromium by
-tests/test_browser_roster.py.)
+tests/test_browser_upload.py.)
 """
 
 from __future__ import annotations
