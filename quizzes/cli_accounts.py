@@ -260,11 +260,12 @@ def account_cli() -> None:
 @click.option("--name", required=True, help="姓名")
 @click.option("--department", required=True, help="部门（科室/站/队）")
 @click.option("--role", default="职工", show_default=True, help="角色：职工、负责人 或 创建办")
-def create_command(employee_no: str, name: str, department: str, role: str) -> None:
+@click.option("--title", default="", help="职务（如 科员、副科长），只作显示")
+def create_command(employee_no: str, name: str, department: str, role: str, title: str) -> None:
     """新建账号 EMPLOYEE_NO，并显示初始密码（首次登录须修改）。"""
     with _database() as db:
         try:
-            password = create_account(db, employee_no, name, department, role, _now())
+            password = create_account(db, employee_no, name, department, role, _now(), title=title)
         except AccountError as error:
             _fail(str(error))
     click.echo(f"已新建账号 {employee_no.strip()}（{name.strip()}），初始密码：{password}")

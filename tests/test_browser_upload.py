@@ -230,6 +230,8 @@ def test_a_title_row_roster_is_previewed_then_imported_on_confirmation(
     expect(page.get_by_test_id("stAlert").filter(has_text="已导入")).to_contain_text(
         "已导入：新增 2 人，更新 1 人，未变 0 人，不在本名册中 1 人。"
     )
+    # The preview has made way for what was done.
+    expect(preview).to_have_count(0)
     with page.expect_download() as download_info:
         page.get_by_role("button", name="下载初始密码表（CSV）", exact=True).click()
     sheet = list(csv.reader(io.StringIO(download_info.value.path().read_text("utf-8-sig"))))

@@ -1079,3 +1079,21 @@ def test_the_cli_lists_who_awaits_a_first_login_and_reissues_to_a_file(runner, t
         1,
         "请给出工号，或用 --all 表示所有尚未首次登录的人员（二者选一）\n",
     )
+
+
+def test_an_account_made_on_the_command_line_carries_its_zhiwu(runner, tmp_path):
+    from quizzes.cli_accounts import account_cli
+
+    result = runner.invoke(
+        account_cli,
+        ["create", "1001", "--name", "张伟", "--department", "办公室", "--title", "副科长"],
+    )
+    assert result.exit_code == 0, result.output
+    assert get_person(app_db(tmp_path), "1001") == Person(
+        "1001", "张伟", "办公室", Role.STAFF, title="副科长"
+    )
+    result = runner.invoke(account_cli, ["list"])
+    assert result.output.splitlines() == [
+        "1001  张伟  办公室  副科长  职工  在用（待改初始密码）",
+        "共 1 人。",
+    ]

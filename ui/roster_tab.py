@@ -118,21 +118,25 @@ def _check(upload) -> None:
 
 def _show_preview(person: Person, preview: _Preview) -> None:
     plan = preview.plan
-    st.subheader("导入预览")
-    st.caption(md_text(preview.roster.description()))
-    st.info(md_text(plan.summary() + "。尚未导入，请核对后点“确认导入”。"))
-    deactivatable = plan.deactivatable()
-    deactivate = bool(deactivatable) and st.checkbox(
-        f"同时停用名册中没有的职工和负责人（{len(deactivatable)} 人；不能再登录，学习记录保留）",
-        key="roster_deactivate",
-    )
-    st.dataframe(
-        pd.DataFrame(list(preview_rows(plan, deactivate)), columns=list(PREVIEW_COLUMNS)),
-        hide_index=True,
-        width="stretch",
-    )
+    # Emptied once the import is done: what remains on screen is what was done.
+    area = st.empty()
+    with area.container():
+        st.subheader("导入预览")
+        st.caption(md_text(preview.roster.description()))
+        st.info(md_text(plan.summary() + "。尚未导入，请核对后点“确认导入”。"))
+        deactivatable = plan.deactivatable()
+        deactivate = bool(deactivatable) and st.checkbox(
+            f"同时停用名册中没有的职工和负责人（{len(deactivatable)} 人；不能再登录，学习记录保留）",
+            key="roster_deactivate",
+        )
+        st.dataframe(
+            pd.DataFrame(list(preview_rows(plan, deactivate)), columns=list(PREVIEW_COLUMNS)),
+            hide_index=True,
+            width="stretch",
+        )
     if not st.button("确认导入", type="primary"):
         return
+    area.empty()
     st.session_state.pop(_PREVIEW, None)
     try:
         # About 25 ms of password hashing a new person (README, "The roster").
