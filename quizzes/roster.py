@@ -474,8 +474,12 @@ def _no_header(where: str, table: list[list[str]]) -> str:
     return message
 
 
+def _is_title(text: str) -> bool:
+    return bool(text) and Role.parse(text) is None and bool(_TITLE_LIKE.search(text))
+
+
 def _role_problem(text: str) -> str | None:
-    if text and Role.parse(text) is None and _TITLE_LIKE.search(text):
+    if _is_title(text):
         return (
             f"角色 “{text}” 是职务，不是系统角色：职务请填在“职务”列，"
             f"角色列只填 {ROLE_CHOICES}（不填即为 职工）"
@@ -508,6 +512,7 @@ def _parse_sheet(prefix: str, sheet: str | None, table: list[list[str]], where: 
     width = max((position for position, title in enumerate(header) if title), default=0) + 1
     rows: list[RosterRow] = []
     first_seen: dict[str, int] = {}
+    titles_as_roles = 0
     for index in range(header_index + 1, len(table)):
         cells, line = table[index], index + 1
         if not any(cells):
@@ -527,6 +532,7 @@ def _parse_sheet(prefix: str, sheet: str | None, table: list[list[str]], where: 
         role_error = _role_problem(role_text)
         if role_error:
             problems.append(role_error)
+            titles_as_roles += _is_title(role_text)
         if password:
             weak = password_problems(password, employee_no)
             if weak:
@@ -553,6 +559,16 @@ def _parse_sheet(prefix: str, sheet: str | None, table: list[list[str]], where: 
                     title if "title" in columns else None,
                 )
             )
+    if titles_as_roles > 1 and "title" not in columns:
+        # A whole column of 职务 under the header 角色: one line says what to do about it.
+        errors.insert(
+            0,
+            at(
+                header_line,
+                f"“{headers['role']}”列有 {titles_as_roles} 行填的是职务：如这一列就是职务，"
+                "请把表头改为“职务”（角色可不填，默认 职工）",
+            ),
+        )
     if errors:
         raise RosterError(errors)
     if not rows:

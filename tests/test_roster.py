@@ -698,6 +698,8 @@ def test_a_zhiwu_in_the_role_column_is_told_apart_with_its_row(tmp_path):
         "是职务，不是系统角色：职务请填在“职务”列，角色列只填 职工、负责人、创建办（不填即为 职工）"
     )
     assert caught.value.errors == [
+        "名册.xlsx:第2行: “角色”列有 3 行填的是职务：如这一列就是职务，"
+        "请把表头改为“职务”（角色可不填，默认 职工）",
         f"名册.xlsx:第3行: 角色 “科员” {told}",
         f"名册.xlsx:第4行: 角色 “副科长” {told}",
         f"名册.xlsx:第6行: 角色 “一级主任科员” {told}",
@@ -1096,4 +1098,24 @@ def test_an_account_made_on_the_command_line_carries_its_zhiwu(runner, tmp_path)
     assert result.output.splitlines() == [
         "1001  张伟  办公室  副科长  职工  在用（待改初始密码）",
         "共 1 人。",
+    ]
+
+
+def test_with_a_zhiwu_column_beside_it_the_role_column_gets_no_rename_hint(tmp_path):
+    path = write_csv(
+        tmp_path / "r.csv",
+        [
+            ["工号", "姓名", "科室", "职务", "角色"],
+            ["1001", "张伟", "办公室", "科员", "科员"],
+            ["1002", "王芳", "办公室", "科长", "科长"],
+        ],
+    )
+    with pytest.raises(RosterError) as caught:
+        read_roster(path)
+    told = (
+        "是职务，不是系统角色：职务请填在“职务”列，角色列只填 职工、负责人、创建办（不填即为 职工）"
+    )
+    assert caught.value.errors == [
+        f"r.csv:第2行: 角色 “科员” {told}",
+        f"r.csv:第3行: 角色 “科长” {told}",
     ]
