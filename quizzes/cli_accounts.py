@@ -150,6 +150,8 @@ def import_command(
             plan = plan_roster(db, roster.rows)
         click.echo(f"名册 {file.name} 预览（未写入）：{plan.summary()}。")
         click.echo(roster.description())
+        if roster.skipped_note():
+            click.echo(roster.skipped_note())
         for kind, *fields, note in preview_rows(plan, deactivate_missing):
             employee_no, name, department, title, role = fields
             click.echo(
@@ -162,6 +164,8 @@ def import_command(
         report = import_roster(db, roster.rows, _now(), deactivate_missing=deactivate_missing)
         write_passwords(list(report.created))
     _print_report(file.name, report, passwords_out)
+    if roster.skipped_note():
+        click.echo(f"\n{roster.skipped_note()}")
 
 
 def _print_report(name: str, report: ImportReport, passwords_out: Path | None) -> None:

@@ -162,12 +162,15 @@ class RosterFile:
         sheet: the worksheet read (None for a .csv).
         header_line: the row number of the header row.
         columns: for each field read, the header as the file writes it (工号 → 人员编号).
+        skipped: rows below the header with neither 工号 nor 姓名 (制表人、合计 lines),
+            each as “第N行：…” with what it holds; not read as people.
     """
 
     rows: list[RosterRow]
     sheet: str | None
     header_line: int
     columns: dict[str, str]
+    skipped: tuple[str, ...] = ()
 
     def description(self) -> str:
         """Where the roster was read, in Chinese: sheet, header row, the columns used."""
@@ -177,6 +180,12 @@ class RosterFile:
             for label, header in self.columns.items()
         )
         return f"读取{place}表头在第 {self.header_line} 行；列：{used}"
+
+    def skipped_note(self) -> str | None:
+        """The rows not read as people, in one Chinese line; None when there are none."""
+        if not self.skipped:
+            return None
+        return f"以下行没有工号和姓名，未作为人员读取：{'；'.join(self.skipped)}"
 
 
 class RosterError(ValueError):
@@ -513,6 +522,7 @@ def _parse_sheet(prefix: str, sheet: str | None, table: list[list[str]], where: 
     rows: list[RosterRow] = []
     first_seen: dict[str, int] = {}
     titles_as_roles = 0
+    skipped: list[str] = []
     for index in range(header_index + 1, len(table)):
         cells, line = table[index], index + 1
         if not any(cells):
@@ -527,6 +537,10 @@ def _parse_sheet(prefix: str, sheet: str | None, table: list[list[str]], where: 
             cell("name"),
             cell("department"),
         )
+        if not employee_no and not person_name:
+            # A 制表人/审核人 or 合计 line under the table, not a person.
+            skipped.append(f"第{line}行：{' '.join(value for value in cells if value)[:40]}")
+            continue
         title, role_text, password = cell("title"), cell("role"), cell("initial_password")
         problems = field_problems(employee_no, person_name, department, title)
         role_error = _role_problem(role_text)
@@ -578,6 +592,7 @@ def _parse_sheet(prefix: str, sheet: str | None, table: list[list[str]], where: 
         sheet,
         header_line,
         {_BY_FIELD[field].label: headers[field] for field in _BY_FIELD if field in headers},
+        tuple(skipped),
     )
 
 

@@ -1119,3 +1119,26 @@ def test_with_a_zhiwu_column_beside_it_the_role_column_gets_no_rename_hint(tmp_p
         f"r.csv:第2行: 角色 “科员” {told}",
         f"r.csv:第3行: 角色 “科长” {told}",
     ]
+
+
+def test_lines_under_the_table_without_a_person_are_named_not_read(runner, tmp_path):
+    path = write_sheets(
+        tmp_path / "花名册.xlsx",
+        {
+            "花名册": [
+                *TITLE_ROW_ROSTER[:6],
+                [],
+                ["合计", None, None, None, None, "2 人"],
+                [None, "制表人：王五", None, None, "审核人：赵六"],
+            ]
+        },
+    )
+    roster = read_roster_file(path)
+    assert [row.employee_no for row in roster.rows] == ["0101", "0102"]
+    assert roster.skipped == ("第8行：合计 2 人", "第9行：制表人：王五 审核人：赵六")
+    assert roster.skipped_note() == (
+        "以下行没有工号和姓名，未作为人员读取：第8行：合计 2 人；第9行：制表人：王五 审核人：赵六"
+    )
+    assert read_roster_file(ROSTERS / "staff.xlsx").skipped_note() is None
+    result = runner.invoke(roster_cli, ["import", str(path), "--dry-run"])
+    assert result.output.splitlines()[2] == roster.skipped_note()

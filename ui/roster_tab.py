@@ -123,6 +123,8 @@ def _show_preview(person: Person, preview: _Preview) -> None:
     with area.container():
         st.subheader("导入预览")
         st.caption(md_text(preview.roster.description()))
+        if preview.roster.skipped_note():
+            st.warning(md_text(preview.roster.skipped_note()))
         st.info(md_text(plan.summary() + "。尚未导入，请核对后点“确认导入”。"))
         deactivatable = plan.deactivatable()
         deactivate = bool(deactivatable) and st.checkbox(
