@@ -160,9 +160,12 @@ def import_command(
             )
         return
 
-    with _passwords_out(passwords_out) as write_passwords, _database() as db:
-        report = import_roster(db, roster.rows, _now(), deactivate_missing=deactivate_missing)
-        write_passwords(list(report.created))
+    try:
+        with _passwords_out(passwords_out) as write_passwords, _database() as db:
+            report = import_roster(db, roster.rows, _now(), deactivate_missing=deactivate_missing)
+            write_passwords(list(report.created))
+    except AccountError as error:
+        _fail(str(error))
     _print_report(file.name, report, passwords_out)
     if roster.skipped_note():
         click.echo(f"\n{roster.skipped_note()}")

@@ -34,7 +34,7 @@ from quizzes.accounts import (
 )
 from quizzes.initial_passwords import NewAccount, passwords_table
 from quizzes.passwords import generate_password, hash_password, password_problems
-from quizzes.people import ROLE_CHOICES, Person, Role, list_people, role_problem
+from quizzes.people import ROLE_CHOICES, AccountError, Person, Role, list_people, role_problem
 from quizzes.workbooks import UnreadableWorkbook, open_untrusted_xlsx
 
 __all__ = [
@@ -683,6 +683,8 @@ def import_roster(
 
     Raises:
         RosterChanged: the accounts changed since ``expected`` was made; nothing written.
+        AccountError: the import would leave no active 创建办 account where there was
+            one; nothing written.
         ValueError: two rows share a 工号 (read_roster never returns such rows).
     """
     rows = list(rows)
@@ -698,6 +700,7 @@ def import_roster(
     with write(db):
         # Planned again under the lock: someone may have changed an account since.
         plan = plan_roster(db, rows)
+        had_admin = _has_active_admin(db)
         if expected is not None and plan._signature() != expected._signature():
             raise RosterChanged()
         created = []
@@ -734,6 +737,12 @@ def import_roster(
         deactivated = plan.deactivatable() if deactivate_missing else ()
         for person in deactivated:
             deactivate_account(db, person.employee_no, now)
+        if had_admin and not _has_active_admin(db):
+            # A roster that lists every admin as 职工 would lock the office out.
+            raise AccountError(
+                "导入后将没有在用的创建办账号（名册把所有创建办人员的角色改掉了），"
+                "未做任何修改；请在名册中保留至少一名创建办人员的角色"
+            )
     return ImportReport(
         tuple(created),
         plan.changed,
@@ -741,6 +750,10 @@ def import_roster(
         plan.missing,
         deactivated,
     )
+
+
+def _has_active_admin(db: sqlite_utils.Database) -> bool:
+    return any(person.role is Role.ADMIN for person in list_people(db, active_only=True))
 
 
 def _new_password(row: RosterRow, factory: Callable[[], str]) -> tuple[str, str]:

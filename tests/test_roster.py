@@ -1142,3 +1142,32 @@ def test_lines_under_the_table_without_a_person_are_named_not_read(runner, tmp_p
     assert read_roster_file(ROSTERS / "staff.xlsx").skipped_note() is None
     result = runner.invoke(roster_cli, ["import", str(path), "--dry-run"])
     assert result.output.splitlines()[2] == roster.skipped_note()
+
+
+def test_a_roster_that_would_leave_no_active_admin_is_refused_whole(runner, tmp_path):
+    db = app_db(tmp_path)
+    import_roster(
+        db,
+        [
+            RosterRow(2, "9001", "钱进", "创建办", Role.ADMIN),
+            RosterRow(3, "1001", "张伟", "办公室", Role.STAFF),
+        ],
+        NOW,
+        passwords(),
+    )
+    before = snapshot(db)
+    roster = write_csv(
+        tmp_path / "r.csv",
+        [HEADER, ["9001", "钱进", "创建办", "职工"], ["1002", "王芳", "办公室", "职工"]],
+    )
+    out = tmp_path / "pw.csv"
+
+    result = runner.invoke(roster_cli, ["import", str(roster), "--passwords-out", str(out)])
+
+    assert (result.exit_code, result.output) == (
+        1,
+        "导入后将没有在用的创建办账号（名册把所有创建办人员的角色改掉了），"
+        "未做任何修改；请在名册中保留至少一名创建办人员的角色\n",
+    )
+    assert snapshot(app_db(tmp_path)) == before
+    assert not out.exists()

@@ -19,7 +19,7 @@ from quizzes.initial_passwords import (
     passwords_table,
     reissue_initial_passwords,
 )
-from quizzes.people import Person, Role
+from quizzes.people import AccountError, Person, Role
 from quizzes.roster import (
     COLUMNS,
     PREVIEW_COLUMNS,
@@ -150,8 +150,8 @@ def _show_preview(person: Person, preview: _Preview) -> None:
                 deactivate_missing=deactivate,
                 expected=plan,
             )
-    except RosterChanged as exc:
-        st.error(str(exc))
+    except (RosterChanged, AccountError) as exc:
+        st.error(md_text(str(exc)))
         return
     st.success(md_text(f"已导入：{report.summary()}。"))
     if report.created:
