@@ -22,15 +22,23 @@ def test_the_office_reissues_the_initial_password_of_someone_not_yet_logged_in(a
         employee_no: create_account(db, employee_no, name, "办公室", Role.STAFF, NOW, title="科员")
         for employee_no, name in (("2001", "赵敏"), ("2002", "钱进"), ("2003", "孙丽"))
     }
+    create_account(db, "2101", "周强", "监测站", Role.STAFF, NOW)
     # 2003 has logged in once with the initial password: theirs is not re-issued.
     authenticate(db, "2003", first["2003"], NOW)
     db.close()
 
     at = run_page_function("admin_page", "9001")
     assert (
-        "共 2 人。初始密码不以明文保存，所以不能再次下载；可为选定的人重新生成初始密码，原初始密码随即作废。"
+        "共 3 人。初始密码不以明文保存，所以不能再次下载；可为选定的人重新生成初始密码，原初始密码随即作废。"
         in texts(at.caption)
     )
+    assert at.multiselect(key="reissue_pick").options == [
+        "2001 赵敏（办公室）",
+        "2002 钱进（办公室）",
+        "2101 周强（监测站）",
+    ]
+    at.selectbox(key="reissue_department").set_value("办公室").run()
+    assert at.checkbox(key="reissue_all").label == "办公室全部 2 人"
     pick = at.multiselect(key="reissue_pick")
     assert pick.options == ["2001 赵敏（办公室）", "2002 钱进（办公室）"]
     pick.set_value(["2001"]).run()

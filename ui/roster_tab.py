@@ -186,8 +186,17 @@ def _initial_passwords(person: Person) -> None:
         f"共 {len(pending)} 人。初始密码不以明文保存，所以不能再次下载；"
         "可为选定的人重新生成初始密码，原初始密码随即作废。"
     )
+    departments = sorted({p.department for p in pending})
+    department = st.selectbox(
+        "部门", ["全部部门", *departments], key="reissue_department", disabled=len(departments) < 2
+    )
+    if department != "全部部门":
+        pending = [p for p in pending if p.department == department]
     labels = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in pending}
-    everyone = st.checkbox(f"全部 {len(pending)} 人", key="reissue_all")
+    everyone = st.checkbox(
+        f"{'' if department == '全部部门' else department}全部 {len(pending)} 人",
+        key="reissue_all",
+    )
     chosen = (
         list(labels)
         if everyone
