@@ -235,8 +235,9 @@ def free_port() -> int:
 def streamlit_command(
     host: str, port: int, options: Sequence[str], allowed_hosts: Sequence[str] = LOCAL_HOSTS
 ) -> list[str]:
-    """``streamlit run app.py`` on ``host``:``port`` with the extra ``options``, accepting
-    websockets only for the host names ``allowed_hosts`` (``Settings.allowed_hosts``).
+    """``streamlit run asgi.py`` (the app and its login cookie routes) on ``host``:``port``
+    with the extra ``options``, accepting websockets only for the host names
+    ``allowed_hosts`` (``Settings.allowed_hosts``).
 
     Started through ``ui.launch``, so that ``ui.protocol_guard`` is in place before the
     first session (run it from the project folder)."""
@@ -246,7 +247,7 @@ def streamlit_command(
         "-m",
         "ui.launch",
         "run",
-        "app.py",
+        "asgi.py",
         "--server.address",
         host,
         "--server.port",
@@ -289,7 +290,7 @@ class RestartBudget:
 def start_worker(
     port: int, options: Sequence[str], token: str, allowed_hosts: Sequence[str] = LOCAL_HOSTS
 ) -> subprocess.Popen[bytes]:
-    """One ``streamlit run app.py`` on 127.0.0.1:``port`` that trusts the proxy's ``token``."""
+    """One ``streamlit run asgi.py`` on 127.0.0.1:``port`` that trusts the proxy's ``token``."""
     return subprocess.Popen(
         streamlit_command("127.0.0.1", port, options, allowed_hosts),
         cwd=PROJECT_ROOT,
