@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser_support import (
     CHROMIUM,
+    PASSWORD,
     WAIT_MS,
     AppServer,
     answer_widget,
@@ -167,3 +168,29 @@ def test_a_login_survives_a_reload_mid_quiz_reaches_a_new_tab_and_ends_at_logout
     expect(page.get_by_text("已退出登录，请重新登录。")).to_be_visible()
     page.reload()
     _expect_login_form(page)
+
+
+def test_at_phone_width_with_the_sidebar_closed_the_login_survives_a_reload(
+    browser, proxied_server, tmp_path
+):
+    # The cookie's image sits in the sidebar, which a phone shows closed.
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    try:
+        page.goto(proxied_server.url)
+        page.get_by_label("工号", exact=True).fill("1001")
+        page.get_by_label("密码", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="登录", exact=True).click()
+        expect(page.get_by_role("heading", name="政策检索", exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+        wait_until(lambda: _login_cookie(page), "the login cookie")
+        page.reload()
+        wait_for_app_idle(page)
+        expect(page.get_by_role("heading", name="政策检索", exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name="登录", exact=True)).to_have_count(0)
+    finally:
+        page.screenshot(path=tmp_path / "last-view.png")
+        context.close()

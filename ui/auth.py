@@ -115,24 +115,24 @@ def current_user() -> Person | None:
     return check.person
 
 
-def login_cookie_image() -> None:
-    """Show the (invisible) image that gives this browser its login cookie, or that takes
-    away a cookie whose session has ended (``ui.login_cookie``).
+def login_cookie_image() -> str:
+    """Markdown of the (invisible) image that gives this browser its login cookie, or
+    that takes away a cookie whose session has ended (``ui.login_cookie``); "" for none.
 
-    The first from the login until the browser has fetched it (one page or two), at most
-    for the one-time code's lifetime; the second on the login page.
+    The first from the login until the browser has fetched it (a page or two), at most
+    for the one-time code's lifetime; the second while the login page shows.
     """
     pending = st.session_state.get(_COOKIE_CODE)
     if pending is not None:
         code, until = pending
         if _now() < until:
-            st.markdown(f"![]({SET_PATH}?code={code})")
-        else:
-            st.session_state.pop(_COOKIE_CODE, None)
-        return
+            return f"![]({SET_PATH}?code={code})"
+        st.session_state.pop(_COOKIE_CODE, None)
+        return ""
     dead = st.session_state.get(_DEAD_COOKIE)
     if dead is not None and st.session_state.get(_SESSION) is None:
-        st.markdown(f"![]({CLEAR_PATH}?s={dead})")
+        return f"![]({CLEAR_PATH}?s={dead})"
+    return ""
 
 
 def signed_in(employee_no: str) -> bool:
