@@ -137,6 +137,11 @@ def test_an_idle_session_ends_and_activity_keeps_it(db, zhang):
     check_session(db, NOW + timedelta(seconds=30), IDLE, token=token)
     assert db.execute("SELECT last_seen_at FROM login_sessions").fetchone()[0] == to_stamp(NOW)
     assert check_session(db, NOW + minutes(20), IDLE, token=token) == live(zhang, session_id, token)
+    assert db.execute("SELECT last_seen_at FROM login_sessions").fetchone()[0] == to_stamp(
+        NOW + minutes(20)
+    )
+    # The touch is committed without an fsync; the connection is back at FULL after it.
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2
     # 29 minutes after the last activity it is live; 30 after it, over and deleted.
     assert check_session(db, NOW + minutes(49), IDLE, session_id=session_id).person == zhang
     ended = check_session(db, NOW + minutes(79), IDLE, token=token)

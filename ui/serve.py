@@ -2,8 +2,8 @@
 
 One Streamlit process runs every session's page runs on one interpreter: under the deadline
 burst it uses one core of the server's two (bench/README_load.md). With ``KB_WORKERS=2``
-this starts two ``streamlit run app.py`` processes on free ports of 127.0.0.1 and forwards
-each browser to one of them. A Streamlit session lives in its process, so a browser must
+this starts two ``streamlit run asgi.py`` processes (the app and its login cookie routes)
+on free ports of 127.0.0.1 and forwards each browser to one of them. A Streamlit session lives in its process, so a browser must
 keep talking to the same one: its first response sets a cookie naming the worker, and
 every later request (the websocket included, and a reconnect after a network blip) goes
 where the cookie says. Everything shared lives in SQLite, which both processes use through
