@@ -261,6 +261,17 @@ def test_the_session_route_sets_an_httponly_strict_cookie_once(app_db):
         request("/_auth/session", f"code={other.code}", x_forwarded_proto="https")
     )
     assert "; Secure" in secure.headers["set-cookie"]
+    # A link or an image on another site cannot plant a login (its code stays unused).
+    planted = start_session(app_db, zhang, datetime.now(UTC), IDLE)
+    for site in ("cross-site", "same-site", "none"):
+        refused = set_login_cookie(
+            request("/_auth/session", f"code={planted.code}", sec_fetch_site=site)
+        )
+        assert refused.headers.getlist("set-cookie") == []
+    mine = set_login_cookie(
+        request("/_auth/session", f"code={planted.code}", sec_fetch_site="same-origin")
+    )
+    assert mine.headers["set-cookie"].startswith(f"{COOKIE}=")
 
 
 def test_the_clear_route_takes_away_only_the_cookie_it_names():

@@ -50,8 +50,15 @@ def _cookie_options(request: Request) -> dict:
 
 
 def set_login_cookie(request: Request) -> Response:
-    """``GET /_auth/session?code=…``: the session's cookie for a valid one-time code."""
+    """``GET /_auth/session?code=…``: the session's cookie for a valid one-time code.
+
+    Only for the app's own page: a browser that says the request came from elsewhere
+    (``Sec-Fetch-Site``, sent by every current browser) gets nothing, so that a link on
+    another site cannot plant someone else's login in it (login CSRF).
+    """
     response = _pixel()
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        return response
     settings = Settings.from_env()
     db = open_db(settings.db_path)
     try:
