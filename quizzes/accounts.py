@@ -2,9 +2,9 @@
 unlocking, deactivation, the first admin; and the ``accounts`` component's tables.
 
 The component's landed migration steps (people, department history, login throttling,
-session versions) stay here whole under their component's name
+session versions, login sessions) stay here whole under their component's name
 (``tests/test_migrations.py``); the code that uses those tables is split by concern:
-:mod:`quizzes.people`, :mod:`quizzes.passwords`, :mod:`quizzes.login`.
+:mod:`quizzes.people`, :mod:`quizzes.passwords`, :mod:`quizzes.login`, :mod:`quizzes.sessions`.
 """
 
 from __future__ import annotations
@@ -136,7 +136,29 @@ def create_v4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE people ADD COLUMN title TEXT NOT NULL DEFAULT ''")
 
 
-STEPS = [create_v1, create_v2, create_v3, create_v4]
+def create_v5(db: sqlite_utils.Database) -> None:
+    """Login sessions on the server (``quizzes.sessions``): a browser's cookie holds a token
+    whose SHA-256 is stored, never the token."""
+    # AUTOINCREMENT: a page session keeps its row's id, and a deleted row's id must never
+    # come back as somebody else's session.
+    db.execute(
+        """
+        CREATE TABLE login_sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            employee_no TEXT NOT NULL COLLATE NOCASE REFERENCES people (employee_no),
+            session_version INTEGER NOT NULL,
+            token_hash TEXT UNIQUE,
+            code_hash TEXT UNIQUE,
+            code_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX login_sessions_last_seen ON login_sessions (last_seen_at)")
+
+
+STEPS = [create_v1, create_v2, create_v3, create_v4, create_v5]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:
