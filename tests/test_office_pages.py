@@ -3,8 +3,11 @@ the export equal to the screen, 我的进度 and confirming a reading."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import random
 import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,12 +19,15 @@ from base.store import write
 from kb.documents import document_texts
 from kb.service import open_kb
 from office.cli import cli as office_cli
+from office.notices import get_notice, list_notices
+from office.reports import SHEETS
+from office.scope import Scope
 from quizzes.accounts import create_account
 from quizzes.attempts import get_attempt, save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
 from quizzes.login import change_password
 from quizzes.people import Role
-from quizzes.plan import Phase, StudyPlan, save_plan
+from quizzes.plan import Phase, StudyPlan, get_plan, save_plan
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.apptest_support import (
     PASSWORD,
@@ -30,6 +36,7 @@ from tests.apptest_support import (
     run_page_function,
     texts,
 )
+from ui.office_pages import csv_export
 from ui.render import md_text
 
 NOW = datetime.now(UTC)
@@ -278,3 +285,85 @@ def test_a_head_reviews_one_persons_attempt_as_the_person_saw_it(bureau, app_set
             assert lines[start + 1 + len(question.options)] == (
                 f"你的答案：{letters[position]}. {md_text(text)}（得 {question.points:g} 分）"
             )
+
+
+def test_the_dashboard_grades_expired_attempts_before_it_counts(bureau, app_settings):
+    # 1002 opened the timed ethics quiz two days ago and never submitted: the page grades
+    # it as expired (as `python -m office report` does) before it reports.
+    db = open_kb(app_settings)
+    try:
+        bank = load_bank(app_settings.quiz_dir, document_texts(db))
+        quiz = bank.quiz("ethics-values")
+        assert quiz.time_limit_minutes
+        attempt = start_attempt(db, quiz, "1002", NOW - timedelta(days=2), random.Random(2))
+    finally:
+        db.close()
+    at = logged_in("9001")
+    open_page(at, "dashboard")
+    assert not at.exception
+    db = open_kb(app_settings)
+    try:
+        status = db.execute("SELECT status FROM attempts WHERE id = ?", [attempt.id]).fetchone()
+    finally:
+        db.close()
+    assert status == ("expired",)
+
+
+def test_a_notice_is_frozen_for_the_phase_selected(bureau, app_settings):
+    # Two phases, both past their deadline: choosing the second freezes the second.
+    db = open_kb(app_settings)
+    try:
+        bank = load_bank(app_settings.quiz_dir, document_texts(db))
+        first = Phase("启动阶段·全面学习", NOW - timedelta(days=20), NOW - timedelta(days=12))
+        second = Phase("巩固阶段·专题学习", NOW - timedelta(days=10), bureau)
+        phases = tuple(dataclasses.replace(p, quiz_ids=("plan-basics",)) for p in (first, second))
+        save_plan(db, StudyPlan(phases), bank, NOW, "9001")
+    finally:
+        db.close()
+    at = logged_in("9001")
+    open_page(at, "dashboard")
+    at.selectbox(key="dashboard_phase").set_value("巩固阶段·专题学习").run()
+    open_tab(at, "逾期名单与通报")
+    [freeze] = [b for b in at.button if b.label == "按截止时间固定逾期名单（生成通报）"]
+    freeze.click().run()
+    assert "已生成通报。" in texts(at.success), texts(at.error)
+    db = open_kb(app_settings)
+    try:
+        [notice] = list_notices(db)
+        frozen = get_notice(db, notice.id)
+    finally:
+        db.close()
+    assert (frozen.phase, frozen.deadline, frozen.as_of) == (
+        "巩固阶段·专题学习",
+        bureau,
+        bureau + timedelta(seconds=1),
+    )
+    # The notice shown, and the downloads offered for it, are the stored one.
+    assert [b.label for b in at.get("download_button")][-2:] == [
+        "导出通报（Excel）",
+        "导出通报（可打印网页）",
+    ]
+
+
+def test_the_pages_csv_files_are_the_command_lines(bureau, app_settings, tmp_path):
+    # The same moment on both sides: the first second after the deadline.
+    as_of = bureau + timedelta(seconds=1)
+    out = tmp_path / "csv"
+    moment = as_of.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M:%S")
+    result = CliRunner().invoke(office_cli, ["report", "--csv", str(out), "--as-of", moment])
+    assert result.exit_code == 0, result.output
+    db = open_kb(app_settings)
+    try:
+        bank = load_bank(app_settings.quiz_dir, document_texts(db))
+        scope = Scope(db, get_plan(db), bank, as_of, None, "启动阶段·全面学习")
+        archive = zipfile.ZipFile(io.BytesIO(csv_export(scope)()))
+    finally:
+        db.close()
+    page = {name: archive.read(name) for name in archive.namelist()}
+    cli = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert page == cli
+    day = as_of.astimezone(LOCAL_TZ).date().isoformat()
+    assert sorted(page) == sorted(f"{name}_{day}.csv" for name in SHEETS)
+    summary = page[f"汇总_{day}.csv"].decode("utf-8-sig")
+    # 2 of 4 people took part and completed on time: formatted, not raw fractions
+    assert ("参与率,50.0%" in summary, "按期完成率,50.0%" in summary) == (True, True)
