@@ -186,9 +186,16 @@ def demo_command(ctx: click.Context, people: int, seed: int | None) -> None:
         bank = _bank(db)
         if not bank.quizzes:
             _fail("题库中没有可用的测验，无法生成演示数据")
-        plan = _plan(db, bank, now)
+        in_force = _plan(db, bank, now)
+        plan = demo_module.plan_for_demo(db, in_force, bank, now)
         report = demo_module.generate_demo(
             db, bank, list_documents(db), random.Random(seed), now, people=people, plan=plan
+        )
+    if plan is not in_force:
+        click.echo(
+            f"默认学习计划刚开始，尚无可演示的进度：已保存一个演示用的计划版本"
+            f"（{_when(report.phase.start)} 至 {_when(report.phase.deadline)}），"
+            "删除演示数据时一并删除。"
         )
     click.echo(
         f"已生成演示数据（第 {report.run_id} 批）：{report.people} 人、"
@@ -211,7 +218,8 @@ def demo_remove_command() -> None:
     click.echo(
         f"已删除演示数据：{removed.runs} 批、{removed.people} 人、作答 {removed.attempts} 次、"
         f"答题记录 {removed.answers} 条、文件学习确认 {removed.readings} 条、"
-        f"免学记录 {removed.exemptions} 条、通报 {removed.notices} 份。"
+        f"免学记录 {removed.exemptions} 条、通报 {removed.notices} 份、"
+        f"演示用学习计划版本 {removed.plans} 个。"
     )
 
 

@@ -8,8 +8,9 @@ import io
 import random
 import re
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
@@ -36,7 +37,7 @@ from tests.apptest_support import (
     run_page_function,
     texts,
 )
-from ui.office_pages import csv_export
+from ui.office_pages import csv_export, daily_chart, department_chart
 from ui.render import md_text
 
 NOW = datetime.now(UTC)
@@ -367,3 +368,41 @@ def test_the_pages_csv_files_are_the_command_lines(bureau, app_settings, tmp_pat
     summary = page[f"汇总_{day}.csv"].decode("utf-8-sig")
     # 2 of 4 people took part and completed on time: formatted, not raw fractions
     assert ("参与率,50.0%" in summary, "按期完成率,50.0%" in summary) == (True, True)
+
+
+def test_chart_tooltips_give_percentages_and_chinese_dates():
+    by_department = pd.DataFrame(
+        {
+            "部门": ["监测站", "办公室"],
+            "应学人数": [4, 2],
+            "按期完成": [1, 2],
+            "按期完成率": [0.25, 1.0],
+            "预期进度": [0.00463862755713, 0.00463862755713],
+            "进度落后": ["是", ""],
+        }
+    )
+    spec = department_chart(by_department).to_dict()
+    assert [(t["field"], t.get("format")) for t in spec["encoding"]["tooltip"]] == [
+        ("部门", None),
+        ("应学人数", None),
+        ("按期完成", None),
+        ("按期完成率", ".1%"),
+        ("预期进度", ".1%"),
+        ("落后", None),
+    ]
+    daily = pd.DataFrame(
+        {
+            "日期": [date(2026, 11, 10), date(2026, 11, 11)],
+            "当日完成": [1, 0],
+            "累计完成": [1, 1],
+            "累计完成率": [0.5, 0.5],
+            "预期进度": [0.03, 0.06],
+        }
+    )
+    spec = daily_chart(daily).to_dict()
+    assert [(t["field"], t.get("format")) for t in spec["encoding"]["tooltip"]] == [
+        ("日期", "%Y年%-m月%-d日"),
+        ("曲线", None),
+        ("比例", ".1%"),
+    ]
+    assert spec["encoding"]["x"]["axis"]["format"] == "%-m月%-d日"
