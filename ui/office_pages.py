@@ -282,6 +282,9 @@ def _table(frame: pd.DataFrame, **kwargs: object) -> None:
     }
     if "进度落后" in frame.columns:
         config["进度落后"] = st.column_config.TextColumn(help=BEHIND_RULE)
+    if "部门" in frame.columns:
+        # Stays in view while a narrow screen scrolls the figures sideways.
+        config["部门"] = st.column_config.TextColumn(pinned=True)
     times = frame.select_dtypes(include=["datetime", "datetimetz"]).columns
     if len(times):
         frame = frame.copy()
@@ -350,13 +353,41 @@ def daily_chart(daily: pd.DataFrame) -> alt.Chart:
     )
 
 
+_PROGRESS_COLUMNS = (
+    "部门",
+    "进度落后",
+    "按期完成率",
+    "预期进度",
+    "应学人数",
+    "按期完成",
+    "逾期完成",
+    "逾期未完成",
+)
+_PARTICIPATION_COLUMNS = (
+    "部门",
+    "已参与",
+    "参与率",
+    "已完成",
+    "学习中",
+    "未开始",
+    "测验全部通过",
+    "受阻",
+    "免学",
+)
+"""The 按部门 table's columns on screen, in two tables; the export keeps them in one."""
+
+
 def _overview_tab(scope: Scope) -> None:
     by_department = by_department_table(scope)
     st.markdown("**各部门按期完成率**（红色为进度落后）")
     st.caption(BEHIND_RULE)
     if not by_department.empty:
         st.altair_chart(department_chart(by_department), width="stretch")
-    _table(by_department, key="table_by_department")
+    # Two tables, so that each fits a laptop's width (the 16 columns in one were cut off
+    # at the right); on a phone the first columns say whether a department is behind.
+    _table(by_department[list(_PROGRESS_COLUMNS)], key="table_by_department")
+    st.markdown("**各部门参与情况**（人数）")
+    _table(by_department[list(_PARTICIPATION_COLUMNS)], key="table_participation")
     daily = completions_per_day(scope)
     if not daily.empty:
         st.markdown("**每日完成进度**（累计完成率与预期进度）")
