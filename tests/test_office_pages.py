@@ -26,6 +26,7 @@ from office.scope import Scope
 from quizzes.accounts import create_account
 from quizzes.attempts import get_attempt, save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
+from quizzes.exemptions import add_exemption
 from quizzes.login import change_password
 from quizzes.people import Role
 from quizzes.plan import Phase, StudyPlan, get_plan, save_plan
@@ -411,3 +412,20 @@ def test_chart_tooltips_give_percentages_and_chinese_dates():
         ("比例", ".1%"),
     ]
     assert spec["encoding"]["x"]["axis"]["format"] == "%-m月%-d日"
+
+
+def test_the_exemption_list_reads_in_chinese_with_or_without_rows(bureau, app_settings):
+    at = logged_in("9001")
+    open_page(at, "admin")
+    assert "（暂无免学登记）" in texts(at.caption)  # not an empty grid saying "empty"
+    db = open_kb(app_settings)
+    try:
+        add_exemption(db, "1002", "外派", NOW - timedelta(days=3), "9001")
+    finally:
+        db.close()
+    at.run()
+    [table] = [d.value for d in at.dataframe if "登记人" in d.value.columns]
+    since = (NOW - timedelta(days=3)).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    assert table.to_dict("records") == [
+        {"工号": "1002", "原因": "外派", "开始": since, "截止": "—", "登记人": "9001"}
+    ]
