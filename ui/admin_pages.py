@@ -305,22 +305,27 @@ def _plan_tab(employee_no: str) -> None:
 def _exemptions_tab(employee_no: str) -> None:
     db = get_db()
     current = list_exemptions(db, _now())
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "工号": e.employee_no,
-                    "原因": e.reason,
-                    "开始": e.since,
-                    "截止": e.until,
-                    "登记人": e.created_by,
-                }
-                for e in current
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    if not current:
+        # Not an empty grid: it writes "empty" in English.
+        st.caption("（暂无免学登记）")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "工号": e.employee_no,
+                        "原因": e.reason,
+                        # Text in 北京时间; no end date reads "—", not "None".
+                        "开始": local_text(e.since),
+                        "截止": local_text(e.until),
+                        "登记人": e.created_by,
+                    }
+                    for e in current
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     people = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in list_people(db)}
     with st.form("add_exemption", clear_on_submit=True):
         who = st.selectbox(
