@@ -377,6 +377,17 @@ def cards_of(db: sqlite_utils.Database, employee_no: str) -> list[ReviewCard]:
     ]
 
 
+def cards_by_question(
+    db: sqlite_utils.Database, employee_no: str
+) -> dict[tuple[str, str], ReviewCard]:
+    """The person's cards by ``(quiz_id, question_id)``, graded mistakes carded first
+    (:func:`sync_attempt_mistakes`): what a page shows with a question, to pass the
+    card's ``reviews`` back with an answer."""
+    employee_no = employee_no.strip()
+    sync_attempt_mistakes(db, employee_no)
+    return {(c.quiz_id, c.question_id): c for c in cards_of(db, employee_no)}
+
+
 def review_queue(
     db: sqlite_utils.Database, employee_no: str, bank: Bank, now: datetime
 ) -> ReviewQueue:

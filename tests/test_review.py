@@ -20,6 +20,7 @@ from office.scope import Scope
 from quizzes.review import (
     RETIRE_AFTER,
     answer_question,
+    cards_by_question,
     cards_of,
     review_queue,
     sync_attempt_mistakes,
@@ -51,9 +52,8 @@ def card_states(db, employee_no):
 def answer(db, bank, employee_no, quiz_id, question_id, given, when):
     """A practice answer as the page gives it: with the card's version as shown (the page
     reads the cards after carding the graded mistakes)."""
-    sync_attempt_mistakes(db, employee_no)
-    cards = {(c.quiz_id, c.question_id): c for c in cards_of(db, employee_no)}
-    seen = cards[(quiz_id, question_id)].reviews if (quiz_id, question_id) in cards else 0
+    card = cards_by_question(db, employee_no).get((quiz_id, question_id))
+    seen = 0 if card is None else card.reviews
     question = bank.quiz(quiz_id).question(question_id)
     return answer_question(db, employee_no, quiz_id, question, given, when, seen)
 
