@@ -447,20 +447,18 @@ def review_tallies(
     return query_frame(
         db,
         f"""WITH {cte},
-        log AS MATERIALIZED (
-            SELECT l.id, l.card_id, l.source, l.correct, l.was_due, c.employee_no
+        -- The mistakes and the due reviews, each with whether the one before it on the
+        -- card was a mistake: a due review right after a mistake is that mistake's review.
+        events AS (
+            SELECT c.employee_no, l.correct,
+                l.source = 'practice' AND l.was_due = 1 AS is_review,
+                LAG(l.correct) OVER (PARTITION BY l.card_id ORDER BY l.id) AS after_correct
             FROM review_log l JOIN review_cards c ON c.id = l.card_id
-            WHERE l.reviewed_at <= :as_of AND c.employee_no IN (SELECT employee_no FROM who)),
-        mistakes AS (
-            SELECT m.id, m.card_id, m.employee_no,
-                (SELECT MIN(n.id) FROM log n WHERE n.card_id = m.card_id AND n.id > m.id
-                    AND n.source = 'practice' AND n.was_due = 1) AS next_id
-            FROM log m WHERE m.correct = 0),
+            WHERE l.reviewed_at <= :as_of
+              AND (l.correct = 0 OR (l.source = 'practice' AND l.was_due = 1))
+              AND c.employee_no IN (SELECT employee_no FROM who)),
         reviewed AS (
-            SELECT m.employee_no, n.correct
-            FROM mistakes m JOIN log n ON n.id = m.next_id
-            WHERE NOT EXISTS (SELECT 1 FROM log x WHERE x.card_id = m.card_id
-                AND x.id > m.id AND x.id < m.next_id AND x.correct = 0))
+            SELECT employee_no, correct FROM events WHERE is_review AND after_correct = 0)
         SELECT w.department, COUNT(DISTINCT r.employee_no) AS reviewers,
             COUNT(r.employee_no) AS reviewed, TOTAL(r.correct) AS "right"
         FROM who w LEFT JOIN reviewed r ON r.employee_no = w.employee_no
