@@ -123,6 +123,8 @@ class ReviewCard:
 
     Attributes:
         due: from when it is due: the start of a Beijing day (aware, UTC).
+        state, stability, difficulty, last_review: FSRS's memory state (``fsrs.State``;
+            the last answer's day as FSRS was given it).
         reviews: answers recorded on it, the first (wrong) one included; the page passes
             the number it showed back with an answer, so a double click records once.
         streak: right answers at due reviews in a row.
@@ -136,8 +138,10 @@ class ReviewCard:
     created_at: datetime
     due: datetime
     last_answer_at: datetime
+    state: int
     stability: float
     difficulty: float
+    last_review: datetime
     reviews: int
     streak: int
     retired_at: datetime | None
@@ -278,90 +282,60 @@ def _record(
     source: str,
     attempt_id: int | None,
 ) -> ReviewCard | None:
-    # Inside a write transaction: one answer applied to the card, and its log row.
+    # Inside a write transaction: one answer applied to the card (made by a first wrong
+    # answer), and its log row.
     card = _card(db, employee_no, quiz_id, question_id)
-    if card is None:
-        if correct:
-            return None
-        fsrs_card, _ = SCHEDULER.review_card(Card(card_id=0, due=_day(at)), Rating.Again, _day(at))
-        card_id = db.execute(
-            "INSERT INTO review_cards (employee_no, quiz_id, question_id, created_at, state, "
-            "stability, difficulty, due, last_review, last_answer_at, reviews, streak) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0) RETURNING id",
-            [
-                employee_no,
-                quiz_id,
-                question_id,
-                to_stamp(at),
-                int(fsrs_card.state),
-                fsrs_card.stability,
-                fsrs_card.difficulty,
-                to_stamp(fsrs_card.due),
-                to_stamp(_day(at)),
-                to_stamp(at),
-            ],
-        ).fetchone()[0]
-        _log(db, card_id, at, source, attempt_id, correct=False, was_due=False)
-        return _card(db, employee_no, quiz_id, question_id)
-    if card.retired_at is not None and correct:
+    if correct and (card is None or card.retired_at is not None):
         return card
-    # An attempt graded late (expired: stamped at its deadline) may be older than the last
-    # answer: it is applied as of that answer, so the card's history stays in time order.
-    at = max(at, card.last_answer_at)
-    was_due = card.is_due(at)
-    if card.retired_at is not None:
-        was_due = False
-    row = _one(db, "SELECT state, last_review FROM review_cards WHERE id = ?", [card.id])
-    fsrs_card, _ = SCHEDULER.review_card(
-        Card(
+    if card is None:
+        memory, streak, was_due = Card(card_id=0, due=_day(at)), 0, False
+    else:
+        # An attempt graded late (expired: stamped at its deadline) may be older than the
+        # last answer: it is applied as of that answer, so the history stays in order.
+        at = max(at, card.last_answer_at)
+        was_due = card.is_due(at)
+        memory = Card(
             card_id=card.id,
-            state=State(row["state"]),
+            state=State(card.state),
             step=None,
             stability=card.stability,
             difficulty=card.difficulty,
             due=card.due,
-            last_review=datetime.fromisoformat(row["last_review"]),
-        ),
-        Rating.Good if correct else Rating.Again,
-        _day(at),
-    )
-    streak = 0 if not correct else card.streak + (1 if was_due else 0)
-    retired_at = to_stamp(at) if streak >= RETIRE_AFTER else None
-    db.execute(
-        "UPDATE review_cards SET state = ?, stability = ?, difficulty = ?, due = ?, "
-        "last_review = ?, last_answer_at = ?, reviews = reviews + 1, streak = ?, "
-        "retired_at = ? WHERE id = ?",
+            last_review=card.last_review,
+        )
+        # Right before it is due: FSRS learns from it, the streak does not count it.
+        streak = 0 if not correct else card.streak + int(was_due)
+    memory, _ = SCHEDULER.review_card(memory, Rating.Good if correct else Rating.Again, _day(at))
+    card_id = db.execute(
+        "INSERT INTO review_cards (employee_no, quiz_id, question_id, created_at, state, "
+        "stability, difficulty, due, last_review, last_answer_at, reviews, streak, retired_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+        "ON CONFLICT (employee_no, quiz_id, question_id) DO UPDATE SET state = excluded.state, "
+        "stability = excluded.stability, difficulty = excluded.difficulty, due = excluded.due, "
+        "last_review = excluded.last_review, last_answer_at = excluded.last_answer_at, "
+        "reviews = reviews + 1, streak = excluded.streak, retired_at = excluded.retired_at "
+        "RETURNING id",
         [
-            int(fsrs_card.state),
-            fsrs_card.stability,
-            fsrs_card.difficulty,
-            to_stamp(fsrs_card.due),
+            employee_no,
+            quiz_id,
+            question_id,
+            to_stamp(at),
+            int(memory.state),
+            memory.stability,
+            memory.difficulty,
+            to_stamp(memory.due),
             to_stamp(_day(at)),
             to_stamp(at),
             streak,
-            retired_at,
-            card.id,
+            to_stamp(at) if streak >= RETIRE_AFTER else None,
         ],
-    )
-    _log(db, card.id, at, source, attempt_id, correct=correct, was_due=was_due)
-    return _card(db, employee_no, quiz_id, question_id)
-
-
-def _log(
-    db: sqlite_utils.Database,
-    card_id: int,
-    at: datetime,
-    source: str,
-    attempt_id: int | None,
-    *,
-    correct: bool,
-    was_due: bool,
-) -> None:
+    ).fetchone()[0]
     db.execute(
         "INSERT INTO review_log (card_id, reviewed_at, source, attempt_id, correct, was_due) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         [card_id, to_stamp(at), source, attempt_id, int(correct), int(was_due)],
     )
+    return _card(db, employee_no, quiz_id, question_id)
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -495,8 +469,10 @@ def _from_row(row: dict[str, Any]) -> ReviewCard:
         created_at=datetime.fromisoformat(row["created_at"]),
         due=datetime.fromisoformat(row["due"]),
         last_answer_at=datetime.fromisoformat(row["last_answer_at"]),
+        state=row["state"],
         stability=row["stability"],
         difficulty=row["difficulty"],
+        last_review=datetime.fromisoformat(row["last_review"]),
         reviews=row["reviews"],
         streak=row["streak"],
         retired_at=from_stamp(row["retired_at"]),

@@ -16,8 +16,11 @@ from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import load_bank
 from quizzes.login import change_password
 from quizzes.people import Role
-from quizzes.review import cards_of
+from quizzes.practice import source_passage
+from quizzes.review import cards_by_question, cards_of
+from quizzes.review import ensure_schema as ensure_review_schema
 from tests.apptest_support import PASSWORD, logged_in, open_page, texts
+from ui.render import md_text
 
 NOW = datetime.now(UTC)
 
@@ -47,6 +50,7 @@ def mistakes(app_settings):
     """1001 missed one question of service-environment three days ago (due now) and one
     of plan-basics just now (due tomorrow); 9001 is an admin."""
     db = open_kb(app_settings)
+    ensure_review_schema(db)
     bank = load_bank(app_settings.quiz_dir, document_texts(db))
     old = take_with_one_wrong(db, bank, "service-environment", "1001", NOW - timedelta(days=3))
     new = take_with_one_wrong(db, bank, "plan-basics", "1001", NOW - timedelta(minutes=10))
@@ -73,7 +77,9 @@ def test_todays_review_lists_due_cards_first_and_a_review_updates_the_card(mista
     assert (card.reviews, card.streak) == (1, 0)
     radio = at.radio(key=key)
     right = next(
-        i for i, label in enumerate(radio.options) if label.endswith(dict(old.options)[old.answer])
+        i
+        for i, label in enumerate(radio.options)
+        if label.endswith(md_text(dict(old.options)[old.answer]))
     )
     radio.set_value(right)
     at.button(key=f"check-{key}").click().run()
@@ -116,3 +122,32 @@ def test_progress_says_how_many_are_due_today(mistakes, app_settings):
     db.close()
     assert line == f"今日待复习 1 题；下次到期 {local_date_text(later)}（北京时间）"
     assert [p.label for p in at.get("page_link") if p.label == "去复习错题"] == ["去复习错题"]
+
+
+def test_a_wrong_answer_in_passage_practice_makes_a_card(mistakes, app_settings):
+    bank, _, missed = mistakes
+    quiz = bank.quiz("plan-basics")
+    db = open_kb(app_settings)
+    # A single-choice question of the submitted quiz that was answered right: no card yet.
+    question, passage = next(
+        (q, p)
+        for q in quiz.active_questions
+        if q.type == "single" and q.id != missed.id
+        for p in [source_passage(db, q)]
+        if p is not None
+    )
+    assert (quiz.id, question.id) not in cards_by_question(db, "1001")
+    at = logged_in("1001")
+    at.query_params["chunk"] = str(passage.chunk_id)
+    open_page(at, "practice")
+    key = f"practice-{passage.chunk_id}-{quiz.title}-{question.id}"
+    radio = at.radio(key=key)
+    # A passage's questions show their options in bank order.
+    wrong = next(k for k in question.option_keys if k != question.answer)
+    radio.set_value(question.option_keys.index(wrong))
+    at.button(key=f"check-{key}").click().run()
+    assert texts(at.error) == ["回答错误。"]
+    card = cards_by_question(db, "1001")[(quiz.id, question.id)]
+    db.close()
+    assert (card.reviews, card.streak, card.retired_at) == (1, 0, None)
+    assert f"下次复习：{local_date_text(card.due)}（北京时间）" in texts(at.caption)

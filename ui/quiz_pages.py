@@ -312,30 +312,33 @@ def practice_page() -> None:
     st.title("错题练习")
     db = get_db()
     bank = get_bank()
-    status = get_model_status(wait=False)
     chunk_id = _int_param("chunk")
-    if chunk_id is None:
-        _review_view(db, person.employee_no, bank, status)
-        return
-    cited, held = practisable(db, person.employee_no, get_questions_by_passage().get(chunk_id, []))
-    st.caption("就检索到的这段原文出题练习（练习不计入测验成绩）。")
-    cards = cards_by_question(db, person.employee_no)
-    items = [
-        _PracticeItem(
-            c.quiz_id, c.quiz_title, c.question, None, cards.get((c.quiz_id, c.question.id))
+    if chunk_id is not None:
+        cited, held = practisable(
+            db, person.employee_no, get_questions_by_passage().get(chunk_id, [])
         )
-        for c in cited
-    ]
-    if held:
-        titles = "、".join(dict.fromkeys(f"“{c.quiz_title}”" for c in held))
-        st.info(
-            md_text(
-                f"这段原文另有 {len(held)} 道题属于你还没有提交过的测验{titles}；"
-                "提交一次该测验后，可在这里练习并查看答案。"
+        st.caption("就检索到的这段原文出题练习（练习不计入测验成绩）。")
+        cards = cards_by_question(db, person.employee_no)
+        items = [
+            _PracticeItem(
+                c.quiz_id, c.quiz_title, c.question, None, cards.get((c.quiz_id, c.question.id))
             )
-        )
-    elif not items:
-        st.info("这段原文还没有对应的题目。")
+            for c in cited
+        ]
+        if held:
+            titles = "、".join(dict.fromkeys(f"“{c.quiz_title}”" for c in held))
+            st.info(
+                md_text(
+                    f"这段原文另有 {len(held)} 道题属于你还没有提交过的测验{titles}；"
+                    "提交一次该测验后，可在这里练习并查看答案。"
+                )
+            )
+        elif not items:
+            st.info("这段原文还没有对应的题目。")
+    else:
+        _review_view(db, person.employee_no, bank)
+        return
+    status = get_model_status(wait=False)
     for number, item in enumerate(items, start=1):
         _practice_item(db, person.employee_no, f"practice-{chunk_id}", number, item, status)
 
@@ -349,9 +352,10 @@ class _PracticeItem:
     card: ReviewCard | None
 
 
-def _review_view(db: Database, employee_no: str, bank: Bank, status: ModelStatus) -> None:
+def _review_view(db: Database, employee_no: str, bank: Bank) -> None:
     """今日复习: the cards due today, then the other mistakes, to practise early."""
     queue = review_queue(db, employee_no, bank, _now())
+    status = get_model_status(wait=False)
     wrong = {(m.quiz_id, m.question.id): m for m in wrong_questions(db, employee_no, bank)}
 
     def items(found: tuple[ReviewItem, ...]) -> list[_PracticeItem]:
