@@ -16,9 +16,9 @@ practice only: marked 自动生成, never graded, never stored, never a bank que
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -45,7 +45,8 @@ STRAY = "、，,；;：:。 "
 # sentences) nor at a stray "。;" between list items.
 _SENTENCE = re.compile(r"(?:[^。！？!?]|[。！？!?](?=[;；]))+[。！？!?]*[”」』]?")
 _QUOTE = re.compile(r"[“「『]([^“”「」『』]{2,12})[”」』]")
-_QUOTE_FORBIDDEN = set("，,。；;：:、！？!?")
+# A quote holding a clause or a section number ("（五）切实加强组织领导") is no term.
+_QUOTE_FORBIDDEN = set("，,。；;：:、！？!?（）()")
 _CN = "零〇一二三四五六七八九十百千两"
 _NUMBER = re.compile(
     r"(?P<date>\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}年)"
@@ -66,7 +67,29 @@ _COMMON_CHARS = frozenset("的和与及之不有是在为了以对等一")
 # 什么文件、何时提出、内容是什么), not a named thing.
 _QUESTION_MARKERS = ("什么", "何时", "哪", "怎么", "如何")
 _LIST_TAIL_CUT = frozenset(["等", "的", "为", "是", "和", "及", "以及", "与", "作为"])
-_LIST_HEAD_CUT = frozenset(["以", "要", "把", "对", "在", "将", "为", "使", "是", "与", "共", "即"])
+_LIST_HEAD_CUT = frozenset(
+    [
+        "以",
+        "要",
+        "把",
+        "对",
+        "在",
+        "将",
+        "为",
+        "使",
+        "是",
+        "与",
+        "共",
+        "即",
+        "做到",
+        "坚持",
+        "进行",
+        "包括",
+        "倡导",
+        "实现",
+        "推行",
+    ]
+)
 # A list opened by a bracket, a quote or a colon starts its first item right there, and one
 # closed by a bracket or quote ends its last item there: no trimming by words.
 _LIST_OPENERS = "(（“「『：:"
@@ -229,27 +252,43 @@ def _number_terms(text: str) -> list[Term]:
 
 
 def _affixes(items: Sequence[str]) -> tuple[str, str]:
-    """The prefix and suffix (two characters or more) all items share, kept only if every
-    core stays two or more characters long (three items at least)."""
+    """The prefix and suffix all items share (``打好`` … ``攻坚战``), each of two or more
+    characters and ending (starting) where jieba ends (starts) a word in every item, and
+    leaving a core of two or more characters; three items at least."""
     if len(items) < 3:
         return "", ""
-    prefix = items[0]
-    for item in items[1:]:
-        while not item.startswith(prefix):
-            prefix = prefix[:-1]
-    suffix = items[0]
-    for item in items[1:]:
-        while not item.endswith(suffix):
-            suffix = suffix[1:]
-    # One shared character is usually part of a word (社会公德、职业道德: 德), not an
-    # affix: cutting it would leave 职业道 as an option.
-    prefix = prefix if len(prefix) >= 2 else ""
-    suffix = suffix if len(suffix) >= 2 else ""
     shortest = min(len(i) for i in items)
-    if shortest - len(prefix) - len(suffix) < 2:
-        prefix = prefix if shortest - len(prefix) >= 2 else ""
-        suffix = suffix if shortest - len(prefix) - len(suffix) >= 2 else ""
+    bounds = [_word_bounds(item) for item in items]
+    prefix = _common_start(items)
+    while prefix and not (
+        len(prefix) >= 2 and shortest - len(prefix) >= 2 and all(len(prefix) in b for b in bounds)
+    ):
+        prefix = prefix[:-1]
+    suffix = _common_start([i[::-1] for i in items])[::-1]
+    while suffix and not (
+        len(suffix) >= 2
+        and shortest - len(prefix) - len(suffix) >= 2
+        and all(len(i) - len(suffix) in b for i, b in zip(items, bounds, strict=True))
+    ):
+        suffix = suffix[1:]
     return prefix, suffix
+
+
+def _common_start(texts: Sequence[str]) -> str:
+    start = texts[0]
+    for text in texts[1:]:
+        while not text.startswith(start):
+            start = start[:-1]
+    return start
+
+
+def _word_bounds(text: str) -> set[int]:
+    """The offsets in ``text`` where jieba starts a word."""
+    bounds, at = set(), 0
+    for word in segment(text):
+        bounds.add(at)
+        at += len(word)
+    return bounds
 
 
 def _trim_head(part: str, size: int) -> str:
@@ -260,7 +299,7 @@ def _trim_head(part: str, size: int) -> str:
     taken: list[str] = []
     for word in reversed(words):
         taken.insert(0, word)
-        if len("".join(taken)) >= size:
+        if len("".join(taken)) >= _enough(size):
             break
     while len(taken) > 1 and taken[0] in _LIST_HEAD_CUT:
         taken.pop(0)
@@ -275,9 +314,15 @@ def _trim_tail(part: str, size: int) -> str:
         if taken and (word in _LIST_TAIL_CUT or not any(ch.isalnum() for ch in word)):
             break
         taken += word
-        if len(taken) >= size:
+        if len(taken) >= _enough(size):
             break
     return taken
+
+
+def _enough(size: int) -> int:
+    # One character short of the middle items is close enough (人与人 beside 人与社会):
+    # one more word would take in the sentence's verb (强调人与人).
+    return max(2, size - 1)
 
 
 @dataclass(frozen=True)
@@ -405,7 +450,10 @@ def document_numbers(view: DocumentView) -> list[tuple[int, Term]]:
 
 
 def _stable(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8"))
+    """A number drawn from ``text``, the same in every process: which item is asked, the
+    order of options, and whether a 判断 is the passage's own statement or a changed one.
+    (CRC-32's lowest bit leaned to odd on this corpus, 49 true statements to 29.)"""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def _rotation(seed: int, count: int) -> list[int]:
@@ -463,6 +511,15 @@ def _distractors(
             # Sharing characters with the target list is a cheap sign of the same topic
             # (综合治理 beside 保护优先, 预防为主 …), which makes a wrong option plausible.
             unrelated = len(set(core) & themes) < 2
+            # A wrong option must look like a right one: a heading for a heading; a list
+            # item for a list item of about its length, and of the same topic or of the
+            # same four or more characters (诚实守信 for 团结友善). Otherwise it gives
+            # itself away (任务重 among 持续、快速、____发展; 数量 for 享乐 in ____主义).
+            if other_kind or (
+                target.parent is None
+                and (long_off or (unrelated and (len(core) != len(answer) or len(core) < 4)))
+            ):
+                continue
             candidates.append(
                 (other_kind, long_off, unrelated, distance, abs(len(core) - len(answer)), core)
             )

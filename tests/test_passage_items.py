@@ -83,28 +83,28 @@ def test_a_percentage_is_blanked_and_swapped_for_a_sibling_percentage():
 
 
 def test_a_date_is_blanked_whole_and_swapped_for_a_date_of_the_same_shape():
-    text = "2023年8月15日是我国首个全国生态日。"
+    text = "2023年8月15日是首个全国生态日。"
     lines = ["测试方案", text, "世界环境日源于1972年6月5日的会议。", "满意率70%。"]
     assert practise(lines, text) == (
-        PassageItem(FILL, "____是我国首个全国生态日。", "2023年8月15日"),
+        PassageItem(FILL, "____是首个全国生态日。", "2023年8月15日"),
         PassageItem(
             JUDGE,
-            "1972年6月5日是我国首个全国生态日。",
+            "1972年6月5日是首个全国生态日。",
             FALSE,
             TF,
-            "2023年8月15日是我国首个全国生态日。",
+            "2023年8月15日是首个全国生态日。",
             ("1972年6月5日",),
         ),
     )
 
 
 def test_an_enumeration_gives_a_blank_a_choice_and_a_swap_from_its_sibling_list():
-    text = "公民基本道德规范是爱国守法、明礼诚信、团结友善、勤俭自强、敬业奉献。"
+    text = "公民基本道德规范是：爱国守法、明礼诚信、团结友善、勤俭自强、敬业奉献。"
     sibling = "职业道德的主要内容是爱岗敬业、诚实守信、办事公道、热情服务、奉献社会。"
     items = practise(["测试方案", text, sibling], text)
     fill, choice, judge = items
     assert fill == PassageItem(
-        FILL, "公民基本道德规范是____、明礼诚信、团结友善、勤俭自强、敬业奉献。", "爱国守法"
+        FILL, "公民基本道德规范是：____、明礼诚信、团结友善、勤俭自强、敬业奉献。", "爱国守法"
     )
     # Every wrong option and the swapped-in item come from the sibling list.
     assert choice.kind == CHOICE
@@ -136,15 +136,16 @@ def test_sibling_headings_make_a_choice_with_wrong_options_from_another_heading_
         CHOICE,
         "“五、工作措施”下的各项依次是：提高认识、____、责任考核。",
         "加强领导",
-        ("组织调研", "加强领导", "健全机构", "全面学习"),
+        ("健全机构", "全面学习", "组织调研", "加强领导"),
         wrong=("健全机构", "全面学习", "组织调研"),
     )
 
 
 def test_a_semicolon_list_blanks_the_part_its_items_do_not_share():
     text = "全力打好“三场攻坚战”(打好污染减排攻坚战;打好生态建设攻坚战。;打好饮用水源地综合整治攻坚战)。"
-    other = "依次是：确保污染减排目标完成；确保环境质量任务完成；确保我市环保工作在全省位次前移。"
-    items = practise(["测试方案", text, other], text)
+    other = "依次是：打好水污染治理攻坚战；打好土壤污染治理攻坚战；打好噪声污染治理攻坚战。"
+    unlike = "依次是：确保环境质量任务完成；确保我市环保工作在全省位次前移；确保不发生重大事件。"
+    items = practise(["测试方案", text, other, unlike], text)
     assert [(i.kind, i.stem, i.answer) for i in items[:2]] == [
         (
             FILL,
@@ -157,19 +158,23 @@ def test_a_semicolon_list_blanks_the_part_its_items_do_not_share():
             "污染减排",
         ),
     ]
-    # 打好 … 攻坚战 stays in the stem; the options are cores, not whole items.
+    # 打好 … 攻坚战 stays in the stem; the options are cores, not whole items, and of the
+    # same topic: the 确保 list shares nothing with it and gives no wrong option.
     choice = items[2]
-    assert choice.stem.endswith("打好____攻坚战)。")
-    assert choice.answer == "饮用水源地综合整治"
-    assert set(choice.wrong) <= {"环境质量任务完成", "我市环保工作在全省位次前移"}
+    assert choice.kind == CHOICE
+    assert "打好____攻坚战" in choice.stem
+    assert choice.answer in {"污染减排", "生态建设", "饮用水源地综合整治"}
+    assert len(choice.wrong) >= 2
+    # (Their own shared 治理攻坚战 ends on a word: their cores are 水污染 …)
+    assert set(choice.wrong) <= {"水污染", "土壤污染", "噪声污染"}
 
 
 def test_an_ordered_list_is_judged_with_two_items_swapped():
-    text = "实现“三个确保”，依次是：确保污染减排目标完成；确保环境质量任务完成；确保我市环保工作在全省位次前移。"
+    text = "要实现“三个确保”，依次是：确保污染减排目标完成；确保环境质量任务完成；确保我市环保工作在全省位次前移。"
     judge = practise(["测试方案", text], text)[-1]
     assert judge == PassageItem(
         JUDGE,
-        "实现“三个确保”，依次是：确保污染减排目标完成；确保我市环保工作在全省位次前移；确保环境质量任务完成。",
+        "要实现“三个确保”，依次是：确保环境质量任务完成；确保污染减排目标完成；确保我市环保工作在全省位次前移。",
         FALSE,
         TF,
         text,
@@ -258,6 +263,6 @@ def test_every_passage_of_the_shipped_corpus_yields_only_fair_items(db):
         for item in p.items
         if item.kind == CHOICE and item.stem.startswith("“五、工作措施”下的各项依次是")
     }
-    # (二) and (四) hold lists of their own (明确责任、分工负责…; 指标多、任务重…), asked first.
-    assert measures == {"提高认识", "责任考核", "广泛宣传"}
+    # (二) holds a list of its own (明确责任、分工负责…), asked first.
+    assert measures == {"提高认识", "责任考核", "突出重点", "广泛宣传"}
     assert sum(1 for p in practised if p.items) / len(practised) > 0.7
