@@ -291,15 +291,16 @@ def _word_bounds(text: str) -> set[int]:
     return bounds
 
 
-def _trim_head(part: str, size: int) -> str:
+def _trim_head(part: str, size: int | None) -> str:
     """The end of the text before a list's first separator that is its first item: whole
-    words from the end until about as long as the list's middle items, without a leading
-    preposition or verb of the sentence (以, 要, 把 …)."""
+    words from the end until about as long as the list's middle items (all of it when
+    ``size`` is None), without a leading preposition or verb of the sentence (以, 要,
+    倡导 …)."""
     words = segment(part)
     taken: list[str] = []
     for word in reversed(words):
         taken.insert(0, word)
-        if len("".join(taken)) >= _enough(size):
+        if size is not None and len("".join(taken)) >= _enough(size):
             break
     while len(taken) > 1 and taken[0] in _LIST_HEAD_CUT:
         taken.pop(0)
@@ -368,8 +369,8 @@ def _inline_lists(text: str, position: int = 0) -> list[_InlineList]:
                 opener = text[start - 1] if start else ""
                 # After a colon the first item may still follow a lead-in (说明：八项的
                 # 标题依次是…); after a bracket or quote it starts right there.
-                if opener not in _LIST_OPENERS or (opener in "：:" and len(head) > size + 2):
-                    head = _trim_head(head, size)
+                whole = opener in _LIST_OPENERS and (opener not in "：:" or len(head) <= size + 2)
+                head = _trim_head(head, None if whole else size)
                 if text[end : end + 1] not in _LIST_CLOSERS:
                     tail = _trim_tail(tail, size)
             spans = []
@@ -384,6 +385,10 @@ def _inline_lists(text: str, position: int = 0) -> list[_InlineList]:
             ):
                 continue
             if separator == "、" and any(ch in i for i in items for ch in "，,"):
+                continue
+            # A middle item holding 和 or 及 is two items run together (奠基活动和庆祝会)
+            # or a clause (执法和处理投诉时秉公办事): no list of names.
+            if separator == "、" and any(ch in m for m in middle for ch in "和及或"):
                 continue
             if any(q in i for i in items for q in _QUESTION_MARKERS):
                 continue
@@ -492,6 +497,7 @@ def _distractors(
     item of the target list (so none is also right)."""
     taken = [_folded(core) for core in target.cores]
     themes = set("".join(target.cores)) - _COMMON_CHARS
+    four_chars = _four_chars(target)
     candidates = []
     for enumeration in pool:
         if set(enumeration.items) == set(target.items):
@@ -512,12 +518,13 @@ def _distractors(
             # (综合治理 beside 保护优先, 预防为主 …), which makes a wrong option plausible.
             unrelated = len(set(core) & themes) < 2
             # A wrong option must look like a right one: a heading for a heading; a list
-            # item for a list item of about its length, and of the same topic or of the
-            # same four or more characters (诚实守信 for 团结友善). Otherwise it gives
-            # itself away (任务重 among 持续、快速、____发展; 数量 for 享乐 in ____主义).
+            # item for a list item of about its length, and of the same topic, or from a
+            # list of four-character terms like the target's (诚实守信 for 团结友善).
+            # Otherwise it gives itself away (任务重 among 持续、快速、____发展; 数量 for
+            # 享乐 in ____主义; 周边地市, a place of 环保七进, among duties).
             if other_kind or (
                 target.parent is None
-                and (long_off or (unrelated and (len(core) != len(answer) or len(core) < 4)))
+                and (long_off or (unrelated and not (four_chars and _four_chars(enumeration))))
             ):
                 continue
             candidates.append(
@@ -531,6 +538,12 @@ def _distractors(
         if len(chosen) == count:
             break
     return chosen
+
+
+def _four_chars(enumeration: Enumeration) -> bool:
+    """Whether a list is made of four-character terms (爱国守法、明礼诚信…), the set form
+    of Chinese official enumerations: any two such lists look alike."""
+    return all(len(core) == 4 for core in enumeration.cores)
 
 
 def _core_span(enumeration: Enumeration, span: tuple[int, int]) -> tuple[int, int]:
