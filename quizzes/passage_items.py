@@ -67,29 +67,10 @@ _COMMON_CHARS = frozenset("的和与及之不有是在为了以对等一")
 # 什么文件、何时提出、内容是什么), not a named thing.
 _QUESTION_MARKERS = ("什么", "何时", "哪", "怎么", "如何")
 _LIST_TAIL_CUT = frozenset(["等", "的", "为", "是", "和", "及", "以及", "与", "作为"])
-_LIST_HEAD_CUT = frozenset(
-    [
-        "以",
-        "要",
-        "把",
-        "对",
-        "在",
-        "将",
-        "为",
-        "使",
-        "是",
-        "与",
-        "共",
-        "即",
-        "做到",
-        "坚持",
-        "进行",
-        "包括",
-        "倡导",
-        "实现",
-        "推行",
-    ]
-)
+# Words that open the sentence, not its list's first item (以改善…, 倡导富强, 做到垃圾分类).
+_HEAD_PREPOSITIONS = ("以", "要", "把", "对", "在", "将", "为", "使", "是", "与", "共", "即")
+_HEAD_VERBS = ("做到", "坚持", "进行", "包括", "倡导", "实现", "推行")
+_LIST_HEAD_CUT = frozenset((*_HEAD_PREPOSITIONS, *_HEAD_VERBS))
 # A list opened by a bracket, a quote or a colon starts its first item right there, and one
 # closed by a bracket or quote ends its last item there: no trimming by words.
 _LIST_OPENERS = "(（“「『：:"
