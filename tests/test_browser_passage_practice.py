@@ -82,7 +82,7 @@ def test_practise_a_passage_from_a_search_hit(page, app_server):
     hit = bordered(page, has_text="依据“效能、简便”的原则").first
     expect(hit).to_contain_text("创建全国文明单位实施方案")
     wait_for_app_idle(page)
-    hit.get_by_text("就此段练一练", exact=True).click()
+    hit.get_by_role("button", name="就此段练一练").click()
     wait_for_app_idle(page)
     expect(hit.get_by_text("自动生成，仅供自测", exact=False)).to_be_visible()
     forms = hit.get_by_test_id("stForm")
@@ -112,3 +112,39 @@ def test_practise_a_passage_from_a_search_hit(page, app_server):
     expect(hit.get_by_text(f"回答错误。正确答案：{choice.answer}")).to_be_visible()
     # The first answer's feedback stays: checks are kept for the session's page.
     expect(hit.get_by_text("回答正确！")).to_have_count(1)
+
+
+def test_practise_a_paragraph_from_the_reader(page, app_server):
+    connection = sqlite3.connect(f"file:{app_server.db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        db = sqlite_utils.Database(connection)
+        # The paragraph that holds the plan's 一次性告知: its first passage names its link.
+        ids = [
+            row[0]
+            for row in db.execute(
+                "SELECT c.id FROM chunks c JOIN chunks t ON t.doc_id = c.doc_id"
+                " AND t.block_seq = c.block_seq WHERE t.text LIKE '依据“效能、简便”的原则%'"
+                " ORDER BY c.seq"
+            )
+        ]
+        items = [item for p in practice_for_passages(db, ids) for item in p.items]
+    finally:
+        connection.close()
+
+    page.goto(app_server.url)
+    log_in(page)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="文件阅读", exact=True).click()
+    expect(page.get_by_role("heading", name="创建全国文明单位实施方案")).to_be_visible()
+    wait_for_app_idle(page)
+    # The button under the paragraph, found by its key (practise-para-<first passage>).
+    button = page.locator(f".st-key-practise-para-{ids[0]} button")
+    expect(button).to_have_accessible_name(re.compile("就此段练一练"))
+    button.click()
+    wait_for_app_idle(page)
+    expect(page.get_by_test_id("stForm")).to_have_count(len(items))
+    expect(button).to_have_accessible_name(re.compile("收起练习"))
+    # Still the same session and page: the reader, logged in.
+    expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
+    button.click()
+    wait_for_app_idle(page)
+    expect(page.get_by_test_id("stForm")).to_have_count(0)

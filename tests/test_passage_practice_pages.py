@@ -38,7 +38,7 @@ def test_practise_a_search_hit_and_check_a_wrong_then_the_right_answer(app_setti
     at = logged_in()
     at.text_input[0].input("没有按期完成任务的责任单位").run()
     before = [m.value for m in at.markdown]
-    at.toggle(key=f"practise-hit-{chunk_id}").set_value(True).run()
+    at.button(key=f"practise-hit-{chunk_id}").click().run()
     assert not at.exception
     assert NOTICE in texts(at.caption)
     shown = [m.value for m in at.markdown if m.value not in before]
@@ -67,28 +67,39 @@ def test_practise_a_search_hit_and_check_a_wrong_then_the_right_answer(app_setti
     assert cited and not any(md_text(c.question.stem) in page_text for c in cited)
 
 
-def test_a_reader_paragraph_without_items_says_so(app_settings):
+def test_every_reader_paragraph_has_the_button_and_one_without_items_says_so(app_settings):
+    path = "chuangjian_wenming_danwei_shishi_fangan.txt"
     chunk_id = _chunk_id(app_settings, "为改善群众居住环境%")
-    at = logged_in()
-    at.query_params["doc"] = "chuangjian_wenming_danwei_shishi_fangan.txt"
-    open_page(at, "reader")
-    toggles = [t for t in at.toggle if t.label == "就此段练一练"]
-    # One switch a text paragraph of the plan (the title and headings have none).
     db = open_db(app_settings.db_path)
-    (paragraphs,) = db.execute(
-        "SELECT COUNT(*) FROM blocks b JOIN documents d ON d.id = b.doc_id"
-        " WHERE d.path LIKE 'chuangjian%' AND b.kind = 'text'"
-    ).fetchone()
+    # The first passage of each text paragraph of the plan, in reading order.
+    firsts = [
+        row[0]
+        for row in db.execute(
+            "SELECT MIN(c.id) FROM chunks c JOIN documents d ON d.id = c.doc_id"
+            " WHERE d.path = ? GROUP BY c.block_seq ORDER BY c.block_seq",
+            [path],
+        )
+    ]
     db.close()
-    assert len(toggles) == paragraphs
-    at.toggle(key=f"practise-para-{chunk_id}").set_value(True).run()
+    at = logged_in()
+    at.query_params["doc"] = path
+    open_page(at, "reader")
+    buttons = [b for b in at.button if b.label == "就此段练一练"]
+    assert [b.key for b in buttons] == [f"practise-para-{c}" for c in firsts]
+    assert firsts[0] == chunk_id
+    at.button(key=f"practise-para-{chunk_id}").click().run()
     assert texts(at.info) == [NOTHING]
+    # Its button now closes it; the others still open theirs.
+    labels = [b.label for b in at.button if b.key and b.key.startswith("practise-para-")]
+    assert labels == ["收起练习"] + ["就此段练一练"] * (len(firsts) - 1)
+    at.button(key=f"practise-para-{chunk_id}").click().run()
+    assert texts(at.info) == []
 
 
 def test_a_reader_paragraph_is_practised_with_a_blank_checked_as_fill_ins_are(app_settings):
     chunk_id = _chunk_id(app_settings, "%推行“一次性告知”%")
     db = open_db(app_settings.db_path)
-    # The paragraph's passages, in order: its switch practises all of them.
+    # The paragraph's passages, in order: its practice holds the items of all of them.
     ids = [
         row[0]
         for row in db.execute(
@@ -108,7 +119,7 @@ def test_a_reader_paragraph_is_practised_with_a_blank_checked_as_fill_ins_are(ap
     at = logged_in()
     at.query_params["doc"] = "chuangjian_wenming_danwei_shishi_fangan.txt"
     open_page(at, "reader")
-    at.toggle(key=f"practise-para-{ids[0]}").set_value(True).run()
+    at.button(key=f"practise-para-{ids[0]}").click().run()
     stems = [m.value for m in at.markdown if "自动生成）]" in m.value]
     assert stems == [
         f"**{n}.** :gray[（{item.kind} · 自动生成）] {md_text(item.stem)}"
