@@ -558,6 +558,7 @@ def _choice_item(
     lists: Sequence[_InlineList],
     own: tuple[Enumeration, int] | None,
     pool: Sequence[Enumeration],
+    blanked: set[str],
 ) -> PassageItem | None:
     context = _folded(text + passage.heading_path)
     seed = _stable(text)
@@ -579,6 +580,8 @@ def _choice_item(
         joiner = "；" if any("、" in item for item in headings.items) else "、"
         stem = f"{where}依次是：{joiner.join(shown)}。"
         tries.append((headings, headings.cores[index], stem))
+    # An item already asked as a blank is asked again only if nothing else makes a choice.
+    tries.sort(key=lambda attempt: attempt[1] in blanked)
     for enumeration, answer, stem in tries:
         wrong = _distractors(answer, enumeration, pool, context, 3)
         if len(wrong) < 2:
@@ -667,7 +670,7 @@ def make_items(
     inline = _inline_lists(text, passage.block_seq)
     own = _own_heading_list(passage, [e for e in lists if e.parent is not None])
     items: list[PassageItem] = _fill_items(text, inline)
-    choice = _choice_item(passage, text, inline, own, lists)
+    choice = _choice_item(passage, text, inline, own, lists, {i.answer for i in items})
     if choice is not None:
         items.append(choice)
     judge = _judge_item(passage, text, inline, lists, numbers)

@@ -101,22 +101,27 @@ def test_a_date_is_blanked_whole_and_swapped_for_a_date_of_the_same_shape():
 def test_an_enumeration_gives_a_blank_a_choice_and_a_swap_from_its_sibling_list():
     text = "公民基本道德规范是：爱国守法、明礼诚信、团结友善、勤俭自强、敬业奉献。"
     sibling = "职业道德的主要内容是爱岗敬业、诚实守信、办事公道、热情服务、奉献社会。"
-    items = practise(["测试方案", text, sibling], text)
-    fill, choice, judge = items
-    assert fill == PassageItem(
-        FILL, "公民基本道德规范是：____、明礼诚信、团结友善、勤俭自强、敬业奉献。", "爱国守法"
-    )
     # Every wrong option and the swapped-in item come from the sibling list.
-    assert choice.kind == CHOICE
-    assert choice.stem.count("____") == 1
-    assert choice.answer in text
-    assert sorted(choice.options) == sorted([choice.answer, *choice.wrong])
-    assert len(choice.wrong) == 3
-    assert set(choice.wrong) <= {"爱岗敬业", "诚实守信", "办事公道", "热情服务", "奉献社会"}
-    assert judge.kind == JUDGE and judge.answer == FALSE and judge.original == text
-    (brought,) = judge.wrong
-    assert brought in sibling and brought not in text
-    assert len(judge.stem) == len(text) and judge.stem != text
+    assert practise(["测试方案", text, sibling], text) == (
+        PassageItem(
+            FILL, "公民基本道德规范是：____、明礼诚信、团结友善、勤俭自强、敬业奉献。", "爱国守法"
+        ),
+        PassageItem(
+            CHOICE,
+            "公民基本道德规范是：爱国守法、明礼诚信、团结友善、勤俭自强、____。",
+            "敬业奉献",
+            ("爱岗敬业", "诚实守信", "敬业奉献", "奉献社会"),
+            wrong=("奉献社会", "爱岗敬业", "诚实守信"),
+        ),
+        PassageItem(
+            JUDGE,
+            "公民基本道德规范是：爱国守法、明礼诚信、团结友善、勤俭自强、奉献社会。",
+            FALSE,
+            TF,
+            text,
+            ("奉献社会",),
+        ),
+    )
 
 
 def test_sibling_headings_make_a_choice_with_wrong_options_from_another_heading_list():
@@ -144,29 +149,24 @@ def test_sibling_headings_make_a_choice_with_wrong_options_from_another_heading_
 def test_a_semicolon_list_blanks_the_part_its_items_do_not_share():
     text = "全力打好“三场攻坚战”(打好污染减排攻坚战;打好生态建设攻坚战。;打好饮用水源地综合整治攻坚战)。"
     other = "依次是：打好水污染治理攻坚战；打好土壤污染治理攻坚战；打好噪声污染治理攻坚战。"
+    # Shares nothing with the battles: gives no wrong option.
     unlike = "依次是：确保环境质量任务完成；确保我市环保工作在全省位次前移；确保不发生重大事件。"
-    items = practise(["测试方案", text, other, unlike], text)
-    assert [(i.kind, i.stem, i.answer) for i in items[:2]] == [
-        (
-            FILL,
-            "全力打好“____”(打好污染减排攻坚战;打好生态建设攻坚战。;打好饮用水源地综合整治攻坚战)。",
-            "三场攻坚战",
+    stem = "全力打好“三场攻坚战”(打好污染减排攻坚战;打好生态建设攻坚战。;打好饮用水源地综合整治攻坚战)。"
+    # 打好 … 攻坚战 stays in the stem: blanks and options are the part that differs (the
+    # other list's shared 治理攻坚战 ends on a word: its parts are 水污染, 土壤污染 …). The
+    # choice asks another item than the blank.
+    assert practise(["测试方案", text, other, unlike], text) == (
+        PassageItem(FILL, stem.replace("三场攻坚战", "____", 1), "三场攻坚战"),
+        PassageItem(FILL, stem.replace("污染减排", "____"), "污染减排"),
+        PassageItem(
+            CHOICE,
+            stem.replace("生态建设", "____"),
+            "生态建设",
+            ("生态建设", "噪声污染", "土壤污染", "水污染"),
+            wrong=("噪声污染", "土壤污染", "水污染"),
         ),
-        (
-            FILL,
-            "全力打好“三场攻坚战”(打好____攻坚战;打好生态建设攻坚战。;打好饮用水源地综合整治攻坚战)。",
-            "污染减排",
-        ),
-    ]
-    # 打好 … 攻坚战 stays in the stem; the options are cores, not whole items, and of the
-    # same topic: the 确保 list shares nothing with it and gives no wrong option.
-    choice = items[2]
-    assert choice.kind == CHOICE
-    assert "打好____攻坚战" in choice.stem
-    assert choice.answer in {"污染减排", "生态建设", "饮用水源地综合整治"}
-    assert len(choice.wrong) >= 2
-    # (Their own shared 治理攻坚战 ends on a word: their cores are 水污染 …)
-    assert set(choice.wrong) <= {"水污染", "土壤污染", "噪声污染"}
+        PassageItem(JUDGE, stem.replace("污染减排", "噪声污染"), FALSE, TF, stem, ("噪声污染",)),
+    )
 
 
 def test_an_ordered_list_is_judged_with_two_items_swapped():
