@@ -61,6 +61,13 @@ def test_practise_a_search_hit_and_check_a_wrong_then_the_right_answer(app_setti
     assert texts(at.success) == ["回答正确！"]
     assert texts(at.error) == []
 
+    # Nothing is stored: no attempt, no answer.
+    db = open_db(app_settings.db_path)
+    stored = [
+        db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("attempts", "answers")
+    ]
+    db.close()
+    assert stored == [0, 0]
     # Generated items only: no stem of a bank question citing this passage is shown.
     cited = get_questions_by_passage().get(chunk_id, [])
     page_text = "\n".join(m.value for m in at.markdown)
