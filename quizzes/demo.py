@@ -113,6 +113,7 @@ class DemoRemoval:
     exemptions: int
     notices: int
     login_failures: int
+    login_sessions: int
 
 
 # -- schema ---------------------------------------------------------------------------------
