@@ -131,8 +131,18 @@ def wait_for_app_idle(page: Page) -> None:
     ).wait_for(state="attached", timeout=WAIT_MS)
 
 
+def click_when_idle(page: Page, target: Locator) -> None:
+    """Click ``target`` once the app is idle: a click that lands while a script run is
+    redrawing the page can be lost (a flaky test acted before the app was ready)."""
+    wait_for_app_idle(page)
+    target.click()
+
+
 def log_in(page: Page, employee_no: str = EMPLOYEE_NO, password: str = PASSWORD) -> None:
-    """Fill the login form (found by its labels) and wait until it has gone."""
+    """Fill the login form (found by its labels) once the app is idle, and wait until the
+    form has gone."""
+    expect(page.get_by_label("工号", exact=True)).to_be_visible()
+    wait_for_app_idle(page)
     page.get_by_label("工号", exact=True).fill(employee_no)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录", exact=True).click()
@@ -141,8 +151,10 @@ def log_in(page: Page, employee_no: str = EMPLOYEE_NO, password: str = PASSWORD)
 
 
 def open_in_sidebar(page: Page, title: str) -> None:
-    """Open a page through the sidebar navigation and wait for its title."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    """Open a page through the sidebar navigation once the app is idle, and wait for its
+    title."""
+    nav = page.get_by_test_id("stSidebarNav")
+    click_when_idle(page, nav.get_by_role("link", name=title, exact=True))
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
 
 
@@ -245,7 +257,9 @@ def choose_answer(question: dict[str, Any], right: bool) -> GivenAnswer:
 
 
 def give_answer(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> None:
-    """Enter ``given`` in a question's widget so that Streamlit sends the change."""
+    """Enter ``given`` in a question's widget, once the app is idle, so that Streamlit
+    sends the change."""
+    wait_for_app_idle(page)
     if kind in ("single", "true_false"):
         (text,) = given.shown
         name = _option_label(text) if kind == "single" else text
