@@ -121,11 +121,11 @@ def is_number(text: str) -> bool:
 
 
 def test_the_page_csv_zip_holds_the_same_safe_files(hostile):
-    from ui.office_pages import _csv_zip
+    from office.reports import csv_archive
 
     db, bank = hostile
     tables = report_tables(Scope(db, office_plan(), bank, at(22)))
-    archive = zipfile.ZipFile(io.BytesIO(_csv_zip(tables, at(22))))
+    archive = zipfile.ZipFile(io.BytesIO(csv_archive(tables, at(22))))
     assert {name: archive.read(name) for name in archive.namelist()} == csv_bytes(tables, at(22))
 
 
