@@ -60,17 +60,11 @@ def best_per_passage(unit_ids: np.ndarray, units: np.ndarray, queries: np.ndarra
 
 
 def fuse_three(lexical: Ranked, dense: Ranked, other: Ranked, weights: Sequence[float]) -> Ranked:
-    """kb.search.fuse's normalised weighted sum, over three lists."""
-    scores: dict[int, float] = {}
-    if lexical:
-        best = max(s for _, s in lexical) or 1.0
-        for c, s in lexical:
-            scores[c] = weights[0] * s / best
-    for weight, ranked in ((weights[1], dense), (weights[2], other)):
-        if ranked:
-            high, low = ranked[0][1], ranked[-1][1]
-            for c, s in ranked:
-                scores[c] = scores.get(c, 0.0) + weight * (s - low) / ((high - low) or 1.0)
+    """kb.search.fuse's normalised weighted sum, over three lists (weights in that order)."""
+    pair = weights[0] + weights[1]
+    scores = {c: pair * s for c, s in fuse(lexical, dense, weights[1] / pair)}
+    for c, s in fuse([], other, 1.0):  # ``other`` alone, scaled min-max as fuse scales dense
+        scores[c] = scores.get(c, 0.0) + weights[2] * s
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
