@@ -177,6 +177,7 @@ def auto_expansions(db, embedder, texts: Sequence[str]) -> list[tuple[str, list[
 
 
 def rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (its growth is what a model adds)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -210,7 +211,7 @@ def main() -> None:
     units = db.execute("SELECT chunk_id, text FROM chunk_units ORDER BY chunk_id, seq").fetchall()
     unit_ids = np.array([u[0] for u in units], dtype=np.int64)
     ids, e5_units = load_vectors(db, embedder.model_id)
-    assert np.array_equal(ids, unit_ids), "every unit needs its vector: rerun without --db"
+    assert np.array_equal(ids, unit_ids), "a unit lacks its e5 vector: the index is not in step"
 
     print(f"{len(questions)} answerable questions; weights chosen by the tuning sum\n")
     print(
