@@ -192,8 +192,9 @@ def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = Non
 
     ``threads`` caps the CPU threads of torch and of numpy's BLAS (the dense product). On
     this 2-core machine two threads stall a query for about a second whenever anything
-    else runs (bench/bench_model.py); the app uses one (KB_TORCH_THREADS). Never raises: a setting that cannot be loaded gives a status without an embedder
-    and a message, in Chinese, that says what was asked for and why it failed.
+    else runs (bench/bench_model.py); the app uses one (KB_TORCH_THREADS). Never raises:
+    a setting that cannot be loaded gives a status without an embedder and a message, in
+    Chinese, that says what was asked for and why it failed.
     """
     setting = setting.strip() or "builtin"
     if model_is_off(setting):

@@ -1,8 +1,8 @@
 """Query vectors remembered: staff ask the same things, and a query embeds once.
 
-A search's query embedding is most of its cost (about 20 ms of CPU of 22 at 1x on an idle
-machine, README "Latency as the corpus grows"); the same question asked again, by the
-same person paging back or by a colleague, needs the same vector. The cache is keyed by
+A search's query embedding is most of its cost (38 of 43 ms of CPU at 1x on the loaded
+benchmark machine, README "The hybrid query"); the same question asked again, by the same
+person paging back or by a colleague, needs the same vector. The cache is keyed by
 the model's id and the query's text as search embeds it (spaces collapsed), bounded, and
 the least recently used entry goes first.
 """
