@@ -58,13 +58,14 @@ def app_environment(data_dir: Path) -> dict[str, str]:
     return bench_app_environment(data_dir, "none")
 
 
-def start_app(data_dir: Path, log_path: Path) -> AppServer:
+def start_app(data_dir: Path, log_path: Path, workers: int = 1) -> AppServer:
     """Serve the real app.py (lexical-only) on a free local port, healthy when returned.
 
     The server is the benchmarks' (bench/app_server.py): cwd is the project, so the
     production .streamlit/config.toml applies and the browser sees what staff will see.
+    ``workers`` > 1 serves through ui/serve.py's proxy, as ``make run`` does.
     """
-    return bench_start_app(data_dir, log_path, "none")
+    return bench_start_app(data_dir, log_path, "none", workers=workers)
 
 
 def prepare_data(data_dir: Path) -> Settings:

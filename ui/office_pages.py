@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from base.clock import LOCAL_TZ
+from base.clock import LOCAL_TZ, local_date_text
 from base.store import open_db
 from kb.documents import find_quote
 from office.coverage import coverage
@@ -47,11 +47,13 @@ from office.reports import (
     shown_cells,
     workbook_bytes,
 )
+from office.review_stats import review_by_department
 from office.schedule import BEHIND_RULE, deadline_text
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
 from quizzes.attempts import expire_overdue_attempts, get_result
 from quizzes.people import Person, Role, staff_departments
+from quizzes.review import review_queue
 from ui.auth import on_demand, require
 from ui.quiz_widgets import show_review, show_source
 from ui.render import md_text
@@ -71,6 +73,7 @@ def progress_page() -> None:
     """我的进度: what the plan requires of me, what is done, what is due."""
     person = require()
     st.title("我的进度")
+    _review_due(person.employee_no)
     plan = get_study_plan()
     if plan is None:
         st.info("创建办尚未制定学习计划。")
@@ -121,6 +124,23 @@ def progress_page() -> None:
                         icon=":material/menu_book:",
                         query_params={"doc": requirement.target},
                     )
+
+
+def _review_due(employee_no: str) -> None:
+    """What of my mistakes is due for review today, and when the next one is."""
+    queue = review_queue(get_db(), employee_no, get_bank(), _now())
+    if not (queue.due or queue.later or queue.mastered):
+        return
+    parts = [f"今日待复习 {len(queue.due)} 题"]
+    if queue.next_due is not None:
+        parts.append(f"下次到期 {local_date_text(queue.next_due)}（北京时间）")
+    if queue.mastered:
+        parts.append(f"已掌握 {queue.mastered} 题")
+    with st.container(border=True):
+        st.caption("错题复习")
+        st.info("；".join(parts), icon=":material/event_repeat:")
+        if queue.due:
+            st.page_link(page("practice"), label="去复习错题", icon=":material/replay:")
 
 
 def _scope(person: Person, chosen: list[str]) -> list[str] | None:
@@ -231,6 +251,7 @@ def dashboard_page() -> None:
     with quizzes:
         if quizzes.open:
             _quiz_tab(scope)
+            _review_table(scope)
     with cover:
         if cover.open:
             result = coverage(scope)
@@ -453,6 +474,16 @@ def _attempt_review(scope: Scope, employee_no: str, attempt_id: int) -> None:
         verdict = {True: "答对", False: "答错或未答", None: "不计分"}[item.correct]
         st.caption(f"第 {number} 题：{verdict}")
         show_review(scope.db, number, question, result, item)
+
+
+def _review_table(scope: Scope) -> None:
+    """Does study stick: per department, mistakes reviewed and the share right then."""
+    st.markdown("**错题复习**（答错的题在到期复习时是否答对）")
+    st.caption(
+        "已复习错题：答错后到了复习日又作答的题次；复习答对率：其中复习时答对的比例。"
+        "复习不计入测验成绩。"
+    )
+    _table(review_by_department(scope), key="table_review")
 
 
 def _overdue_tab(scope: Scope, person: Person) -> None:
