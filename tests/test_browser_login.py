@@ -161,8 +161,9 @@ def test_a_login_survives_a_reload_mid_quiz_reaches_a_new_tab_and_ends_at_logout
     other.reload()
     _expect_login_form(other)
     # The first tab's next click finds the login over, and says so.
-    nav = page.get_by_test_id("stSidebarNav")
-    click_when_idle(page, nav.get_by_role("link", name="我的进度", exact=True))
+    click_when_idle(
+        page, page.get_by_test_id("stSidebarNav").get_by_role("link", name="我的进度", exact=True)
+    )
     _expect_login_form(page)
     expect(page.get_by_text("已退出登录，请重新登录。")).to_be_visible()
     page.reload()
