@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import protocol_guard
 from ui.auth import current_user, login_cookie_image, login_page
+from ui.chrome import chinese_chrome
 from ui.nav import all_pages, pages_for
 from ui.render import md_text
 from ui.services import bootstrap
@@ -16,6 +17,7 @@ protocol_guard.install()
 # A local image: a material icon as page_icon makes every browser fetch it from a font host.
 FAVICON = Path(__file__).parent / "ui" / "favicon.png"
 st.set_page_config(page_title="创建文明单位学习平台", page_icon=str(FAVICON), layout="wide")
+chinese_chrome()
 bootstrap()
 person = current_user()
 # Where the browser fetches its login cookie (or drops an ended one): in the sidebar's

@@ -92,9 +92,6 @@ ALLOWED |= {
 }
 # What Streamlit 1.67 draws in English and offers no setting for (README, "All Chinese").
 STREAMLIT_REMAINS = {
-    "Upload",  # st.file_uploader's button
-    "per",
-    "file",  # st.file_uploader's "20MB per file"
     "yyyy",
     "mm",
     "dd",  # st.date_input's placeholder while empty
@@ -176,6 +173,10 @@ def test_no_english_in_the_visible_text_of_any_page(page, bureau_server):
     found["result"] = english_words(page)
     open_in_sidebar(page, "错题练习")  # now with the questions just missed
     found["practice with mistakes"] = english_words(page)
+    # A text input being typed in, not yet applied (Streamlit's "Press Enter to apply").
+    open_in_sidebar(page, "政策检索")
+    page.get_by_role("textbox").first.fill("垃圾分类")
+    found["search being typed"] = english_words(page)
     assert {where: words for where, words in found.items() if words} == {}
     assert len(found) >= 20, sorted(found)  # every page and tab was looked at
 
