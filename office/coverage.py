@@ -11,7 +11,7 @@ import pandas as pd
 
 from kb.documents import find_quote, section_passages
 from office.scope import Scope
-from quizzes.attempt_stats import answer_tallies
+from quizzes.attempt_tallies import answer_counts
 
 FRONT_SECTION = "（标题与前言）"
 """How the passages before a document's first heading are named as a section."""
@@ -56,8 +56,8 @@ def coverage(
             if passage is not None:
                 key = (passage.doc_path, passage.heading_path)
                 tested.setdefault(key, []).append((quiz.id, question.id))
-    tallies = answer_tallies(
-        db, scope.who, scope.as_of, list(bank.quizzes), since, until, by_department=True
+    tallies = answer_counts(
+        db, scope.who, scope.as_of, scope.departments, list(bank.quizzes), since, until, True
     )
     section_of = {q: key for key, questions in tested.items() for q in questions}
     tallies["section"] = [section_of.get((r.quiz_id, r.question_id)) for r in tallies.itertuples()]

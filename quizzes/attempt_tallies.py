@@ -1,0 +1,440 @@
+"""Tallies of the graded attempts, kept in the grading transaction, for the office's
+answer-level views at scale.
+
+Three tables of the attempts component (migration step 3 of :mod:`quizzes.attempts`):
+
+* ``question_day_tallies``: per quiz, department, day and question, the graded answers
+  and how many were correct (question statistics, coverage);
+* ``quiz_day_tallies``: per quiz, department and day, the graded attempts, how many
+  passed, the sum of their percentages, the attempts per score band, and the people whose
+  first graded (first passed) attempt at the quiz fell that day (quiz statistics);
+* ``attempt_marks``: per graded attempt, its drawn questions, seconds taken and the key
+  of its wrong answers (integrity flags).
+
+The department is the person's at the attempt's submission (``department_then_sql``);
+the day is the Beijing calendar day of the submission. Each graded attempt adds its
+contribution (:func:`tally_attempts`) in the write transaction that grades it, and takes
+it away in the one that deletes it, so the tallies are the sum of their attempts'
+contributions: :func:`rebuild_tallies` makes them again from the records, and
+``tests/test_attempt_tallies.py`` checks kept == rebuilt after a burst.
+
+Reading a figure as of a moment (:func:`answer_counts`, :func:`quiz_counts`): the tallies
+serve the whole days of the window; the partial days at its ends come from the attempts
+submitted then (the ``attempts_submitted`` index); and the few people a tally may hold
+under another department than theirs at the moment, or who are not counted
+(:func:`quizzes.people.recounted_people`), have their tallied contributions taken away and
+their figures computed from their own attempts. So every figure is still the one derived
+from the records as of its moment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from base.clock import LOCAL_TZ, end_of_day, start_of_day, to_stamp
+from base.sql import in_list_sql, query_frame
+from quizzes.people import department_then_sql, recounted_people
+
+SCORE_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("不足60分", 0.0, 60.0),
+    ("60–69分", 60.0, 70.0),
+    ("70–79分", 70.0, 80.0),
+    ("80–89分", 80.0, 90.0),
+    ("90–100分", 90.0, 101.0),
+)
+"""Score bands on the percentage of the maximum score (the office's quiz statistics)."""
+
+_BANDS = [f"band{i}" for i in range(len(SCORE_BANDS))]
+_OFFSET_HOURS = int(LOCAL_TZ.utcoffset(None).total_seconds() // 3600)
+_DAY = f"date(a.submitted_at, '{_OFFSET_HOURS:+d} hours')"
+_PCT = "CASE WHEN a.max_score > 0 THEN a.score * 100.0 / a.max_score ELSE 0 END"
+
+
+def create_tallies(db: sqlite_utils.Database) -> None:
+    """Migration step: the tally tables, built from the attempts already stored."""
+    db.execute(
+        """
+        CREATE TABLE question_day_tallies (
+            quiz_id TEXT NOT NULL,
+            department TEXT NOT NULL,
+            day TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            answered INTEGER NOT NULL,
+            correct INTEGER NOT NULL,
+            PRIMARY KEY (quiz_id, department, day, question_id)
+        ) WITHOUT ROWID
+        """
+    )
+    bands = ", ".join(f"{b} INTEGER NOT NULL" for b in _BANDS)
+    db.execute(
+        f"""
+        CREATE TABLE quiz_day_tallies (
+            quiz_id TEXT NOT NULL,
+            department TEXT NOT NULL,
+            day TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            people INTEGER NOT NULL,
+            passed_attempts INTEGER NOT NULL,
+            people_passed INTEGER NOT NULL,
+            percent_sum REAL NOT NULL,
+            {bands},
+            PRIMARY KEY (quiz_id, department, day)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE attempt_marks (
+            attempt_id INTEGER PRIMARY KEY,
+            quiz_id TEXT NOT NULL,
+            employee_no TEXT NOT NULL,
+            status TEXT NOT NULL,
+            submitted_at TEXT NOT NULL,
+            questions INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            wrong INTEGER NOT NULL,
+            first_wrong TEXT,
+            last_wrong TEXT,
+            checksum INTEGER
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX attempt_marks_sheet ON attempt_marks "
+        "(quiz_id, wrong, first_wrong, last_wrong, checksum)"
+    )
+    db.execute("CREATE INDEX attempts_submitted ON attempts (submitted_at)")
+    if db.execute(
+        "SELECT EXISTS (SELECT 1 FROM attempts WHERE status != 'in_progress')"
+    ).fetchone()[0]:
+        tally_attempts(db, "true", {})
+
+
+def _graded_cte(where: str) -> str:
+    # Materialized: the department lookup runs once per attempt, not once per answer row.
+    return f"""graded AS MATERIALIZED (
+        SELECT a.id, a.quiz_id, a.employee_no, a.submitted_at, a.passed,
+            {department_then_sql("a.employee_no", "a.submitted_at")} AS department,
+            {_DAY} AS day, {_PCT} AS pct
+        FROM attempts a WHERE a.status != 'in_progress' AND {where})"""
+
+
+def _earlier(condition: str = "") -> str:
+    # Whether the attempt ``g`` has an earlier graded attempt (of the same person and
+    # quiz) meeting ``condition``: attempts of one person at one quiz are graded one
+    # after the other, so "first" is the same when tallied and when rebuilt.
+    return (
+        "EXISTS (SELECT 1 FROM attempts b WHERE b.employee_no = g.employee_no "
+        "AND b.quiz_id = g.quiz_id AND b.status != 'in_progress' "
+        f"AND (b.submitted_at, b.id) < (g.submitted_at, g.id){condition})"
+    )
+
+
+def _quiz_columns(sign: str = "") -> str:
+    bands = ", ".join(
+        f"{sign}SUM(CASE WHEN g.pct >= {low} AND g.pct < {high} THEN 1 ELSE 0 END)"
+        for _, low, high in SCORE_BANDS
+    )
+    return (
+        f"{sign}COUNT(*), {sign}SUM(NOT {_earlier()}), {sign}TOTAL(g.passed), "
+        f"{sign}SUM(g.passed = 1 AND NOT {_earlier(' AND b.passed = 1')}), "
+        f"{sign}TOTAL(g.pct), {bands}"
+    )
+
+
+def tally_attempts(
+    db: sqlite_utils.Database, where: str, params: dict[str, Any], remove: bool = False
+) -> None:
+    """Add (or, with ``remove``, take away) the contributions of the graded attempts that
+    ``where`` selects (a condition on ``attempts a``), inside the caller's write
+    transaction: when attempts are graded, stored in bulk or about to be deleted."""
+    sign = "-" if remove else ""
+    with_graded = "WITH " + _graded_cte(where)
+    db.execute(
+        f"""{with_graded}
+        INSERT INTO question_day_tallies (quiz_id, department, day, question_id, answered, correct)
+        SELECT g.quiz_id, g.department, g.day, s.question_id, {sign}COUNT(*), {sign}SUM(s.correct)
+        FROM graded g JOIN answers s ON s.attempt_id = g.id WHERE s.correct IS NOT NULL
+        GROUP BY g.quiz_id, g.department, g.day, s.question_id
+        ON CONFLICT DO UPDATE SET answered = answered + excluded.answered,
+            correct = correct + excluded.correct""",
+        params,
+    )
+    bands = ", ".join(_BANDS)
+    updates = ", ".join(
+        f"{c} = {c} + excluded.{c}"
+        for c in ["attempts", "people", "passed_attempts", "people_passed", "percent_sum", *_BANDS]
+    )
+    db.execute(
+        f"""{with_graded}
+        INSERT INTO quiz_day_tallies (quiz_id, department, day, attempts, people, passed_attempts,
+            people_passed, percent_sum, {bands})
+        SELECT g.quiz_id, g.department, g.day, {_quiz_columns(sign)}
+        FROM graded g WHERE true GROUP BY g.quiz_id, g.department, g.day
+        ON CONFLICT DO UPDATE SET {updates}""",
+        params,
+    )
+    if remove:
+        db.execute("DELETE FROM question_day_tallies WHERE answered = 0")
+        db.execute("DELETE FROM quiz_day_tallies WHERE attempts = 0")
+        db.execute(
+            "DELETE FROM attempt_marks WHERE attempt_id IN "
+            f"(SELECT a.id FROM attempts a WHERE {where})",
+            params,
+        )
+        return
+    # The key of the wrong answers, computed in one pass with order-independent
+    # aggregates: identical sheets always share it, different sheets rarely do.
+    db.execute(
+        f"""INSERT INTO attempt_marks (attempt_id, quiz_id, employee_no, status, submitted_at,
+            questions, seconds, wrong, first_wrong, last_wrong, checksum)
+        SELECT a.id, a.quiz_id, a.employee_no, a.status, a.submitted_at,
+            json_array_length(a.question_ids),
+            -- Rounded to the millisecond the times are kept to: 12 s must not read 11.999.
+            round((julianday(a.submitted_at) - julianday(a.started_at)) * 86400.0, 3),
+            COUNT(s.attempt_id),
+            MIN(s.question_id || '=' || s.answer), MAX(s.question_id || '=' || s.answer),
+            SUM(length(s.answer) * 1000003 + unicode(substr(s.question_id, -1)) * 10007
+                + unicode(substr(s.question_id, -2, 1)) * 101
+                + unicode(substr(s.answer, 2, 1)) * 7 + unicode(substr(s.answer, -2, 1)))
+        FROM attempts a LEFT JOIN answers s ON s.attempt_id = a.id AND s.correct = 0
+        WHERE a.status != 'in_progress' AND {where}
+        GROUP BY a.id""",
+        params,
+    )
+
+
+def rebuild_tallies(db: sqlite_utils.Database) -> dict[str, int]:
+    """Make the tallies again from the attempts, inside the caller's write transaction
+    (:func:`quizzes.attempts.rebuild_summaries` calls it). Returns the rows per table."""
+    tables = ("question_day_tallies", "quiz_day_tallies", "attempt_marks")
+    for table in tables:
+        db.execute(f"DELETE FROM {table}")
+    tally_attempts(db, "true", {})
+    return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+# -- reading a figure as of a moment ---------------------------------------------------------
+
+
+class _Window:
+    """A window of submission times cut into the whole Beijing days the tallies serve and
+    the partial days at its ends, read from the attempts."""
+
+    def __init__(self, as_of: datetime, since: datetime | None, until: datetime | None):
+        high = as_of if until is None else min(until, as_of)
+        self.high = to_stamp(high)
+        self.low = None if since is None else to_stamp(since)
+        last = high.astimezone(LOCAL_TZ).date()
+        if end_of_day(last) > high:
+            last -= timedelta(days=1)
+        first: date | None = None
+        if since is not None:
+            first = since.astimezone(LOCAL_TZ).date()
+            if start_of_day(first) < since:
+                first += timedelta(days=1)
+        self.empty = since is not None and since > high
+        self.days = None if first is not None and first > last else (first, last)
+
+    def tally_sql(self, params: dict[str, Any], alias: str) -> str:
+        """The condition on a tally's ``day`` for the whole days."""
+        if self.days is None or self.empty:
+            return "false"
+        first, last = self.days
+        params["w_last"] = last.isoformat()
+        where = f"{alias}.day <= :w_last"
+        if first is not None:
+            params["w_first"] = first.isoformat()
+            where += f" AND {alias}.day >= :w_first"
+        return where
+
+    def records_sql(self, params: dict[str, Any], alias: str = "a") -> str:
+        """The condition on ``submitted_at`` for the partial days (none when the window
+        is whole days)."""
+        if self.empty:
+            return "false"
+        params["w_high"] = self.high
+        col = f"{alias}.submitted_at"
+        low = "" if self.low is None else f"{col} >= :w_low AND "
+        if self.low is not None:
+            params["w_low"] = self.low
+        if self.days is None:
+            return f"({low}{col} <= :w_high)"
+        first, last = self.days
+        params["w_after"] = to_stamp(end_of_day(last))
+        parts = [f"({col} > :w_after AND {col} <= :w_high)"]
+        if first is not None:
+            params["w_before"] = to_stamp(start_of_day(first))
+            parts.append(f"({low}{col} < :w_before)")
+        return "(" + " OR ".join(parts) + ")"
+
+    def whole_sql(self, params: dict[str, Any], alias: str = "a") -> str:
+        """The condition on ``submitted_at`` for the whole window."""
+        if self.empty:
+            return "false"
+        params["w_high"] = self.high
+        if self.low is None:
+            return f"{alias}.submitted_at <= :w_high"
+        params["w_low"] = self.low
+        return f"{alias}.submitted_at >= :w_low AND {alias}.submitted_at <= :w_high"
+
+
+def _parts(
+    db: sqlite_utils.Database,
+    who: tuple[str, dict[str, Any]],
+    as_of: datetime,
+    departments: Sequence[str] | None,
+    quiz_ids: Sequence[str],
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[dict[str, Any], Callable[[str], str], str, str]:
+    """The common SQL of a read: parameters; the condition on a tally row (or a
+    contribution) by alias: quiz, department in scope, whole days; the condition on an
+    attempt to take away (a recounted person's); and the one on an attempt to add from
+    the records (a person in scope: a recounted one's in the whole window, anyone else's
+    in the partial days)."""
+    window = _Window(as_of, since, until)
+    params = dict(who[1])
+    quizzes = in_list_sql("tq", list(quiz_ids), params)
+    params["recounted"] = json.dumps(recounted_people(db, as_of))
+    departments_sql = None
+    if departments is not None:
+        departments_sql = in_list_sql("td", list(departments), params)
+    days = window.tally_sql(params, "{t}")
+
+    def tally(alias: str) -> str:
+        scoped = (
+            f"{alias}.department != ''"
+            if departments_sql is None
+            else f"{alias}.department IN ({departments_sql})"
+        )
+        return f"{alias}.quiz_id IN ({quizzes}) AND {scoped} AND {days.format(t=alias)}"
+
+    recounted = "a.employee_no IN (SELECT value FROM json_each(:recounted))"
+    taken = f"{recounted} AND a.quiz_id IN ({quizzes})"
+    added = (
+        f"a.quiz_id IN ({quizzes}) AND a.employee_no IN (SELECT employee_no FROM who) AND "
+        f"(({recounted} AND {window.whole_sql(params)}) "
+        f"OR (NOT {recounted} AND {window.records_sql(params)}))"
+    )
+    return params, tally, taken, added
+
+
+def answer_counts(
+    db: sqlite_utils.Database,
+    who: tuple[str, dict[str, Any]],
+    as_of: datetime,
+    departments: Sequence[str] | None,
+    quiz_ids: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by_department: bool = False,
+) -> pd.DataFrame:
+    """Per question (and department at ``as_of``, if asked), the graded answers of the
+    people of ``who`` (counted, in ``departments``) submitted in the window and by
+    ``as_of``, and how many were correct: the figures
+    :func:`quizzes.attempt_stats.answer_tallies` computes from the records.
+
+    Returns:
+        Columns ``quiz_id``, ``question_id`` [, ``department``], ``answered``,
+        ``correct``; questions without answers are left out.
+    """
+    params, tally, taken, added = _parts(db, who, as_of, departments, quiz_ids, since, until)
+    keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
+    department = ", t.department" if by_department else ""
+    kept = query_frame(
+        db,
+        f"""SELECT t.quiz_id, t.question_id{department}, SUM(t.answered) AS answered,
+            SUM(t.correct) AS correct
+        FROM question_day_tallies t WHERE {tally("t")}
+        GROUP BY t.quiz_id, t.question_id{department}""",
+        params,
+    )
+    minus = query_frame(
+        db,
+        f"""WITH {_graded_cte(taken)}
+        SELECT g.quiz_id, s.question_id{department.replace("t.", "g.")},
+            -COUNT(*) AS answered, -SUM(s.correct) AS correct
+        FROM graded g JOIN answers s ON s.attempt_id = g.id
+        WHERE s.correct IS NOT NULL AND {tally("g")}
+        GROUP BY g.quiz_id, s.question_id{department.replace("t.", "g.")}""",
+        params,
+    )
+    cte = who[0]
+    department = ", w.department" if by_department else ""
+    plus = query_frame(
+        db,
+        f"""WITH {cte}
+        SELECT a.quiz_id, s.question_id{department}, COUNT(*) AS answered,
+            SUM(s.correct) AS correct
+        FROM attempts a JOIN who w ON w.employee_no = a.employee_no
+        JOIN answers s ON s.attempt_id = a.id
+        WHERE a.status != 'in_progress' AND s.correct IS NOT NULL AND {added}
+        GROUP BY a.quiz_id, s.question_id{department}""",
+        params,
+    )
+    return _summed([kept, minus, plus], keys, ["answered", "correct"], "answered")
+
+
+def quiz_counts(
+    db: sqlite_utils.Database,
+    who: tuple[str, dict[str, Any]],
+    as_of: datetime,
+    departments: Sequence[str] | None,
+    quiz_ids: Sequence[str],
+) -> pd.DataFrame:
+    """Per quiz, the graded attempts by ``as_of`` of the people of ``who`` (counted, in
+    ``departments``): the figures :func:`quizzes.attempt_stats.quiz_tallies` computes from
+    the records without a date range.
+
+    Returns:
+        Indexed by ``quiz_id`` (quizzes with graded attempts only); columns ``attempts``,
+        ``people``, ``passed_attempts``, ``people_passed``, ``mean`` (mean share of the
+        maximum score), ``band0`` ... (:data:`SCORE_BANDS`).
+    """
+    params, tally, taken, added = _parts(db, who, as_of, departments, quiz_ids, None, None)
+    counts = ["attempts", "people", "passed_attempts", "people_passed", "percent_sum", *_BANDS]
+    kept = query_frame(
+        db,
+        f"""SELECT t.quiz_id, {", ".join(f"TOTAL(t.{c}) AS {c}" for c in counts)}
+        FROM quiz_day_tallies t WHERE {tally("t")} GROUP BY t.quiz_id""",
+        params,
+    )
+    minus = query_frame(
+        db,
+        f"""WITH {_graded_cte(taken)}
+        SELECT g.quiz_id, {_quiz_columns("-")} FROM graded g WHERE {tally("g")}
+        GROUP BY g.quiz_id""",
+        params,
+    )
+    minus.columns = ["quiz_id", *counts]
+    plus = query_frame(
+        db,
+        f"""WITH {who[0]}, {_graded_cte(added)}
+        SELECT g.quiz_id, {_quiz_columns()} FROM graded g GROUP BY g.quiz_id""",
+        params,
+    )
+    plus.columns = ["quiz_id", *counts]
+    rows = _summed([kept, minus, plus], ["quiz_id"], counts, "attempts").set_index("quiz_id")
+    rows["mean"] = rows["percent_sum"] / rows["attempts"] / 100.0
+    return rows[["attempts", "people", "passed_attempts", "people_passed", "mean", *_BANDS]]
+
+
+def _summed(
+    frames: list[pd.DataFrame], keys: list[str], values: list[str], nonzero: str
+) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=keys + values)
+    total = pd.concat(frames, ignore_index=True).groupby(keys, sort=False)[values].sum()
+    total = total[total[nonzero] != 0].reset_index()
+    for column in values:
+        if column != "percent_sum":
+            total[column] = total[column].astype(int)
+    return total
