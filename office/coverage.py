@@ -57,7 +57,7 @@ def coverage(
                 key = (passage.doc_path, passage.heading_path)
                 tested.setdefault(key, []).append((quiz.id, question.id))
     tallies = answer_counts(
-        db, scope.who, scope.as_of, scope.departments, list(bank.quizzes), since, until, True
+        db, scope.as_of, scope.departments, list(bank.quizzes), since, until, True
     )
     section_of = {q: key for key, questions in tested.items() for q in questions}
     tallies["section"] = [section_of.get((r.quiz_id, r.question_id)) for r in tallies.itertuples()]

@@ -47,7 +47,7 @@ def quiz_stats(
     ids = list(bank.quizzes) if quiz_ids is None else [q for q in quiz_ids if q in bank.quizzes]
     if since is None and until is None:
         # Every graded attempt by the moment: the tallies per quiz, department and day.
-        rows = quiz_counts(scope.db, scope.who, scope.as_of, scope.departments, ids)
+        rows = quiz_counts(scope.db, scope.as_of, scope.departments, ids)
     else:
         rows = quiz_tallies(
             scope.db,
@@ -100,7 +100,7 @@ def question_stats(
     """
     bank = scope.bank
     ids = list(bank.quizzes) if quiz_ids is None else [q for q in quiz_ids if q in bank.quizzes]
-    tallies = answer_counts(scope.db, scope.who, scope.as_of, scope.departments, ids, since, until)
+    tallies = answer_counts(scope.db, scope.as_of, scope.departments, ids, since, until)
     type_labels = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空"}
     rows = []
     counts = {

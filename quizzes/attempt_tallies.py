@@ -30,7 +30,7 @@ from the records as of its moment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ import sqlite_utils
 
 from base.clock import LOCAL_TZ, end_of_day, start_of_day, to_stamp
 from base.sql import in_list_sql, query_frame
-from quizzes.people import department_then_sql, recounted_people
+from quizzes.people import department_then_sql, people_cte, recounted_people
 
 SCORE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("不足60分", 0.0, 60.0),
@@ -49,6 +49,9 @@ SCORE_BANDS: tuple[tuple[str, float, float], ...] = (
     ("90–100分", 90.0, 101.0),
 )
 """Score bands on the percentage of the maximum score (the office's quiz statistics)."""
+
+TABLES = ("question_day_tallies", "question_tallies", "quiz_day_tallies", "attempt_marks")
+"""The tally tables, all made from the graded attempts."""
 
 _BANDS = [f"band{i}" for i in range(len(SCORE_BANDS))]
 _OFFSET_HOURS = int(LOCAL_TZ.utcoffset(None).total_seconds() // 3600)
@@ -68,6 +71,22 @@ def create_tallies(db: sqlite_utils.Database) -> None:
             answered INTEGER NOT NULL,
             correct INTEGER NOT NULL,
             PRIMARY KEY (quiz_id, department, day, question_id)
+        ) WITHOUT ROWID
+        """
+    )
+    # The days after a moment are few when it is recent: read through this index.
+    db.execute("CREATE INDEX question_day_tallies_day ON question_day_tallies (day)")
+    # The same without the day (some 40 times fewer rows): a figure up to a recent moment
+    # is this, less the few days after it.
+    db.execute(
+        """
+        CREATE TABLE question_tallies (
+            quiz_id TEXT NOT NULL,
+            department TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            answered INTEGER NOT NULL,
+            correct INTEGER NOT NULL,
+            PRIMARY KEY (quiz_id, department, question_id)
         ) WITHOUT ROWID
         """
     )
@@ -116,13 +135,17 @@ def create_tallies(db: sqlite_utils.Database) -> None:
         tally_attempts(db, "true", {})
 
 
-def _graded_cte(where: str) -> str:
+def _graded_cte(where: str | list[str]) -> str:
+    """The CTE ``graded``: the graded attempts ``where`` selects (a condition on
+    ``attempts a``, or several whose attempts are disjoint), with the department and day
+    they are tallied under and their percentage."""
     # Materialized: the department lookup runs once per attempt, not once per answer row.
-    return f"""graded AS MATERIALIZED (
-        SELECT a.id, a.quiz_id, a.employee_no, a.submitted_at, a.passed,
+    select = f"""SELECT a.id, a.quiz_id, a.employee_no, a.submitted_at, a.passed,
             {department_then_sql("a.employee_no", "a.submitted_at")} AS department,
             {_DAY} AS day, {_PCT} AS pct
-        FROM attempts a WHERE a.status != 'in_progress' AND {where})"""
+        FROM attempts a WHERE a.status != 'in_progress' AND """
+    parts = [where] if isinstance(where, str) else where or ["false"]
+    return f"graded AS MATERIALIZED ({' UNION ALL '.join(select + w for w in parts)})"
 
 
 def _earlier(condition: str = "") -> str:
@@ -156,16 +179,33 @@ def tally_attempts(
     transaction: when attempts are graded, stored in bulk or about to be deleted."""
     sign = "-" if remove else ""
     with_graded = "WITH " + _graded_cte(where)
+    # Answers per quiz, department, day and question, gathered once in a temporary table
+    # (a sort of every answer row when rebuilding) and added to both answer tallies.
+    db.execute("DROP TABLE IF EXISTS temp.tallied_answers")
     db.execute(
-        f"""{with_graded}
-        INSERT INTO question_day_tallies (quiz_id, department, day, question_id, answered, correct)
-        SELECT g.quiz_id, g.department, g.day, s.question_id, {sign}COUNT(*), {sign}SUM(s.correct)
+        f"""CREATE TEMP TABLE tallied_answers AS {with_graded}
+        SELECT g.quiz_id, g.department, g.day, s.question_id, {sign}COUNT(*) AS answered,
+            {sign}SUM(s.correct) AS correct
         FROM graded g JOIN answers s ON s.attempt_id = g.id WHERE s.correct IS NOT NULL
-        GROUP BY g.quiz_id, g.department, g.day, s.question_id
-        ON CONFLICT DO UPDATE SET answered = answered + excluded.answered,
-            correct = correct + excluded.correct""",
+        GROUP BY g.quiz_id, g.department, g.day, s.question_id""",
         params,
     )
+    db.execute(
+        """INSERT INTO question_day_tallies (quiz_id, department, day, question_id, answered,
+            correct)
+        SELECT quiz_id, department, day, question_id, answered, correct
+        FROM temp.tallied_answers WHERE true
+        ON CONFLICT DO UPDATE SET answered = answered + excluded.answered,
+            correct = correct + excluded.correct"""
+    )
+    db.execute(
+        """INSERT INTO question_tallies (quiz_id, department, question_id, answered, correct)
+        SELECT quiz_id, department, question_id, SUM(answered), SUM(correct)
+        FROM temp.tallied_answers WHERE true GROUP BY quiz_id, department, question_id
+        ON CONFLICT DO UPDATE SET answered = answered + excluded.answered,
+            correct = correct + excluded.correct"""
+    )
+    db.execute("DROP TABLE temp.tallied_answers")
     bands = ", ".join(_BANDS)
     updates = ", ".join(
         f"{c} = {c} + excluded.{c}"
@@ -182,6 +222,7 @@ def tally_attempts(
     )
     if remove:
         db.execute("DELETE FROM question_day_tallies WHERE answered = 0")
+        db.execute("DELETE FROM question_tallies WHERE answered = 0")
         db.execute("DELETE FROM quiz_day_tallies WHERE attempts = 0")
         db.execute(
             "DELETE FROM attempt_marks WHERE attempt_id IN "
@@ -213,11 +254,10 @@ def tally_attempts(
 def rebuild_tallies(db: sqlite_utils.Database) -> dict[str, int]:
     """Make the tallies again from the attempts, inside the caller's write transaction
     (:func:`quizzes.attempts.rebuild_summaries` calls it). Returns the rows per table."""
-    tables = ("question_day_tallies", "quiz_day_tallies", "attempt_marks")
-    for table in tables:
+    for table in TABLES:
         db.execute(f"DELETE FROM {table}")
     tally_attempts(db, "true", {})
-    return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+    return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
 
 
 # -- reading a figure as of a moment ---------------------------------------------------------
@@ -254,25 +294,26 @@ class _Window:
             where += f" AND {alias}.day >= :w_first"
         return where
 
-    def records_sql(self, params: dict[str, Any], alias: str = "a") -> str:
-        """The condition on ``submitted_at`` for the partial days (none when the window
-        is whole days)."""
+    def records_sql(self, params: dict[str, Any], alias: str = "a") -> list[str]:
+        """The conditions on ``submitted_at`` of the partial days, one per range, each
+        read through the ``attempts_submitted`` index (none when the window is whole
+        days)."""
         if self.empty:
-            return "false"
+            return []
         params["w_high"] = self.high
         col = f"{alias}.submitted_at"
         low = "" if self.low is None else f"{col} >= :w_low AND "
         if self.low is not None:
             params["w_low"] = self.low
         if self.days is None:
-            return f"({low}{col} <= :w_high)"
+            return [f"{low}{col} <= :w_high"]
         first, last = self.days
         params["w_after"] = to_stamp(end_of_day(last))
-        parts = [f"({col} > :w_after AND {col} <= :w_high)"]
+        parts = [f"{col} > :w_after AND {col} <= :w_high"]
         if first is not None:
             params["w_before"] = to_stamp(start_of_day(first))
-            parts.append(f"({low}{col} < :w_before)")
-        return "(" + " OR ".join(parts) + ")"
+            parts.append(f"{low}{col} < :w_before")
+        return parts
 
     def whole_sql(self, params: dict[str, Any], alias: str = "a") -> str:
         """The condition on ``submitted_at`` for the whole window."""
@@ -285,50 +326,82 @@ class _Window:
         return f"{alias}.submitted_at >= :w_low AND {alias}.submitted_at <= :w_high"
 
 
-def _parts(
-    db: sqlite_utils.Database,
-    who: tuple[str, dict[str, Any]],
-    as_of: datetime,
-    departments: Sequence[str] | None,
-    quiz_ids: Sequence[str],
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[dict[str, Any], Callable[[str], str], str, str]:
-    """The common SQL of a read: parameters; the condition on a tally row (or a
-    contribution) by alias: quiz, department in scope, whole days; the condition on an
-    attempt to take away (a recounted person's); and the one on an attempt to add from
-    the records (a person in scope: a recounted one's in the whole window, anyone else's
-    in the partial days)."""
-    window = _Window(as_of, since, until)
-    params = dict(who[1])
-    quizzes = in_list_sql("tq", list(quiz_ids), params)
-    params["recounted"] = json.dumps(recounted_people(db, as_of))
-    departments_sql = None
-    if departments is not None:
-        departments_sql = in_list_sql("td", list(departments), params)
-    days = window.tally_sql(params, "{t}")
+class _Read:
+    """The SQL pieces of one read as of a moment: the parameters, the conditions on a
+    tally row, on a partial day's attempts and on a recounted person's attempts."""
 
-    def tally(alias: str) -> str:
-        scoped = (
-            f"{alias}.department != ''"
-            if departments_sql is None
-            else f"{alias}.department IN ({departments_sql})"
-        )
-        return f"{alias}.quiz_id IN ({quizzes}) AND {scoped} AND {days.format(t=alias)}"
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        as_of: datetime,
+        departments: Sequence[str] | None,
+        quiz_ids: Sequence[str],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> None:
+        self.window = _Window(as_of, since, until)
+        self.params: dict[str, Any] = {}
+        self.quizzes = in_list_sql("tq", list(quiz_ids), self.params)
+        recounted = recounted_people(db, as_of)
+        self.params["recounted"] = json.dumps(recounted)
+        # The recounted people counted at the moment, with their department then.
+        self.who = people_cte(as_of, None, employee_nos=recounted)
+        self.params.update(self.who[1])
+        self.departments = None
+        if departments is not None:
+            self.departments = in_list_sql("td", list(departments), self.params)
+        self.days = self.window.tally_sql(self.params, "{t}")
 
-    recounted = "a.employee_no IN (SELECT value FROM json_each(:recounted))"
-    taken = f"{recounted} AND a.quiz_id IN ({quizzes})"
-    added = (
-        f"a.quiz_id IN ({quizzes}) AND a.employee_no IN (SELECT employee_no FROM who) AND "
-        f"(({recounted} AND {window.whole_sql(params)}) "
-        f"OR (NOT {recounted} AND {window.records_sql(params)}))"
-    )
-    return params, tally, taken, added
+    def in_scope(self, department: str) -> str:
+        """A department (an SQL expression) is in scope."""
+        if self.departments is None:
+            return f"{department} != ''"
+        return f"{department} IN ({self.departments})"
+
+    def scoped(self, alias: str) -> str:
+        """A tally row's (or a contribution's) quiz and department are in scope."""
+        return f"{alias}.quiz_id IN ({self.quizzes}) AND {self.in_scope(alias + '.department')}"
+
+    def tallied(self, alias: str) -> str:
+        """A tally row (or a contribution) is in scope and on a whole day of the window."""
+        return f"{self.scoped(alias)} AND {self.days.format(t=alias)}"
+
+    def partial(self) -> list[str]:
+        """The graded attempts of the partial days, of people not recounted (whose
+        department then is their department at the moment), one condition per range."""
+        return [
+            f"{submitted} AND +a.quiz_id IN ({self.quizzes}) "
+            "AND a.employee_no NOT IN (SELECT value FROM json_each(:recounted))"
+            for submitted in self.window.records_sql(self.params)
+        ]
+
+    def recounted_cte(self) -> str:
+        """CTEs ``who`` and ``flagged``: the graded attempts of the recounted people that
+        the tallies hold wrongly or not at all: with the department and day tallied under,
+        their department at the moment (``now_department``; NULL when not counted), whether
+        to take them away from the tallied figures (``taken``: tallied under another
+        department, or not counted now) and whether to add them (``added``: counted in
+        scope, in the window, and not already tallied as they should be)."""
+        misfit = "w.department IS NOT g.department"
+        days = self.days.format(t="g")
+        return f"""{self.who[0]}, {
+            _graded_cte(
+                f"a.employee_no IN (SELECT value FROM json_each(:recounted)) "
+                f"AND a.quiz_id IN ({self.quizzes})"
+            )
+        }, flagged AS MATERIALIZED (
+            SELECT * FROM (
+                SELECT g.*, w.department AS now_department,
+                    ({misfit} AND {self.tallied("g")}) AS taken,
+                    (w.department IS NOT NULL AND {self.in_scope("w.department")}
+                        AND {self.window.whole_sql(self.params, "g")}
+                        AND ({misfit} OR NOT ({days}))) AS added
+                FROM graded g LEFT JOIN who w ON w.employee_no = g.employee_no)
+            WHERE taken OR added)"""
 
 
 def answer_counts(
     db: sqlite_utils.Database,
-    who: tuple[str, dict[str, Any]],
     as_of: datetime,
     departments: Sequence[str] | None,
     quiz_ids: Sequence[str],
@@ -337,99 +410,118 @@ def answer_counts(
     by_department: bool = False,
 ) -> pd.DataFrame:
     """Per question (and department at ``as_of``, if asked), the graded answers of the
-    people of ``who`` (counted, in ``departments``) submitted in the window and by
-    ``as_of``, and how many were correct: the figures
+    people counted at ``as_of`` in ``departments`` (None: all) submitted in the window and
+    by ``as_of``, and how many were correct: the figures
     :func:`quizzes.attempt_stats.answer_tallies` computes from the records.
 
     Returns:
         Columns ``quiz_id``, ``question_id`` [, ``department``], ``answered``,
         ``correct``; questions without answers are left out.
     """
-    params, tally, taken, added = _parts(db, who, as_of, departments, quiz_ids, since, until)
+    read = _Read(db, as_of, departments, quiz_ids, since, until)
+    params = read.params
     keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
     department = ", t.department" if by_department else ""
-    kept = query_frame(
+    group = f"t.quiz_id, t.question_id{department}"
+    if since is None and read.window.days is not None:
+        # Everything up to the last whole day: the totals, less the days after it.
+        params["after_day"] = read.window.days[1].isoformat()
+        sql = f"""SELECT {group}, SUM(t.answered) AS answered, SUM(t.correct) AS correct
+            FROM question_tallies t WHERE {read.scoped("t")} GROUP BY {group}
+            UNION ALL
+            SELECT {group}, -SUM(t.answered), -SUM(t.correct)
+            FROM question_day_tallies t WHERE t.day > :after_day AND {read.scoped("t")}
+            GROUP BY {group}"""
+    else:
+        sql = f"""SELECT {group}, SUM(t.answered) AS answered, SUM(t.correct) AS correct
+            FROM question_day_tallies t WHERE {read.tallied("t")} GROUP BY {group}"""
+    kept = query_frame(db, sql, params)
+    group = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
+    partial = query_frame(
         db,
-        f"""SELECT t.quiz_id, t.question_id{department}, SUM(t.answered) AS answered,
-            SUM(t.correct) AS correct
-        FROM question_day_tallies t WHERE {tally("t")}
-        GROUP BY t.quiz_id, t.question_id{department}""",
-        params,
-    )
-    minus = query_frame(
-        db,
-        f"""WITH {_graded_cte(taken)}
-        SELECT g.quiz_id, s.question_id{department.replace("t.", "g.")},
-            -COUNT(*) AS answered, -SUM(s.correct) AS correct
+        f"""WITH {_graded_cte(read.partial())}
+        SELECT {group}, COUNT(*) AS answered, SUM(s.correct) AS correct
         FROM graded g JOIN answers s ON s.attempt_id = g.id
-        WHERE s.correct IS NOT NULL AND {tally("g")}
-        GROUP BY g.quiz_id, s.question_id{department.replace("t.", "g.")}""",
+        WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {group}""",
         params,
     )
-    cte = who[0]
-    department = ", w.department" if by_department else ""
-    plus = query_frame(
+    # Each answer of a recounted person read once: taken away where tallied, added where
+    # it counts now.
+    recounted = query_frame(
         db,
-        f"""WITH {cte}
-        SELECT a.quiz_id, s.question_id{department}, COUNT(*) AS answered,
-            SUM(s.correct) AS correct
-        FROM attempts a JOIN who w ON w.employee_no = a.employee_no
-        JOIN answers s ON s.attempt_id = a.id
-        WHERE a.status != 'in_progress' AND s.correct IS NOT NULL AND {added}
-        GROUP BY a.quiz_id, s.question_id{department}""",
+        f"""WITH {read.recounted_cte()}
+        SELECT g.quiz_id, s.question_id, g.department, g.now_department, g.taken, g.added,
+            COUNT(*) AS answered, SUM(s.correct) AS correct
+        FROM flagged g JOIN answers s ON s.attempt_id = g.id
+        WHERE s.correct IS NOT NULL
+        GROUP BY g.quiz_id, s.question_id, g.department, g.now_department, g.taken, g.added""",
         params,
     )
-    return _summed([kept, minus, plus], keys, ["answered", "correct"], "answered")
+    values = ["answered", "correct"]
+    return _summed([kept, partial, *_moved(recounted, values)], keys, values, "answered")
 
 
 def quiz_counts(
     db: sqlite_utils.Database,
-    who: tuple[str, dict[str, Any]],
     as_of: datetime,
     departments: Sequence[str] | None,
     quiz_ids: Sequence[str],
 ) -> pd.DataFrame:
-    """Per quiz, the graded attempts by ``as_of`` of the people of ``who`` (counted, in
-    ``departments``): the figures :func:`quizzes.attempt_stats.quiz_tallies` computes from
-    the records without a date range.
+    """Per quiz, the graded attempts by ``as_of`` of the people counted at ``as_of`` in
+    ``departments`` (None: all): the figures :func:`quizzes.attempt_stats.quiz_tallies`
+    computes from the records without a date range.
 
     Returns:
         Indexed by ``quiz_id`` (quizzes with graded attempts only); columns ``attempts``,
         ``people``, ``passed_attempts``, ``people_passed``, ``mean`` (mean share of the
         maximum score), ``band0`` ... (:data:`SCORE_BANDS`).
     """
-    params, tally, taken, added = _parts(db, who, as_of, departments, quiz_ids, None, None)
+    read = _Read(db, as_of, departments, quiz_ids, None, None)
+    params = read.params
     counts = ["attempts", "people", "passed_attempts", "people_passed", "percent_sum", *_BANDS]
     kept = query_frame(
         db,
         f"""SELECT t.quiz_id, {", ".join(f"TOTAL(t.{c}) AS {c}" for c in counts)}
-        FROM quiz_day_tallies t WHERE {tally("t")} GROUP BY t.quiz_id""",
+        FROM quiz_day_tallies t WHERE {read.tallied("t")} GROUP BY t.quiz_id""",
         params,
     )
-    minus = query_frame(
+    partial = query_frame(
         db,
-        f"""WITH {_graded_cte(taken)}
-        SELECT g.quiz_id, {_quiz_columns("-")} FROM graded g WHERE {tally("g")}
+        f"""WITH {_graded_cte(read.partial())}
+        SELECT g.quiz_id, {_quiz_columns()} FROM graded g WHERE {read.scoped("g")}
         GROUP BY g.quiz_id""",
         params,
     )
-    minus.columns = ["quiz_id", *counts]
-    plus = query_frame(
+    partial.columns = ["quiz_id", *counts]
+    recounted = query_frame(
         db,
-        f"""WITH {who[0]}, {_graded_cte(added)}
-        SELECT g.quiz_id, {_quiz_columns()} FROM graded g GROUP BY g.quiz_id""",
+        f"""WITH {read.recounted_cte()}
+        SELECT g.quiz_id, g.department, g.now_department, g.taken, g.added, {_quiz_columns()}
+        FROM flagged g
+        GROUP BY g.quiz_id, g.department, g.now_department, g.taken, g.added""",
         params,
     )
-    plus.columns = ["quiz_id", *counts]
-    rows = _summed([kept, minus, plus], ["quiz_id"], counts, "attempts").set_index("quiz_id")
+    recounted.columns = ["quiz_id", "department", "now_department", "taken", "added", *counts]
+    rows = _summed([kept, partial, *_moved(recounted, counts)], ["quiz_id"], counts, "attempts")
+    rows = rows.set_index("quiz_id")
     rows["mean"] = rows["percent_sum"] / rows["attempts"] / 100.0
     return rows[["attempts", "people", "passed_attempts", "people_passed", "mean", *_BANDS]]
+
+
+def _moved(recounted: pd.DataFrame, values: list[str]) -> list[pd.DataFrame]:
+    """The recounted people's contributions: taken away under the tallied department,
+    added under their department at the moment."""
+    taken = recounted[recounted["taken"] == 1].drop(columns=["now_department"])
+    taken = taken.assign(**{v: -taken[v] for v in values})
+    added = recounted[recounted["added"] == 1].drop(columns=["department"])
+    added = added.rename(columns={"now_department": "department"})
+    return [taken, added]
 
 
 def _summed(
     frames: list[pd.DataFrame], keys: list[str], values: list[str], nonzero: str
 ) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
+    frames = [f[keys + values] for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=keys + values)
     total = pd.concat(frames, ignore_index=True).groupby(keys, sort=False)[values].sum()

@@ -20,7 +20,12 @@ from office.statistics import question_stats, quiz_stats
 from quizzes import demo
 from quizzes.accounts import update_person
 from quizzes.attempt_stats import answer_tallies, quiz_tallies
-from quizzes.attempt_tallies import SCORE_BANDS, answer_counts, quiz_counts
+from quizzes.attempt_tallies import (
+    SCORE_BANDS,
+    TABLES,
+    answer_counts,
+    quiz_counts,
+)
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import rebuild_attempt_tallies
 from quizzes.people import Role, people_cte
@@ -40,7 +45,6 @@ from tests.data.office.office_records import (
     take,
 )
 
-TABLES = ("question_day_tallies", "quiz_day_tallies", "attempt_marks")
 BANDS = [(low, high) for _, low, high in SCORE_BANDS]
 
 
@@ -49,13 +53,14 @@ def tallies(db) -> dict[str, list[tuple]]:
 
 
 def from_records_answers(
-    db, who, as_of, departments, quiz_ids, since=None, until=None, by_department=False
+    db, as_of, departments, quiz_ids, since=None, until=None, by_department=False
 ):
+    who = people_cte(as_of, departments)
     return answer_tallies(db, who, as_of, quiz_ids, since, until, by_department)
 
 
-def from_records_quizzes(db, who, as_of, departments, quiz_ids):
-    rows = quiz_tallies(db, who, as_of, BANDS, quiz_ids=quiz_ids)
+def from_records_quizzes(db, as_of, departments, quiz_ids):
+    rows = quiz_tallies(db, people_cte(as_of, departments), as_of, BANDS, quiz_ids=quiz_ids)
     return rows[rows["attempts"] > 0]
 
 
@@ -107,17 +112,16 @@ def test_figures_from_the_tallies_equal_those_from_the_records(bureau, bank):
     quiz_ids = list(bank.quizzes)
     for as_of in MOMENTS:
         for departments in SCOPES:
-            who = people_cte(as_of, departments)
             for since, until in WINDOWS:
                 for by_department in (False, True):
-                    args = (bureau, who, as_of, departments, quiz_ids, since, until, by_department)
+                    args = (bureau, as_of, departments, quiz_ids, since, until, by_department)
                     assert ordered(answer_counts(*args)) == ordered(from_records_answers(*args)), (
                         as_of,
                         departments,
                         since,
                         until,
                     )
-            args = (bureau, who, as_of, departments, quiz_ids)
+            args = (bureau, as_of, departments, quiz_ids)
             assert_same_quiz_rows(quiz_counts(*args), from_records_quizzes(*args))
 
 
@@ -207,10 +211,9 @@ def test_demo_data_is_tallied_and_removed_with_its_tallies(office_db, bank):
     for _ in range(6):
         as_of = START + timedelta(seconds=rng.uniform(0, (now - START).total_seconds()))
         departments = rng.choice([None, tuple(rng.sample(names, 3))])
-        who = people_cte(as_of, departments)
-        args = (office_db, who, as_of, departments, quiz_ids, None, None, True)
+        args = (office_db, as_of, departments, quiz_ids, None, None, True)
         assert ordered(answer_counts(*args)) == ordered(from_records_answers(*args))
-        args = (office_db, who, as_of, departments, quiz_ids)
+        args = (office_db, as_of, departments, quiz_ids)
         assert_same_quiz_rows(quiz_counts(*args), from_records_quizzes(*args))
     demo.remove_demo(office_db)
     assert tallies(office_db) == {t: [] for t in TABLES}
