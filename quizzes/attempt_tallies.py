@@ -135,7 +135,7 @@ def create_tallies(db: sqlite_utils.Database) -> None:
         tally_attempts(db, "true", {})
 
 
-def _graded_cte(where: str | list[str]) -> str:
+def _graded_cte(where: str | list[str], name: str = "graded") -> str:
     """The CTE ``graded``: the graded attempts ``where`` selects (a condition on
     ``attempts a``, or several whose attempts are disjoint), with the department and day
     they are tallied under and their percentage."""
@@ -145,7 +145,7 @@ def _graded_cte(where: str | list[str]) -> str:
             {_DAY} AS day, {_PCT} AS pct
         FROM attempts a WHERE a.status != 'in_progress' AND """
     parts = [where] if isinstance(where, str) else where or ["false"]
-    return f"graded AS MATERIALIZED ({' UNION ALL '.join(select + w for w in parts)})"
+    return f"{name} AS MATERIALIZED ({' UNION ALL '.join(select + w for w in parts)})"
 
 
 def _earlier(condition: str = "") -> str:
@@ -420,45 +420,47 @@ def answer_counts(
     """
     read = _Read(db, as_of, departments, quiz_ids, since, until)
     params = read.params
-    keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
     department = ", t.department" if by_department else ""
     group = f"t.quiz_id, t.question_id{department}"
     if since is None and read.window.days is not None:
         # Everything up to the last whole day: the totals, less the days after it.
         params["after_day"] = read.window.days[1].isoformat()
-        sql = f"""SELECT {group}, SUM(t.answered) AS answered, SUM(t.correct) AS correct
+        kept = f"""SELECT {group}, SUM(t.answered), SUM(t.correct)
             FROM question_tallies t WHERE {read.scoped("t")} GROUP BY {group}
             UNION ALL
             SELECT {group}, -SUM(t.answered), -SUM(t.correct)
             FROM question_day_tallies t WHERE t.day > :after_day AND {read.scoped("t")}
             GROUP BY {group}"""
     else:
-        sql = f"""SELECT {group}, SUM(t.answered) AS answered, SUM(t.correct) AS correct
+        kept = f"""SELECT {group}, SUM(t.answered), SUM(t.correct)
             FROM question_day_tallies t WHERE {read.tallied("t")} GROUP BY {group}"""
-    kept = query_frame(db, sql, params)
-    group = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
-    partial = query_frame(
+    recent = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
+    moved = (
+        ", CASE k.side WHEN 1 THEN g.now_department ELSE g.department END" if by_department else ""
+    )
+    # Each answer of a recounted person is read once, on two sides: taken away where it
+    # was tallied, added where it counts now.
+    weight = "CASE k.side WHEN 1 THEN g.added ELSE -g.taken END"
+    total = "quiz_id, question_id" + (", department" if by_department else "")
+    return query_frame(
         db,
-        f"""WITH {_graded_cte(read.partial())}
-        SELECT {group}, COUNT(*) AS answered, SUM(s.correct) AS correct
-        FROM graded g JOIN answers s ON s.attempt_id = g.id
-        WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {group}""",
+        f"""WITH {read.recounted_cte()}, {_graded_cte(read.partial(), "recent")},
+        sides (side) AS (VALUES (0), (1)),
+        parts (quiz_id, question_id{", department" if by_department else ""}, answered, correct)
+        AS (
+            {kept}
+            UNION ALL
+            SELECT {recent}, COUNT(*), SUM(s.correct)
+            FROM recent g JOIN answers s ON s.attempt_id = g.id
+            WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {recent}
+            UNION ALL
+            SELECT g.quiz_id, s.question_id{moved}, SUM({weight}), SUM({weight} * s.correct)
+            FROM flagged g JOIN answers s ON s.attempt_id = g.id JOIN sides k
+            WHERE s.correct IS NOT NULL GROUP BY g.quiz_id, s.question_id{moved})
+        SELECT {total}, SUM(answered) AS answered, SUM(correct) AS correct
+        FROM parts GROUP BY {total} HAVING SUM(answered) != 0""",
         params,
     )
-    # Each answer of a recounted person read once: taken away where tallied, added where
-    # it counts now.
-    recounted = query_frame(
-        db,
-        f"""WITH {read.recounted_cte()}
-        SELECT g.quiz_id, s.question_id, g.department, g.now_department, g.taken, g.added,
-            COUNT(*) AS answered, SUM(s.correct) AS correct
-        FROM flagged g JOIN answers s ON s.attempt_id = g.id
-        WHERE s.correct IS NOT NULL
-        GROUP BY g.quiz_id, s.question_id, g.department, g.now_department, g.taken, g.added""",
-        params,
-    )
-    values = ["answered", "correct"]
-    return _summed([kept, partial, *_moved(recounted, values)], keys, values, "answered")
 
 
 def quiz_counts(
