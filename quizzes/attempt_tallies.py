@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from base.clock import LOCAL_TZ, end_of_day, start_of_day, to_stamp
+from base.clock import LOCAL_TZ, end_of_day, from_stamp, start_of_day, to_stamp
 from base.sql import in_list_sql, query_frame
 from quizzes.people import department_then_sql, people_cte, recounted_people
 
@@ -129,10 +129,25 @@ def create_tallies(db: sqlite_utils.Database) -> None:
         "(quiz_id, wrong, first_wrong, last_wrong, checksum)"
     )
     db.execute("CREATE INDEX attempts_submitted ON attempts (submitted_at)")
-    if db.execute(
-        "SELECT EXISTS (SELECT 1 FROM attempts WHERE status != 'in_progress')"
-    ).fetchone()[0]:
-        tally_attempts(db, "true", {})
+    _tally_all(db)
+
+
+def _tally_all(db: sqlite_utils.Database) -> None:
+    # A day of submissions at a time: each day's answers are grouped in memory instead of
+    # every answer row being sorted at once on disk.
+    first, last = db.execute(
+        "SELECT MIN(submitted_at), MAX(submitted_at) FROM attempts WHERE status != 'in_progress'"
+    ).fetchone()
+    if first is None:
+        return
+    day = from_stamp(first).astimezone(LOCAL_TZ).date()
+    while start_of_day(day) <= from_stamp(last):
+        tally_attempts(
+            db,
+            "a.submitted_at >= :day_start AND a.submitted_at <= :day_end",
+            {"day_start": to_stamp(start_of_day(day)), "day_end": to_stamp(end_of_day(day))},
+        )
+        day += timedelta(days=1)
 
 
 def _graded_cte(where: str | list[str], name: str = "graded") -> str:
@@ -256,7 +271,7 @@ def rebuild_tallies(db: sqlite_utils.Database) -> dict[str, int]:
     (:func:`quizzes.attempts.rebuild_summaries` calls it). Returns the rows per table."""
     for table in TABLES:
         db.execute(f"DELETE FROM {table}")
-    tally_attempts(db, "true", {})
+    _tally_all(db)
     return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
 
 
