@@ -56,3 +56,11 @@ def local_text(moment: datetime | str | None, seconds: bool = False) -> str:
     return moment.astimezone(LOCAL_TZ).strftime(
         "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     )
+
+
+def local_date_text(moment: datetime) -> str:
+    """The Beijing date of ``moment`` (aware), e.g. ``2026-12-08``: when a day is what
+    counts (a review card is due from the start of its day)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timezone-aware datetime required, got {moment!r}")
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")

@@ -1,5 +1,5 @@
 """`python -m office`: the office's commands ``report``, ``demo`` (and ``demo remove``),
-``plan show``, ``notice freeze`` and ``notice list``; a thin layer over the plan, the
+``plan show``, ``notice freeze``, ``notice export`` and ``notice list``; a thin layer over the plan, the
 office's views, the reports and the demo.
 
 They were ``python -m quizzes report`` etc. before the office had its own package; that
@@ -27,7 +27,8 @@ from base.settings import Settings
 from base.store import open_db
 from kb.documents import document_texts, list_documents
 from kb.schema import ensure_schema as ensure_kb_schema
-from office.notices import NoticeError, freeze_notice, list_notices
+from office.notice_export import notice_html, notice_workbook
+from office.notices import NoticeError, freeze_notice, get_notice, list_notices
 from office.reports import (
     REPORT_KIND,
     csv_bytes,
@@ -185,9 +186,16 @@ def demo_command(ctx: click.Context, people: int, seed: int | None) -> None:
         bank = _bank(db)
         if not bank.quizzes:
             _fail("题库中没有可用的测验，无法生成演示数据")
-        plan = _plan(db, bank, now)
+        in_force = _plan(db, bank, now)
+        plan = demo_module.plan_for_demo(db, in_force, bank, now)
         report = demo_module.generate_demo(
             db, bank, list_documents(db), random.Random(seed), now, people=people, plan=plan
+        )
+    if plan is not in_force:
+        click.echo(
+            f"默认学习计划刚开始，尚无可演示的进度：已保存一个演示用的计划版本"
+            f"（{_when(report.phase.start)} 至 {_when(report.phase.deadline)}），"
+            "删除演示数据时一并删除。"
         )
     click.echo(
         f"已生成演示数据（第 {report.run_id} 批）：{report.people} 人、"
@@ -210,7 +218,8 @@ def demo_remove_command() -> None:
     click.echo(
         f"已删除演示数据：{removed.runs} 批、{removed.people} 人、作答 {removed.attempts} 次、"
         f"答题记录 {removed.answers} 条、文件学习确认 {removed.readings} 条、"
-        f"免学记录 {removed.exemptions} 条、通报 {removed.notices} 份。"
+        f"免学记录 {removed.exemptions} 条、通报 {removed.notices} 份、"
+        f"演示用学习计划版本 {removed.plans} 个。"
     )
 
 
@@ -287,6 +296,26 @@ def notice_freeze_command(title: str, as_of: str | None, phase: str | None) -> N
     for person in notice.people:
         missing = "、".join(item.title for item in person.missing)
         click.echo(f"  {person.department}  {person.employee_no}  {person.name}：{missing}")
+
+
+@notice_cli.command("export")
+@click.argument("notice_id", type=int)
+@click.option("--xlsx", "xlsx", type=click.Path(path_type=Path), help="写出 Excel 工作簿。")
+@click.option("--html", "html", type=click.Path(path_type=Path), help="写出可打印的网页。")
+def notice_export_command(notice_id: int, xlsx: Path | None, html: Path | None) -> None:
+    """把第 NOTICE_ID 号通报按固定时的内容导出（Excel 或可打印的网页）。"""
+    if xlsx is None and html is None:
+        _fail("请用 --xlsx 文件 或 --html 文件 指定导出到哪里")
+    with _database() as db:
+        notice = get_notice(db, notice_id)
+    if notice is None:
+        _fail(f"没有第 {notice_id} 号通报（python -m office notice list 列出已有的通报）")
+    if xlsx is not None:
+        xlsx.write_bytes(notice_workbook(notice))
+        click.echo(f"已导出 {xlsx}")
+    if html is not None:
+        html.write_text(notice_html(notice), encoding="utf-8")
+        click.echo(f"已导出 {html}")
 
 
 @notice_cli.command("list")

@@ -11,10 +11,9 @@ see :mod:`office.progress`.
 
 Rules decided here:
 
-* **Behind schedule** (进度落后): a department whose on-time completion rate is below the
-  share of the study period that has elapsed at ``as_of`` (linear: a third of the way
-  through, a third should have completed). Before the start nobody is behind; after the
-  deadline every department short of 100 % is.
+* **Behind schedule** (进度落后): :func:`office.schedule.behind_schedule`, after a grace
+  of a few days, fewer on-time completions than the elapsed share of the study period
+  asks of the headcount, in whole people; after the deadline, short of 100 %.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import pandas as pd
 
 from base.clock import LOCAL_TZ
 from office.progress import EXEMPT_LABEL, KIND_LABELS, STATE_LABELS, Progress
+from office.schedule import behind_schedule, deadline_text
 from office.scope import Scope, local_naive
 from quizzes.attempt_stats import attempts_of
 from quizzes.people import Role
@@ -153,13 +153,19 @@ def headline(scope: Scope) -> Headline:
 
 
 def headline_table(summary: Headline) -> pd.DataFrame:
-    """The headline as a two-column table (指标, 数值), as the 汇总 sheet shows it."""
+    """The headline as a two-column table (指标, 数值), as the 汇总 sheet shows it.
+
+    The rates (参与率, 按期完成率, 预期进度: names of :data:`office.scope.PERCENT_COLUMNS`)
+    are numbers from 0 to 1, "—" when there is nobody to count; the exports format them
+    as percentages (:func:`office.reports.shown_cells`).
+    """
 
     def when(moment: datetime) -> str:
         return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
-    def percent(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1%}"
+    def percent(value: float | None) -> float | str:
+        # A number: the workbook formats it as a percentage, the CSV writes "83.3%".
+        return "—" if value is None else value
 
     scope = "全局" if summary.departments is None else "、".join(summary.departments) or "（无）"
     rows: list[tuple[str, Any]] = [
@@ -168,7 +174,7 @@ def headline_table(summary: Headline) -> pd.DataFrame:
         ("开始时间", when(summary.start)),
         ("截止时间", when(summary.deadline)),
         ("统计时点", when(summary.as_of)),
-        ("距截止天数", summary.days_to_deadline),
+        ("截止", deadline_text(summary.days_to_deadline, summary.as_of > summary.deadline)),
         ("应学人数", summary.headcount),
         ("已参与", summary.started),
         ("参与率", percent(summary.participation_rate)),
@@ -203,8 +209,7 @@ def by_department(scope: Scope) -> pd.DataFrame:
     headcount = counts["headcount"]
     participation = (counts["started"] / headcount).where(headcount > 0)
     completion = (counts["completed_on_time"] / headcount).where(headcount > 0)
-    # A float tolerance: at the deadline, 100 % done must not read as behind 100 %.
-    behind = (completion < expected - 1e-9) & (headcount > 0)
+    behind = behind_schedule(progress.phase, as_of, counts["completed_on_time"], headcount)
     table = pd.DataFrame(
         {
             "部门": counts.index.astype(object),

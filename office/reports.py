@@ -9,6 +9,7 @@ to the minute in the workbook's cell format (the stored value keeps the seconds)
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date, datetime
 
 import pandas as pd
@@ -98,6 +99,11 @@ def _format_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
         if number_format is not None:
             for row in range(2, len(table) + 2):
                 sheet[f"{letter}{row}"].number_format = number_format
+        elif index > 1:
+            # A label/value table (汇总): a row named like a share holds one.
+            for row, label in enumerate(table.iloc[:, 0], start=2):
+                if label in PERCENT_COLUMNS and isinstance(values.iloc[row - 2], float):
+                    sheet[f"{letter}{row}"].number_format = _PERCENT_FORMAT
         sample = [column, *values.head(200).tolist()]
         width = max(_display_width(v) for v in sample)
         if number_format == _DATETIME_FORMAT:
@@ -122,17 +128,38 @@ def dashboard_workbook(scope: Scope) -> bytes:
     return workbook_bytes(report_tables(scope))
 
 
-def _csv_text(table: pd.DataFrame) -> str:
+def _percent_text(value: object) -> object:
+    # "83.3%" is read back by Excel as the number 0.833 shown as a percentage.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return "" if pd.isna(value) else f"{value:.1%}"
+    return value
+
+
+def shown_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """A table as text the way the CSV files (and the page's label/value tables) show it:
+    shares as percentages (``83.3%``), times as Beijing time to the second.
+
+    A share is a column named in :data:`office.scope.PERCENT_COLUMNS`, or, in a label/value
+    table such as 汇总, a value whose row label is such a name.
+    """
     shown = table.copy()
-    for column in shown.columns:
+    for position, column in enumerate(shown.columns):
         values = shown[column]
         if column in PERCENT_COLUMNS:
-            numbers = pd.to_numeric(values, errors="coerce")
-            # "83.3%" is read back by Excel as the number 0.833 shown as a percentage.
-            shown[column] = [("" if pd.isna(v) else f"{v:.1%}") for v in numbers]
+            shown[column] = [_percent_text(v) for v in pd.to_numeric(values, errors="coerce")]
         elif pd.api.types.is_datetime64_any_dtype(values):
             shown[column] = values.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
-    return csv_table(shown).to_csv(index=False, lineterminator="\r\n")
+        elif position > 0 and pd.api.types.is_object_dtype(values):
+            labels = shown.iloc[:, 0]
+            shown[column] = [
+                _percent_text(v) if label in PERCENT_COLUMNS else v
+                for label, v in zip(labels, values, strict=True)
+            ]
+    return shown
+
+
+def _csv_text(table: pd.DataFrame) -> str:
+    return csv_table(shown_cells(table)).to_csv(index=False, lineterminator="\r\n")
 
 
 def csv_bytes(tables: dict[str, pd.DataFrame], as_of: datetime) -> dict[str, bytes]:
@@ -144,6 +171,16 @@ def csv_bytes(tables: dict[str, pd.DataFrame], as_of: datetime) -> dict[str, byt
         report_filename(name, as_of, "csv"): _csv_text(table).encode("utf-8-sig")
         for name, table in tables.items()
     }
+
+
+def csv_archive(tables: dict[str, pd.DataFrame], as_of: datetime) -> bytes:
+    """The files of :func:`csv_bytes` in one .zip: the page's CSV download, byte for byte
+    the files ``python -m office report --csv`` writes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in csv_bytes(tables, as_of).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 def dashboard_csvs(scope: Scope) -> dict[str, bytes]:

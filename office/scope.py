@@ -107,6 +107,7 @@ PERCENT_COLUMNS = frozenset(
         "答对率",
         "覆盖率",
         "最高得分率",
+        "复习答对率",
     }
 )
 """Columns holding shares from 0 to 1: shown and exported as percentages."""

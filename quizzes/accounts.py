@@ -2,9 +2,9 @@
 unlocking, deactivation, the first admin; and the ``accounts`` component's tables.
 
 The component's landed migration steps (people, department history, login throttling,
-session versions) stay here whole under their component's name
+session versions, login sessions) stay here whole under their component's name
 (``tests/test_migrations.py``); the code that uses those tables is split by concern:
-:mod:`quizzes.people`, :mod:`quizzes.passwords`, :mod:`quizzes.login`.
+:mod:`quizzes.people`, :mod:`quizzes.passwords`, :mod:`quizzes.login`, :mod:`quizzes.sessions`.
 """
 
 from __future__ import annotations
@@ -131,7 +131,34 @@ def create_v3(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE people ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
 
 
-STEPS = [create_v1, create_v2, create_v3]
+def create_v4(db: sqlite_utils.Database) -> None:
+    """A person's 职务 (科员, 副科长...), kept apart from the role that decides what they see."""
+    db.execute("ALTER TABLE people ADD COLUMN title TEXT NOT NULL DEFAULT ''")
+
+
+def create_v5(db: sqlite_utils.Database) -> None:
+    """Login sessions on the server (``quizzes.sessions``): a browser's cookie holds a token
+    whose SHA-256 is stored, never the token."""
+    # AUTOINCREMENT: a page session keeps its row's id, and a deleted row's id must never
+    # come back as somebody else's session.
+    db.execute(
+        """
+        CREATE TABLE login_sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            employee_no TEXT NOT NULL COLLATE NOCASE REFERENCES people (employee_no),
+            session_version INTEGER NOT NULL,
+            token_hash TEXT UNIQUE,
+            code_hash TEXT UNIQUE,
+            code_expires_at TEXT,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX login_sessions_last_seen ON login_sessions (last_seen_at)")
+
+
+STEPS = [create_v1, create_v2, create_v3, create_v4, create_v5]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:
@@ -139,17 +166,18 @@ def ensure_schema(db: sqlite_utils.Database) -> int:
     return migrate(db, "accounts", STEPS)
 
 
-def field_problems(employee_no: str, name: str, department: str) -> list[str]:
-    """Say what is wrong with the 工号, name and department of an account.
+def field_problems(employee_no: str, name: str, department: str, title: str = "") -> list[str]:
+    """Say what is wrong with the 工号, name, department and 职务 of an account.
 
     Args:
         employee_no: the 工号, already stripped.
         name: the person's name, already stripped.
         department: the 科室/站/队, already stripped.
+        title: the 职务, already stripped; may be empty.
 
     Returns:
         One Chinese message per problem, each starting with the field's name; empty when
-        all three can be used.
+        all can be used.
     """
     problems = []
     if not employee_no:
@@ -163,6 +191,8 @@ def field_problems(employee_no: str, name: str, department: str) -> list[str]:
             problems.append(f"{label} 为空")
         elif len(value) > MAX_TEXT_LENGTH:
             problems.append(f"{label} “{value}” 过长（最多 {MAX_TEXT_LENGTH} 个字符）")
+    if len(title) > MAX_TEXT_LENGTH:
+        problems.append(f"职务 “{title}” 过长（最多 {MAX_TEXT_LENGTH} 个字符）")
     return problems
 
 
@@ -174,6 +204,8 @@ def add_person(
     role: Role,
     password_hash: str,
     now: datetime,
+    *,
+    title: str = "",
 ) -> Person:
     """Insert an account that must change its password at first login, unchecked.
 
@@ -189,6 +221,7 @@ def add_person(
         role: the role.
         password_hash: from :func:`hash_password`.
         now: the current time, timezone-aware; also the start of the first department.
+        title: the 职务, validated; "" when none.
 
     Returns:
         The new person.
@@ -202,13 +235,13 @@ def add_person(
         if get_person(db, employee_no) is not None:
             raise AccountExists(employee_no)
         db.execute(
-            "INSERT INTO people (employee_no, name, department, role, password_hash, "
+            "INSERT INTO people (employee_no, name, department, role, title, password_hash, "
             "must_change_password, active, created_at, updated_at, password_changed_at) "
-            "VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?, ?)",
-            [employee_no, name, department, role.value, password_hash, stamp, stamp, stamp],
+            "VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?)",
+            [employee_no, name, department, role.value, title, password_hash, stamp, stamp, stamp],
         )
         _record_department(db, employee_no, department, stamp)
-    return Person(employee_no, name, department, role)
+    return Person(employee_no, name, department, role, title=title)
 
 
 def update_person(
@@ -218,8 +251,11 @@ def update_person(
     department: str,
     role: Role,
     now: datetime,
+    *,
+    title: str | None = None,
 ) -> None:
-    """Set a person's name, department and role; a department move enters the history.
+    """Set a person's name, department, role and (when given) 职务; a department move
+    enters the history.
 
     A change of role ends the person's sessions (:func:`end_sessions`): what they may see
     changes with it. The fields are not checked here (see :func:`field_problems`). Joins
@@ -234,9 +270,16 @@ def update_person(
         if person is None:
             raise UnknownAccount(employee_no.strip())
         db.execute(
-            "UPDATE people SET name = ?, department = ?, role = ?, updated_at = ? "
+            "UPDATE people SET name = ?, department = ?, role = ?, title = ?, updated_at = ? "
             "WHERE employee_no = ?",
-            [name, department, role.value, stamp, person.employee_no],
+            [
+                name,
+                department,
+                role.value,
+                person.title if title is None else title,
+                stamp,
+                person.employee_no,
+            ],
         )
         if role is not person.role:
             end_sessions(db, person.employee_no)
@@ -253,6 +296,7 @@ def create_account(
     now: datetime,
     *,
     initial_password: str | None = None,
+    title: str = "",
 ) -> str:
     """Create one account that must change its password at first login.
 
@@ -264,6 +308,7 @@ def create_account(
         role: a :class:`Role`, or its name as in a roster (职工, 负责人, 创建办, ...).
         now: the current time, timezone-aware.
         initial_password: the password to hand out; a random one when not given.
+        title: the 职务 (科员, 副科长...), apart from the role; "" when none.
 
     Returns:
         The initial password.
@@ -274,7 +319,8 @@ def create_account(
         AccountExists: the 工号 is taken.
     """
     employee_no, name, department = employee_no.strip(), name.strip(), department.strip()
-    problems = field_problems(employee_no, name, department)
+    title = title.strip()
+    problems = field_problems(employee_no, name, department, title)
     role_text = role.value if isinstance(role, Role) else role
     problem = role_problem(role_text)
     if problem:
@@ -288,7 +334,7 @@ def create_account(
         if weak:
             raise PasswordRejected(weak)
     password = initial_password if initial_password is not None else generate_password()
-    add_person(db, employee_no, name, department, parsed, hash_password(password), now)
+    add_person(db, employee_no, name, department, parsed, hash_password(password), now, title=title)
     return password
 
 

@@ -255,3 +255,17 @@ def attempts_of(
             None,
         ]
     return rows
+
+
+def wrong_answers_of(db: sqlite_utils.Database, employee_no: str) -> list[tuple[Any, ...]]:
+    """Every answer of one person that was not correct in a graded attempt (a blank and a
+    partly right multiple choice included), oldest first: ``(attempt_id, quiz_id,
+    question_id, submitted_at)`` with the time as stored text (spaced review,
+    :mod:`quizzes.review`)."""
+    return db.execute(
+        "SELECT a.id, a.quiz_id, s.question_id, a.submitted_at "
+        "FROM attempts a JOIN answers s ON s.attempt_id = a.id "
+        "WHERE a.employee_no = ? AND a.status IN ('submitted', 'expired') AND s.correct = 0 "
+        "ORDER BY a.submitted_at, a.id, s.question_id",
+        [employee_no],
+    ).fetchall()

@@ -29,6 +29,7 @@ def init() -> None:
     from quizzes.accounts import ensure_schema as ensure_accounts_schema
     from quizzes.attempts import ensure_schema as ensure_attempts_schema
     from quizzes.demo import ensure_schema as ensure_demo_schema
+    from quizzes.review import ensure_schema as ensure_review_schema
     from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
     db = open_kb(Settings.from_env())
@@ -36,6 +37,7 @@ def init() -> None:
     ensure_attempts_schema(db)
     ensure_studyplan_schema(db)
     ensure_demo_schema(db)
+    ensure_review_schema(db)
     password = ensure_first_admin(db, datetime.now(UTC))
     if password:
         click.echo(first_admin_notice(FIRST_ADMIN_NO, password))

@@ -14,8 +14,11 @@ grading) and an attempt only picks among them.
 
 The simulation, in short: departments differ in how diligent they are; a person either
 does not start, does part of the plan, or does all of it, spread between the phase's
-start and a week after its deadline, front-loaded, with only what falls before ``now``
-kept (so the demo shows people behind and people late). Ability differs by person and
+start and a week after its deadline (the plan's dates, never ``now``'s), front-loaded,
+with only what falls before ``now`` kept (so the demo shows people behind and people
+late). A default plan stored in the last week has hardly any days behind it to fill:
+:func:`plan_for_demo` then stores a demo version of it that started
+:data:`DEMO_ELAPSED_DAYS` days ago, removed with the rest of the demo. Ability differs by person and
 question difficulty by question; a retry is a little better than the try before. A few
 attempts are implausibly fast and a few copy a colleague's answer sheet, so the integrity
 view has something to show.
@@ -33,7 +36,7 @@ from typing import Any
 
 import sqlite_utils
 
-from base.clock import LOCAL_TZ, to_stamp
+from base.clock import LOCAL_TZ, end_of_day, start_of_day, to_stamp
 from base.store import migrate, write
 from kb.documents import DocumentInfo
 from quizzes.attempts import delete_attempts_of, insert_graded_attempts, next_attempt_id
@@ -42,7 +45,16 @@ from quizzes.exemptions import delete_exemptions_of, insert_exemptions
 from quizzes.grading import grade_question
 from quizzes.passwords import generate_password, hash_password
 from quizzes.people import delete_people, insert_people
-from quizzes.plan import StudyPlan, default_plan, get_plan
+from quizzes.plan import (
+    DEFAULT_PLAN_AUTHOR,
+    DEFAULT_STUDY_DAYS,
+    Phase,
+    StudyPlan,
+    default_plan,
+    delete_plans_saved_by,
+    get_plan,
+    save_plan,
+)
 from quizzes.readings import delete_readings_of, insert_readings
 from quizzes.studyplan import delete_demo_notices
 
@@ -67,6 +79,14 @@ DEMO_DEPARTMENTS: tuple[str, ...] = (
 
 EXEMPTION_REASONS = ("请假", "外派", "病假", "产假")
 
+DEMO_PLAN_AUTHOR = "演示数据"
+"""Recorded as who saved the demo's version of the default plan; removal deletes it."""
+
+DEMO_ELAPSED_DAYS = 20
+"""How many days of the default period the demo's version of the plan has behind it."""
+
+_MIN_DAYS_TO_SHOW = 7
+
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建文辉力成峰国志海晨宇浩然欣怡雪梅林波斌鑫琳凯俊佳颖婷慧鹏飞亮宁晶晓燕春兰凤云"
 _FILL_WRONG = "不清楚"
@@ -79,6 +99,7 @@ class DemoReport:
 
     Attributes:
         run_id: the ``demo_runs`` row; 工号 are ``DEMO-<run_id>-00001`` and on.
+        phase: the phase simulated (its start and deadline date every record).
         password: the one initial password of every demo account (must be changed at
             first login); random per run, so a demo left on a server is no open door.
         period_start, period_end: the span the simulated study was spread over (only
@@ -95,6 +116,7 @@ class DemoReport:
     answers: int
     readings: int
     password: str
+    phase: Phase
     period_start: datetime
     period_end: datetime
     seconds: float
@@ -105,6 +127,7 @@ class DemoRemoval:
     """How many rows :func:`remove_demo` deleted, table by table."""
 
     runs: int
+    plans: int
     people: int
     department_history: int
     attempts: int
@@ -325,11 +348,9 @@ def generate_demo(
     quizzes = [_prepare(bank.quizzes[q], rng) for q in phase.quiz_ids if q in bank.quizzes]
     quizzes = [q for q in quizzes if q.questions]
 
-    # A study period that has barely begun would leave nothing to show: simulate the
-    # three weeks before now instead.
+    # Dated by the plan: from its start to a week after its deadline (what falls after now
+    # is dropped below).
     period_start = phase.start
-    if now - period_start < timedelta(days=7):
-        period_start = now - timedelta(days=21)
     period_end = max(phase.deadline, period_start + timedelta(days=1)) + timedelta(days=7)
     span = (period_end - period_start).total_seconds()
     deadline_share = (max(phase.deadline, period_start) - period_start).total_seconds() / span
@@ -473,10 +494,39 @@ def generate_demo(
         answers=sink.answer_count,
         readings=len(reading_rows),
         password=password,
+        phase=phase,
         period_start=period_start,
         period_end=period_end,
         seconds=time.perf_counter() - started_clock,
     )
+
+
+def plan_for_demo(
+    db: sqlite_utils.Database, plan: StudyPlan, bank: Bank, now: datetime
+) -> StudyPlan:
+    """The plan to date the demo by: ``plan``, unless it is the untouched default plan
+    whose period began less than a week before ``now`` (nothing to show day by day yet).
+
+    Then a copy of it that started :data:`DEMO_ELAPSED_DAYS` days ago (Beijing days, the
+    default length kept) is stored as the plan in force, saved by :data:`DEMO_PLAN_AUTHOR`;
+    :func:`remove_demo` deletes it, and the default is in force again. A plan the office
+    saved is never changed.
+    """
+    if plan.saved_by != DEFAULT_PLAN_AUTHOR or len(plan.phases) != 1:
+        return plan
+    (phase,) = plan.phases
+    if now - phase.start >= timedelta(days=_MIN_DAYS_TO_SHOW):
+        return plan
+    first_day = now.astimezone(LOCAL_TZ).date() - timedelta(days=DEMO_ELAPSED_DAYS)
+    start = start_of_day(first_day)
+    redated = Phase(
+        phase.name,
+        start,
+        end_of_day(first_day + timedelta(days=DEFAULT_STUDY_DAYS)),
+        phase.quiz_ids,
+        phase.documents,
+    )
+    return save_plan(db, StudyPlan((redated,)), bank, now, DEMO_PLAN_AUTHOR)
 
 
 def _attempts(
@@ -601,6 +651,7 @@ def remove_demo(db: sqlite_utils.Database) -> DemoRemoval:
             "exemptions": delete_exemptions_of(db, people, ()),
             # A notice frozen over demo people is about demo data: it goes too.
             "notices": delete_demo_notices(db),
+            "plans": delete_plans_saved_by(db, DEMO_PLAN_AUTHOR),
             **delete_people(db, people),
         }
         db.execute("DELETE FROM demo_people")

@@ -1,5 +1,5 @@
-"""Logging in: throttling of failed logins, authentication, password changes and
-sessions.
+"""Logging in: throttling of failed logins, authentication, password changes and the
+session version that ends a person's login sessions (the sessions: ``quizzes.sessions``).
 
 Failed logins are counted per login name as typed, whether or not such an account exists,
 so neither the messages nor the slowdown tell anyone which 工号 are real; and per client
@@ -499,8 +499,9 @@ def change_password(
 def end_sessions(db: sqlite_utils.Database, employee_no: str) -> None:
     """End every session of a person at its next page run or click.
 
-    A session remembers the person's session version from its login; the UI compares it
-    with the stored one on every page run and in every widget callback. A reset, a
+    A login session (``quizzes.sessions``) remembers the person's session version from
+    its login, and ends when it is no longer the stored one; the UI checks it on every
+    page run and in every widget callback. A reset, a
     password change, a deactivation and a change of role call this. Joins the caller's
     ``write(db)`` transaction if one is open.
     """
@@ -508,20 +509,6 @@ def end_sessions(db: sqlite_utils.Database, employee_no: str) -> None:
         db.execute(
             f"UPDATE people SET {_END_SESSIONS} WHERE employee_no = ?", [employee_no.strip()]
         )
-
-
-def session_expired(last_seen: datetime, now: datetime, idle_minutes: int) -> bool:
-    """Whether a login idle since ``last_seen`` has ended by ``now``.
-
-    Args:
-        last_seen: when the session last did something.
-        now: the current time (same kind of datetime as ``last_seen``).
-        idle_minutes: the idle limit (``Settings.session_idle_minutes``).
-
-    Returns:
-        True once ``idle_minutes`` or more have passed.
-    """
-    return now - last_seen >= timedelta(minutes=idle_minutes)
 
 
 def unlock_account(db: sqlite_utils.Database, employee_no: str) -> None:

@@ -85,6 +85,8 @@ class Person:
     last_login_at: datetime | None = None
     session_version: int = 0
     """Raised by every change that must end the person's sessions (see :func:`quizzes.login.end_sessions`)."""
+    title: str = ""
+    """The 职务 (科员, 副科长...) as the roster gives it: shown, never an authority."""
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,13 @@ def _person(row: dict) -> Person:
         must_change_password=bool(row["must_change_password"]),
         last_login_at=from_stamp(row["last_login_at"]),
         session_version=row["session_version"],
+        title=row["title"],
     )
 
 
 _PERSON_COLUMNS = (
     "employee_no, name, department, role, active, must_change_password, last_login_at, "
-    "session_version"
+    "session_version, title"
 )
 
 

@@ -27,6 +27,8 @@ from quizzes.bank import Bank
 
 DEFAULT_PHASE_NAME = "启动阶段·全面学习"
 DEFAULT_STUDY_DAYS = 30
+DEFAULT_PLAN_AUTHOR = "系统默认"
+"""Recorded as who saved the default plan (:func:`ensure_default_plan`)."""
 CAMPAIGN_PLAN_DOCUMENT = "chuangjian_wenming_danwei_shishi_fangan.txt"
 MAX_PHASE_NAME = 50
 
@@ -305,6 +307,12 @@ def _insert_plan(db: sqlite_utils.Database, plan: StudyPlan, now: datetime, by: 
     return _plan_from_row(found[0])
 
 
+def delete_plans_saved_by(db: sqlite_utils.Database, author: str) -> int:
+    """Delete the plan versions saved by ``author`` (the demo's), inside the caller's write
+    transaction; the latest version left is in force again. Returns how many went."""
+    return db.execute("DELETE FROM study_plan_versions WHERE saved_by = ?", [author]).rowcount
+
+
 def ensure_default_plan(
     db: sqlite_utils.Database,
     bank: Bank,
@@ -341,4 +349,4 @@ def ensure_default_plan(
         existing = get_plan(db)
         if existing is not None:
             return existing
-        return _insert_plan(db, plan, now, "系统默认")
+        return _insert_plan(db, plan, now, DEFAULT_PLAN_AUTHOR)

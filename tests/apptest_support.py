@@ -15,6 +15,7 @@ from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.login import change_password
 from quizzes.people import Role, get_person
+from quizzes.sessions import start_session
 
 APP = str(PROJECT_ROOT / "app.py")
 NOW = datetime.now(UTC)
@@ -55,14 +56,17 @@ def open_page(at: AppTest, url_path: str) -> AppTest:
 
 
 def log_in(at: AppTest, employee_no: str) -> AppTest:
-    """Mark ``at``'s session as logged in as ``employee_no``, at their session version."""
-    db = open_db(Settings.from_env().db_path)
+    """Log ``at``'s session in as ``employee_no``: a login session on the server, as the
+    login form makes, kept by the page session (AppTest has no cookies)."""
+    settings = Settings.from_env()
+    db = open_db(settings.db_path)
     try:
         person = get_person(db, employee_no)
+        assert person is not None, employee_no
+        session = start_session(db, person, datetime.now(UTC), settings.session_idle_minutes)
     finally:
         db.close()
-    at.session_state["auth_employee_no"] = employee_no
-    at.session_state["auth_session_version"] = person.session_version if person else 0
+    at.session_state["auth_session"] = session.id
     return at
 
 

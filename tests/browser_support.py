@@ -58,13 +58,14 @@ def app_environment(data_dir: Path) -> dict[str, str]:
     return bench_app_environment(data_dir, "none")
 
 
-def start_app(data_dir: Path, log_path: Path) -> AppServer:
+def start_app(data_dir: Path, log_path: Path, workers: int = 1) -> AppServer:
     """Serve the real app.py (lexical-only) on a free local port, healthy when returned.
 
     The server is the benchmarks' (bench/app_server.py): cwd is the project, so the
     production .streamlit/config.toml applies and the browser sees what staff will see.
+    ``workers`` > 1 serves through ui/serve.py's proxy, as ``make run`` does.
     """
-    return bench_start_app(data_dir, log_path, "none")
+    return bench_start_app(data_dir, log_path, "none", workers=workers)
 
 
 def prepare_data(data_dir: Path) -> Settings:
@@ -130,8 +131,18 @@ def wait_for_app_idle(page: Page) -> None:
     ).wait_for(state="attached", timeout=WAIT_MS)
 
 
+def click_when_idle(page: Page, target: Locator) -> None:
+    """Click ``target`` once the app is idle: a click that lands while a script run is
+    redrawing the page can be lost (a flaky test acted before the app was ready)."""
+    wait_for_app_idle(page)
+    target.click()
+
+
 def log_in(page: Page, employee_no: str = EMPLOYEE_NO, password: str = PASSWORD) -> None:
-    """Fill the login form (found by its labels) and wait until it has gone."""
+    """Fill the login form (found by its labels) once the app is idle, and wait until the
+    form has gone."""
+    expect(page.get_by_label("工号", exact=True)).to_be_visible()
+    wait_for_app_idle(page)
     page.get_by_label("工号", exact=True).fill(employee_no)
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录", exact=True).click()
@@ -140,8 +151,10 @@ def log_in(page: Page, employee_no: str = EMPLOYEE_NO, password: str = PASSWORD)
 
 
 def open_in_sidebar(page: Page, title: str) -> None:
-    """Open a page through the sidebar navigation and wait for its title."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    """Open a page through the sidebar navigation once the app is idle, and wait for its
+    title."""
+    nav = page.get_by_test_id("stSidebarNav")
+    click_when_idle(page, nav.get_by_role("link", name=title, exact=True))
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
 
 
@@ -244,7 +257,9 @@ def choose_answer(question: dict[str, Any], right: bool) -> GivenAnswer:
 
 
 def give_answer(page: Page, widget: Locator, kind: str, given: GivenAnswer) -> None:
-    """Enter ``given`` in a question's widget so that Streamlit sends the change."""
+    """Enter ``given`` in a question's widget, once the app is idle, so that Streamlit
+    sends the change."""
+    wait_for_app_idle(page)
     if kind in ("single", "true_false"):
         (text,) = given.shown
         name = _option_label(text) if kind == "single" else text

@@ -29,7 +29,6 @@ from quizzes.login import (
     authenticate,
     change_password,
     locked_until,
-    session_expired,
     unlock_account,
 )
 from quizzes.passwords import HASHER, PasswordRejected, generate_password, password_problems
@@ -529,11 +528,6 @@ def test_the_last_active_admin_cannot_be_deactivated(db):
 
 
 # -- sessions and time ----------------------------------------------------------------------
-
-
-def test_a_session_expires_after_the_idle_limit():
-    assert not session_expired(NOW, NOW + timedelta(minutes=29, seconds=59), 30)
-    assert session_expired(NOW, NOW + timedelta(minutes=30), 30)
 
 
 def test_naive_datetimes_are_refused(db, zhang):

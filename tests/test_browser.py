@@ -21,6 +21,7 @@ from tests.browser_support import (
     answer_widget,
     bordered,
     choose_answer,
+    click_when_idle,
     expect_answer_shown,
     give_answer,
     highlighted_words,
@@ -80,6 +81,7 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     expect(page.get_by_role("heading", name="政策检索", exact=True)).to_be_visible()
 
     box = page.get_by_label(re.compile(r"^用自己的话提问"))
+    wait_for_app_idle(page)
     box.fill("没按时完成任务的单位会怎样")
     box.press("Enter")
     hit = bordered(page, has_text="通报批评").first
@@ -97,7 +99,7 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     page.screenshot(path=tmp_path / "search.png")
     shutil.copyfile(tmp_path / "search.png", SEARCH_SCREENSHOT_COPY)
 
-    hit.get_by_role("link", name=re.compile("打开原文，定位到此段")).click()
+    click_when_idle(page, hit.get_by_role("link", name=re.compile("打开原文，定位到此段")))
     expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
     expect(page).to_have_url(
         re.compile(r"/reader\?doc=chuangjian_wenming_danwei_shishi_fangan\.txt&chunk=\d+$")
@@ -110,7 +112,7 @@ def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_se
     expect(marked).to_have_text(passage)
 
     # The reader opens at the top of the document; its link brings the passage into view.
-    page.get_by_role("link", name="跳到标出的段落").click()
+    click_when_idle(page, page.get_by_role("link", name="跳到标出的段落"))
     expect(marked).to_be_in_viewport()
     wait_for_app_idle(page)
     shot = tmp_path / "reader.png"
@@ -126,7 +128,7 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     card = bordered(
         page, has=page.get_by_role("heading", name="创建文明单位实施方案学习测验", exact=True)
     )
-    card.get_by_role("button", name="开始测验", exact=True).click()
+    click_when_idle(page, card.get_by_role("button", name="开始测验", exact=True))
     expect(page).to_have_url(re.compile(r"/quizzes\?attempt=\d+$"))
     attempt_id = int(re.search(r"attempt=(\d+)", page.url).group(1))
     submit = page.get_by_role("button", name="提交试卷", exact=True)
@@ -148,22 +150,22 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     )
     expect(page.get_by_text(f"已答 2/{len(shown)} 题")).to_be_visible()
 
-    # A reload ends Streamlit's session (and the login); the attempt lives in the database.
+    # A reload ends Streamlit's session; the login lives on in its cookie (served here by
+    # Streamlit alone, without the proxy) and the attempt in the database.
     page.reload()
-    log_in(page)
-    # the login keeps the URL, so the person is back in the attempt at once
+    wait_for_app_idle(page)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_have_count(0)
     expect(page).to_have_url(re.compile(rf"/quizzes\?attempt={attempt_id}$"))
     expect(submit).to_be_visible()
     for question, answer in zip((first, second), given, strict=True):
         widget = answer_widget(page, attempt_id, question["id"])
         expect_answer_shown(page, widget, question["type"], answer)
 
-    submit.click()
+    click_when_idle(page, submit)
     # Nothing is graded before the person confirms, with what is still blank listed.
     blank = "、".join(str(n) for n in range(3, len(shown) + 1))
     expect(page.get_by_text(f"还有 {len(shown) - 2} 题未作答（第 {blank} 题）")).to_be_visible()
-    wait_for_app_idle(page)
-    page.get_by_role("button", name="确认提交", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="确认提交", exact=True))
     expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
     points = {q: float(questions[q].get("points", 1)) for q in shown}
     score = f"得分 {points[second['id']]:g} / {sum(points.values()):g}"
@@ -171,7 +173,8 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     # Only the second question was answered right: every other one is listed as wrong,
     # once the review is asked for (the passages never show before submitting).
     expect(page.get_by_text(re.compile(r"^出处："))).to_have_count(0)
-    page.get_by_text(f"查看答错或未答的 {len(shown) - 1} 题", exact=False).click()
+    review = page.get_by_text(f"查看答错或未答的 {len(shown) - 1} 题", exact=False)
+    click_when_idle(page, review)
     expect(page.get_by_text(second["stem"], exact=False)).to_have_count(0)
     wrong = bordered(page, has_text=first["stem"])
     expect(wrong).to_have_count(1)
@@ -185,7 +188,7 @@ def test_quiz_answers_survive_a_reload_and_the_result_cites_the_source(page, app
     page.screenshot(path=tmp_path / "result.png")
 
     # The source link opens the reader at the passage that answers the question.
-    source_link.click()
+    click_when_idle(page, source_link)
     expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="▶ 检索定位的段落")).to_be_visible()
     expect(marked_spans(page)).to_have_count(1)

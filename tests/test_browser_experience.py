@@ -26,9 +26,11 @@ from tests.browser_support import (
     answer_widget,
     bordered,
     choose_answer,
+    click_when_idle,
     give_answer,
     log_in,
     open_in_sidebar,
+    open_tab,
     prepare_data,
     question_ids_shown,
     start_app,
@@ -138,8 +140,7 @@ def page(browser, bureau_server, tmp_path) -> Iterator[Page]:
 def _start_quiz(page: Page, title: str) -> int:
     open_in_sidebar(page, "学习测验")
     card = bordered(page, has=page.get_by_role("heading", name=title, exact=True))
-    wait_for_app_idle(page)
-    card.get_by_role("button", name=re.compile("开始测验|继续作答|再测一次")).click()
+    click_when_idle(page, card.get_by_role("button", name=re.compile("开始测验|继续作答|再测一次")))
     expect(page).to_have_url(re.compile(r"/quizzes\?attempt=\d+$"))
     expect(page.get_by_role("button", name="提交试卷", exact=True)).to_be_visible()
     wait_for_app_idle(page)
@@ -158,7 +159,7 @@ def test_no_english_in_the_visible_text_of_any_page(page, bureau_server):
             open_in_sidebar(page, title)
             found[f"{employee_no} {title}"] = english_words(page)
             for tab in page.get_by_role("tab").all_inner_texts():
-                page.get_by_role("tab", name=tab, exact=True).click()
+                open_tab(page, tab)
                 found[f"{employee_no} {title} › {tab}"] = english_words(page)
         # the ⋮ menu (Print, Record screen, Settings) is not offered at all
         expect(page.get_by_test_id("stMainMenu")).to_have_count(0)
@@ -168,10 +169,10 @@ def test_no_english_in_the_visible_text_of_any_page(page, bureau_server):
     log_in(page, FRESH_NO, PASSWORD)
     attempt_id = _start_quiz(page, "创建文明单位实施方案学习测验")
     found["attempt"] = english_words(page)
-    page.get_by_role("button", name="提交试卷", exact=True).click()
-    page.get_by_role("button", name="确认提交", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="提交试卷", exact=True))
+    click_when_idle(page, page.get_by_role("button", name="确认提交", exact=True))
     expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
-    page.get_by_text("查看答错或未答的", exact=False).click()
+    click_when_idle(page, page.get_by_text("查看答错或未答的", exact=False))
     found["result"] = english_words(page)
     open_in_sidebar(page, "错题练习")  # now with the questions just missed
     found["practice with mistakes"] = english_words(page)
@@ -211,14 +212,14 @@ def test_a_timed_quiz_counts_down_and_the_review_uses_the_letters_shown(
         label = widget.get_by_text(re.compile(rf"^[A-Z]\. {re.escape(given.shown[0])}$"))
         picked[question_id] = (shown.index(question_id) + 1, label.inner_text())
     page.screenshot(path=tmp_path / "attempt.png", full_page=True)
-    page.get_by_role("button", name="提交试卷", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="提交试卷", exact=True))
     blank = [str(n) for n in range(1, len(shown) + 1) if n not in {v[0] for v in picked.values()}]
     expect(
         page.get_by_text(f"还有 {len(blank)} 题未作答（第 {'、'.join(blank)} 题）")
     ).to_be_visible()
-    page.get_by_role("button", name="确认提交", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="确认提交", exact=True))
     expect(page).to_have_url(re.compile(rf"/quizzes\?result={attempt_id}$"))
-    page.get_by_text("查看答错或未答的", exact=False).click()
+    click_when_idle(page, page.get_by_text("查看答错或未答的", exact=False))
     for question_id, (number, label) in picked.items():
         stem = re.escape(questions[question_id]["stem"][:8])
         box = bordered(page, has=page.get_by_text(re.compile(rf"^{number}\. （.*{stem}")))
@@ -239,6 +240,8 @@ def test_at_phone_width_the_sidebar_closes_after_choosing_a_page(browser, bureau
     )
     try:
         page.goto(bureau_server.url)
+        expect(page.get_by_label("工号", exact=True)).to_be_visible()
+        wait_for_app_idle(page)
         page.get_by_label("工号", exact=True).fill(STAFF_NO)
         page.get_by_label("密码", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="登录", exact=True).click()
@@ -246,7 +249,7 @@ def test_at_phone_width_the_sidebar_closes_after_choosing_a_page(browser, bureau
         wait_for_app_idle(page)
         sidebar = page.get_by_test_id("stSidebar")
         if sidebar.get_attribute("data-collapsed") != "false":
-            page.get_by_test_id("stExpandSidebarButton").click()
+            click_when_idle(page, page.get_by_test_id("stExpandSidebarButton"))
         expect(sidebar).to_have_attribute("data-collapsed", "false")
         nav_link = page.get_by_test_id("stSidebarNav").get_by_role("link", name="学习测验")
         expect(nav_link).to_be_in_viewport()

@@ -37,6 +37,7 @@ from tests.browser_support import (
     WAIT_MS,
     AppServer,
     chart_bars,
+    click_when_idle,
     dataframe_rows,
     log_in,
     open_in_sidebar,
@@ -167,7 +168,7 @@ def test_the_admin_sees_the_department_behind_and_exports_the_overdue_list(
     shutil.copyfile(shot, DASHBOARD_SCREENSHOT_COPY)
 
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="导出 Excel（全部表格）", exact=True).click()
+        click_when_idle(page, page.get_by_role("button", name="导出 Excel（全部表格）", exact=True))
     download = download_info.value
     assert download.failure() is None
     assert re.fullmatch(r"参与情况_\d{4}-\d{2}-\d{2}\.xlsx", download.suggested_filename)
@@ -204,3 +205,120 @@ def test_the_chart_shows_the_department_behind_in_red(page, bureau_server):
         if f"部门: {department};" in label
     }
     assert fills == {BEHIND_DEPARTMENT: "#d62728", ON_TIME_DEPARTMENT: "#2ca02c"}, bars
+
+
+PROGRESS_HEADERS = [
+    "部门",
+    "进度落后",
+    "按期完成率",
+    "预期进度",
+    "应学人数",
+    "按期完成",
+    "逾期完成",
+    "逾期未完成",
+]
+PARTICIPATION_HEADERS = [
+    "部门",
+    "已参与",
+    "参与率",
+    "已完成",
+    "学习中",
+    "未开始",
+    "测验全部通过",
+    "受阻",
+    "免学",
+]
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
+def _headers_drawn(frame) -> list[str]:
+    # The grid keeps in the DOM only the columns drawn in its width (browser_support).
+    return frame.locator("table[role='grid'] th").all_inner_texts()
+
+
+def test_the_department_tables_fit_a_laptop_and_scroll_on_a_phone(browser, bureau_server, tmp_path):
+    server, _ = bureau_server
+    for name, options in (
+        ("laptop", {"viewport": {"width": 1366, "height": 768}}),
+        (
+            "phone",
+            {
+                "viewport": {"width": 390, "height": 844},
+                "user_agent": IPHONE_UA,
+                "is_mobile": True,
+                "has_touch": True,
+            },
+        ),
+    ):
+        context = browser.new_context(locale="zh-CN", **options)
+        context.set_default_timeout(WAIT_MS)
+        page = context.new_page()
+        try:
+            page.goto(f"{server.url}/dashboard")
+            log_in_here = page.get_by_label("工号", exact=True)
+            expect(log_in_here).to_be_visible()
+            wait_for_app_idle(page)
+            log_in_here.fill(ADMIN_NO)
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            click_when_idle(page, page.get_by_role("button", name="登录", exact=True))
+            expect(page.get_by_role("heading", name="参与情况", exact=True)).to_be_visible()
+            wait_for_app_idle(page)
+            frames = page.get_by_test_id("stDataFrame")
+            progress = frames.filter(has=page.locator("th", has_text="进度落后"))
+            participation = frames.filter(has=page.locator("th", has_text="测验全部通过"))
+            expect(progress.locator("th").first).to_be_attached()
+            progress.scroll_into_view_if_needed()
+            wait_for_app_idle(page)
+            page.screenshot(path=tmp_path / f"{name}-departments.png")
+            shutil.copyfile(
+                tmp_path / f"{name}-departments.png", f"/tmp/browser-departments-{name}.png"
+            )
+            width = page.viewport_size["width"]
+            for frame in (progress, participation):
+                box = frame.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width, (name, box)
+            if name == "laptop":
+                # Every column is drawn: nothing is cut off at the right.
+                assert _headers_drawn(progress) == PROGRESS_HEADERS
+                assert _headers_drawn(participation) == PARTICIPATION_HEADERS
+            else:
+                # The table scrolls sideways inside the screen; what says whether a
+                # department is behind is in its first columns, in view.
+                assert _headers_drawn(progress)[:3] == PROGRESS_HEADERS[:3]
+        finally:
+            context.close()
+
+
+def test_a_frozen_notice_downloads_as_it_was_frozen(page, bureau_server, tmp_path):
+    server, _ = bureau_server
+    open_dashboard(page, server)
+    open_tab(page, "逾期名单与通报")
+    freeze = page.get_by_role("button", name="按截止时间固定逾期名单（生成通报）", exact=True)
+    click_when_idle(page, freeze)
+    expect(page.get_by_text("已生成通报。")).to_be_visible()
+    wait_for_app_idle(page)
+    files = {}
+    for label in ("导出通报（Excel）", "导出通报（可打印网页）"):
+        with page.expect_download() as download_info:
+            click_when_idle(page, page.get_by_role("button", name=label, exact=True))
+        download = download_info.value
+        assert download.failure() is None
+        files[label] = tmp_path / download.suggested_filename
+        download.save_as(files[label])
+    assert re.fullmatch(r"通报_\d+_\d{4}-\d{2}-\d{2}\.xlsx", files["导出通报（Excel）"].name)
+    workbook = load_workbook(files["导出通报（Excel）"], read_only=True)
+    header, *rows = workbook["逾期名单"].iter_rows(values_only=True)
+    assert header == ("部门", "工号", "姓名", "未完成事项")
+    assert [row[1] for row in rows] == OVERDUE
+    workbook.close()
+    # The printable page, opened in the browser, shows the same people.
+    printable = page.context.new_page()
+    printable.goto(files["导出通报（可打印网页）"].as_uri())
+    cells = printable.locator("table").last.locator("tbody tr td:nth-child(2)")
+    expect(cells).to_have_text(OVERDUE)
+    printable.screenshot(path=tmp_path / "notice.png", full_page=True)
+    shutil.copyfile(tmp_path / "notice.png", "/tmp/browser-notice.png")
+    printable.close()

@@ -199,18 +199,24 @@ def test_by_department_sorted_by_completion_with_the_behind_schedule_flag(bureau
     ]
 
 
-def test_behind_schedule_is_completion_below_the_elapsed_share(bureau, bank):
-    # On Nov 11 at 09:30, 49.5 % of the period has passed: 监测站 (2 of 4 done) is ahead.
+def test_behind_schedule_is_a_whole_person_short_of_the_elapsed_share(bureau, bank):
+    # On Nov 11 at 09:30, 49.5 % of the period has passed: of 4 people, round(1.98) = 2
+    # must be done (监测站 has 2: not behind, 办公室 1: behind); of 1 person, round(0.49)
+    # = 0 (法规科 is not behind yet).
     moment = at(11, 9, 30)
     table = by_department(Scope(bureau, office_plan(), bank, moment))
     flags = dict(zip(table["部门"], table["进度落后"], strict=True))
     rates = dict(zip(table["部门"], table["按期完成率"], strict=True))
     assert rates == {LAW: 0.0, OFFICE_DEPT: 0.25, STATION: 0.5}
     assert elapsed(moment) == pytest.approx(0.4945, abs=0.0001)
-    assert flags == {LAW: "是", OFFICE_DEPT: "是", STATION: ""}
-    # Before the start nobody is behind.
-    before = by_department(Scope(bureau, office_plan(), bank, at(1)))
-    assert set(before["进度落后"]) == {""}
+    assert flags == {LAW: "", OFFICE_DEPT: "是", STATION: ""}
+    # Half a day later the 1-person department is expected to be done.
+    later = by_department(Scope(bureau, office_plan(), bank, at(11, 21)))
+    assert dict(zip(later["部门"], later["进度落后"], strict=True))[LAW] == "是"
+    # Before the start, and within the grace days after it, nobody is behind.
+    for moment in (at(1), at(2, 12), at(3, 23)):
+        quiet = by_department(Scope(bureau, office_plan(), bank, moment))
+        assert set(quiet["进度落后"]) == {""}, moment
 
 
 def test_overdue_list_after_the_deadline(bureau, bank):
@@ -384,12 +390,12 @@ def test_completions_per_day_up_to_the_moment(bureau, bank):
 def test_the_headline_table_shows_the_same_figures(bureau, bank):
     table = headline_table(headline(Scope(bureau, office_plan(), bank, MID)))
     shown = dict(zip(table["指标"], table["数值"], strict=True))
-    assert {k: shown[k] for k in ("应学人数", "已参与", "参与率", "按期完成率", "距截止天数")} == {
+    assert {k: shown[k] for k in ("应学人数", "已参与", "参与率", "按期完成率", "截止")} == {
         "应学人数": 9,
         "已参与": 6,
-        "参与率": "66.7%",
-        "按期完成率": "44.4%",
-        "距截止天数": 5,
+        "参与率": 6 / 9,  # a number: the exports format it
+        "按期完成率": 4 / 9,
+        "截止": "还剩 5 天",
     }
     assert shown["统计时点"] == "2026-11-15 09:00"
 

@@ -5,20 +5,30 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
+from datetime import date
 
 import click
 import pytest
 from click.testing import CliRunner
 
+from base.clock import end_of_day, start_of_day, to_stamp
 from kb.documents import list_documents
 from office import cli as cli_office
-from office.dashboard import headline
+from office.dashboard import completions_per_day, headline
 from office.notices import freeze_notice, get_notice, list_notices
 from office.scope import Scope
-from quizzes.demo import DEMO_DEPARTMENTS, DemoRemoval, demo_runs, generate_demo, remove_demo
+from quizzes.demo import (
+    DEMO_DEPARTMENTS,
+    DEMO_PLAN_AUTHOR,
+    DemoRemoval,
+    demo_runs,
+    generate_demo,
+    plan_for_demo,
+    remove_demo,
+)
 from quizzes.grading import grade_question
 from quizzes.passwords import HASHER
-from quizzes.plan import save_plan
+from quizzes.plan import DEFAULT_PLAN_AUTHOR, get_plan, save_plan
 from tests.data.office.office_records import (
     BANK_DIR,
     CORPUS,
@@ -69,6 +79,7 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
     removed = remove_demo(office_db)
     assert removed == DemoRemoval(
         runs=1,
+        plans=0,
         people=120,
         department_history=120 + report.moves,
         attempts=report.attempts,
@@ -81,7 +92,7 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
     assert all_tables(office_db) == before
     assert get_notice(office_db, mixed.id) is None
     assert get_notice(office_db, kept.id) == kept
-    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_every_demo_answer_is_graded_as_the_app_would(office_db, bank):
@@ -230,3 +241,61 @@ def test_demo_commands(tmp_path, monkeypatch):
     assert database.execute("SELECT COUNT(*) FROM people").fetchone() == (0,)
     assert list_notices(database) == []
     database.close()
+
+
+def test_on_a_fresh_install_the_demo_fills_the_default_plans_days(tmp_path, monkeypatch):
+    # Three hours into the default plan stored at install: the demo dates its records by
+    # a version of that plan begun 20 days ago, so the daily chart has many points.
+    data = tmp_path / "data"
+    env = {
+        "KB_DATA_DIR": str(data),
+        "KB_CORPUS_DIR": str(CORPUS),
+        "KB_QUIZ_DIR": str(BANK_DIR),
+        "KB_EMBED_MODEL": "none",
+    }
+    open_office_db(data / "app.sqlite3").close()
+    now = at(16, 3)
+    monkeypatch.setattr(cli_office, "_now", lambda: now)
+    runner = CliRunner(env=env)
+    made = runner.invoke(cli_office.cli, ["demo", "--people", "200", "--seed", "5"])
+    assert made.exit_code == 0, made.output
+    assert "已保存一个演示用的计划版本（2026-10-27 00:00 至 2026-11-26 23:59）" in made.output
+    database = open_office_db(data / "app.sqlite3")
+    try:
+        plan = get_plan(database)
+        (phase,) = plan.phases
+        assert (plan.saved_by, phase.start, phase.deadline) == (
+            DEMO_PLAN_AUTHOR,
+            start_of_day(date(2026, 10, 27)),
+            end_of_day(date(2026, 11, 26)),
+        )
+        stamps = database.execute(
+            "SELECT MIN(started_at), MAX(submitted_at) FROM attempts"
+        ).fetchone()
+        read = database.execute(
+            "SELECT MIN(confirmed_at), MAX(confirmed_at) FROM readings"
+        ).fetchone()
+        assert to_stamp(phase.start) <= min(stamps[0], read[0])
+        assert max(stamps[1], read[1]) <= to_stamp(now)
+        bank = office_bank(database)
+        daily = completions_per_day(Scope(database, plan, bank, now))
+        assert len(daily) == 21  # Oct 27 .. Nov 16
+        active_days = int((daily["当日完成"] > 0).sum())
+        assert active_days >= 12, daily
+        assert daily["当日完成"].iloc[0] < daily["累计完成"].iloc[-1] / 2
+    finally:
+        database.close()
+    gone = runner.invoke(cli_office.cli, ["demo", "remove"])
+    assert "演示用学习计划版本 1 个" in gone.output, gone.output
+    database = open_office_db(data / "app.sqlite3")
+    try:
+        plan = get_plan(database)
+        assert (plan.saved_by, plan.phases[0].start) == (DEFAULT_PLAN_AUTHOR, at(16, 0))
+    finally:
+        database.close()
+
+
+def test_a_plan_the_office_saved_is_never_redated(office_db, bank):
+    saved = save_plan(office_db, office_plan(), bank, at(1), "A1")
+    assert plan_for_demo(office_db, saved, bank, at(2, 3)) is saved
+    assert get_plan(office_db) == saved

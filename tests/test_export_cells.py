@@ -121,11 +121,11 @@ def is_number(text: str) -> bool:
 
 
 def test_the_page_csv_zip_holds_the_same_safe_files(hostile):
-    from ui.office_pages import _csv_zip
+    from office.reports import csv_archive
 
     db, bank = hostile
     tables = report_tables(Scope(db, office_plan(), bank, at(22)))
-    archive = zipfile.ZipFile(io.BytesIO(_csv_zip(tables, at(22))))
+    archive = zipfile.ZipFile(io.BytesIO(csv_archive(tables, at(22))))
     assert {name: archive.read(name) for name in archive.namelist()} == csv_bytes(tables, at(22))
 
 
@@ -140,11 +140,13 @@ def test_the_question_bank_export_writes_a_stem_as_a_string_cell(hostile, tmp_pa
 def test_the_initial_password_sheet_is_safe_from_the_page_and_the_cli(tmp_path):
     from quizzes.people import Person, Role
 
-    created = [NewAccount(Person("1001", NAME, DEPARTMENT, Role.STAFF), "k7mp-x3fq-9hta")]
+    created = [
+        NewAccount(Person("1001", NAME, DEPARTMENT, Role.STAFF, title="-科员"), "k7mp-x3fq-9hta")
+    ]
     rows = list(
         csv.reader(io.StringIO(csv_rows_bytes(passwords_table(created)).decode("utf-8-sig")))
     )
-    assert rows[1] == ["1001", f"'{NAME}", f"'{DEPARTMENT}", "职工", "k7mp-x3fq-9hta"]
+    assert rows[1] == ["1001", f"'{NAME}", f"'{DEPARTMENT}", "'-科员", "职工", "k7mp-x3fq-9hta"]
 
     roster = tmp_path / "roster.csv"
     roster.write_text(f"工号,姓名,部门,角色\n2001,{csv_escape(NAME)},{DEPARTMENT},职工\n", "utf-8")
@@ -153,7 +155,7 @@ def test_the_initial_password_sheet_is_safe_from_the_page_and_the_cli(tmp_path):
     result = runner.invoke(roster_cli, ["import", str(roster), "--passwords-out", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
-    assert rows[1][:4] == ["2001", f"'{NAME}", f"'{DEPARTMENT}", "职工"]
+    assert rows[1][:5] == ["2001", f"'{NAME}", f"'{DEPARTMENT}", "", "职工"]
 
 
 def csv_escape(value: str) -> str:

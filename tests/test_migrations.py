@@ -15,7 +15,7 @@ import json
 import sqlite_utils
 
 from kb import schema as kb_schema
-from quizzes import accounts, attempts, demo, studyplan
+from quizzes import accounts, attempts, demo, review, studyplan
 from tests.conftest import DATA
 
 COMPONENTS = {
@@ -24,6 +24,7 @@ COMPONENTS = {
     "attempts": attempts._MIGRATIONS,
     "studyplan": studyplan.STEPS,
     "demo": demo.STEPS,
+    "review": review.STEPS,
 }
 RECORD = DATA / "landed_schemas.json"
 

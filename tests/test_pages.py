@@ -49,8 +49,14 @@ def test_login_with_a_wrong_then_the_right_password(app_settings):
     assert texts(at.error) == ["工号或密码错误"]
     at.text_input(key="login_password").input(PASSWORD)
     at.button[0].click().run()
-    assert at.session_state["auth_employee_no"] == "1001"
     assert at.title[0].value == "政策检索"
+    # The login is a session on the server, the page session keeps its row.
+    db = open_db(app_settings.db_path)
+    try:
+        rows = db.execute("SELECT id, employee_no FROM login_sessions").fetchall()
+    finally:
+        db.close()
+    assert rows == [(at.session_state["auth_session"], "1001")]
 
 
 def test_search_shows_the_passage_with_its_place_and_a_reader_link(app_settings):

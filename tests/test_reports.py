@@ -128,10 +128,10 @@ def test_csv_files_carry_the_date_a_bom_and_the_same_figures(bureau, bank):
         assert data.startswith(codecs.BOM_UTF8)
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
-        def shown(column: str, value: Any) -> str:
+        def shown(column: str, value: Any, label: Any) -> str:
             if value is None or (not isinstance(value, str) and pd.isna(value)):
                 return ""
-            if column in PERCENT_COLUMNS:
+            if column in PERCENT_COLUMNS or (label in PERCENT_COLUMNS and column != "指标"):
                 return f"{value:.1%}"
             if isinstance(value, pd.Timestamp):
                 return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -139,11 +139,33 @@ def test_csv_files_carry_the_date_a_bom_and_the_same_figures(bureau, bank):
 
         assert rows[0] == list(table.columns)
         assert rows[1:] == [
-            [shown(c, v) for c, v in zip(table.columns, row, strict=True)]
+            [shown(c, v, row[0]) for c, v in zip(table.columns, row, strict=True)]
             for row in table.itertuples(index=False)
         ], name
     by_dept = list(csv.reader(io.StringIO(files["按部门_2026-11-22.csv"].decode("utf-8-sig"))))
     assert by_dept[1][:4] == ["法规科", "1", "0", "0.0%"]
+    summary = list(csv.reader(io.StringIO(files["汇总_2026-11-22.csv"].decode("utf-8-sig"))))
+    rates = {row[0]: row[1] for row in summary if row[0] in PERCENT_COLUMNS}
+    assert rates == {"参与率": "77.8%", "按期完成率": "44.4%", "预期进度": "100.0%"}
+    assert ["截止", "已截止 2 天"] in summary
+
+
+def test_the_summary_sheet_holds_rates_as_numbers_in_a_percent_format(bureau, bank):
+    scope = Scope(bureau, office_plan(), bank, AFTER)
+    book = load_workbook(io.BytesIO(dashboard_workbook(scope)))
+    cells = {row[0].value: row[1] for row in book["汇总"].iter_rows(min_row=2)}
+    summary = headline(scope)
+    assert {
+        name: (cells[name].value, cells[name].number_format)
+        for name in ("参与率", "按期完成率", "预期进度", "应学人数", "截止")
+    } == {
+        "参与率": (pytest.approx(summary.participation_rate), "0.0%"),
+        "按期完成率": (pytest.approx(summary.completion_rate), "0.0%"),
+        "预期进度": (1.0, "0.0%"),
+        "应学人数": (9, "General"),
+        "截止": ("已截止 2 天", "General"),
+    }
+    assert summary.participation_rate == 7 / 9
 
 
 def test_report_file_names_carry_the_beijing_date():

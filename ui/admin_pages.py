@@ -22,14 +22,13 @@ from kb.readers import SUPPORTED_SUFFIXES
 from quizzes.accounts import create_account, deactivate_account, reactivate_account, reset_password
 from quizzes.bank import Quiz, QuizFormatError
 from quizzes.exemptions import add_exemption, list_exemptions, remove_exemption
-from quizzes.export_cells import csv_rows_bytes
 from quizzes.login import unlock_account
 from quizzes.people import AccountError, Person, Role, list_people
 from quizzes.plan import Phase, PlanInvalid, StudyPlan, StudyPlanError, save_plan
-from quizzes.roster import RosterError, import_roster, passwords_table, read_roster
 from quizzes.spreadsheet import export_quiz_xlsx, import_quiz_xlsx, write_quiz_yaml
 from ui.auth import on_demand, require
 from ui.render import md_text
+from ui.roster_tab import roster_tab
 from ui.services import (
     get_bank,
     get_db,
@@ -65,7 +64,7 @@ def admin_page() -> None:
     with documents:
         _documents_tab()
     with roster:
-        _roster_tab(person)
+        roster_tab(person)
     with bank:
         _bank_tab(person)
     with accounts:
@@ -136,42 +135,6 @@ def _ocr_progress():
     return show
 
 
-def _roster_tab(person: Person) -> None:
-    st.caption(
-        "名册列：工号、姓名、部门、角色（职工/负责人/创建办），可选 初始密码。整份文件检查通过后才会导入。"
-    )
-    upload = file_uploader("上传名册（.csv 或 .xlsx）", ["csv", "xlsx"], key="roster_upload")
-    if upload is None or not st.button("检查并导入名册", type="primary"):
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            rows = read_roster(_as_file(upload, Path(tmp)))
-        except RosterError as exc:
-            _errors("名册有误，未做任何修改：", exc.errors)
-            return
-    report = import_roster(get_db(), rows, _now())
-    st.success(report.summary())
-    if report.created:
-        table = passwords_table(report.created)
-        st.warning("新账号的初始密码只显示这一次，请下载后分发：")
-        # Made at the click, and no rerun: the sheet is a media file only from the click
-        # until Streamlit's next sweeps, and gone with the button at the next click.
-        st.download_button(
-            "下载初始密码表（CSV）",
-            on_demand(person, lambda: csv_rows_bytes(table), Role.ADMIN),
-            file_name=f"初始密码_{_now().astimezone(LOCAL_TZ):%Y-%m-%d_%H%M}.csv",
-            mime="text/csv",
-            on_click="ignore",
-        )
-    if report.missing:
-        st.info(
-            md_text(
-                "不在本名册中（如已离开请在“账号”中停用）："
-                + "、".join(f"{p.name}（{p.employee_no}）" for p in report.missing)
-            )
-        )
-
-
 def _bank_tab(person: Person) -> None:
     bank = get_bank()
     settings = get_settings()
@@ -218,6 +181,7 @@ def _accounts_tab() -> None:
                     "工号": p.employee_no,
                     "姓名": p.name,
                     "部门": p.department,
+                    "职务": p.title,
                     "角色": p.role.label,
                     "状态": "在用" if p.active else "停用",
                 }
@@ -260,11 +224,18 @@ def _accounts_tab() -> None:
         employee_no = st.text_input("工号", key="new_employee_no")
         name = st.text_input("姓名", key="new_name")
         department = st.text_input("部门", key="new_department")
+        title = st.text_input("职务（可不填，如 科员）", key="new_title")
         role = st.selectbox("角色", list(Role), format_func=lambda r: r.label, key="new_role")
         if st.form_submit_button("新建"):
             try:
                 password = create_account(
-                    db, employee_no.strip(), name.strip(), department.strip(), role, _now()
+                    db,
+                    employee_no.strip(),
+                    name.strip(),
+                    department.strip(),
+                    role,
+                    _now(),
+                    title=title,
                 )
             except AccountError as exc:
                 st.error(md_text(str(exc)))
@@ -334,22 +305,27 @@ def _plan_tab(employee_no: str) -> None:
 def _exemptions_tab(employee_no: str) -> None:
     db = get_db()
     current = list_exemptions(db, _now())
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "工号": e.employee_no,
-                    "原因": e.reason,
-                    "开始": e.since,
-                    "截止": e.until,
-                    "登记人": e.created_by,
-                }
-                for e in current
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    if not current:
+        # Not an empty grid: it writes "empty" in English.
+        st.caption("（暂无免学登记）")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "工号": e.employee_no,
+                        "原因": e.reason,
+                        # Text in 北京时间; no end date reads "—", not "None".
+                        "开始": local_text(e.since),
+                        "截止": local_text(e.until),
+                        "登记人": e.created_by,
+                    }
+                    for e in current
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     people = {p.employee_no: f"{p.employee_no} {p.name}（{p.department}）" for p in list_people(db)}
     with st.form("add_exemption", clear_on_submit=True):
         who = st.selectbox(

@@ -1,5 +1,11 @@
 """Login, first-login password change, idle timeout, logout, and the role check that
-every page makes on the server at the top of every run."""
+every page makes on the server at the top of every run.
+
+A login is a row of ``login_sessions`` (``quizzes.sessions``). The page session that logged
+in keeps the row's id; the browser gets the row's token in an HttpOnly cookie
+(``ui.login_cookie``), with which a reload or another tab finds the same login. Either way
+the row is checked on the server at every page run and in every widget callback.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +19,39 @@ from base.store import open_db
 from quizzes.login import (
     MAX_LOGIN_EMPLOYEE_NO_LENGTH,
     MAX_LOGIN_PASSWORD_LENGTH,
-    LoginStatus,
     authenticate,
     change_password,
-    session_expired,
 )
-from quizzes.people import AccountError, Person, Role, get_person
+from quizzes.people import AccountError, Person, Role
+from quizzes.sessions import (
+    CODE_LIFETIME,
+    SessionEnd,
+    check_session,
+    end_session,
+    hash_secret,
+    keep_session,
+    start_session,
+)
+from ui.login_cookie import CLEAR_PATH, COOKIE, SET_PATH
 from ui.render import md_text
 from ui.serve import PROXY_TOKEN_ENV
 from ui.serve import client_address as _client_address
 from ui.services import get_db, get_settings
 
-_USER = "auth_employee_no"
-_SEEN = "auth_last_seen"
-_MUST_CHANGE = "auth_must_change"
-_VERSION = "auth_session_version"
+_SESSION = "auth_session"
+"""The ``login_sessions`` row this page session is logged in with."""
+_COOKIE_CODE = "auth_cookie_code"
+"""(one-time code, valid until): the cookie this browser has yet to fetch."""
+_DEAD_COOKIE = "auth_dead_cookie"
+"""The hash of a cookie token whose session has ended: the browser is told to drop it."""
+_NOTICE = "auth_notice"
+
+_ENDED = {
+    SessionEnd.IDLE: "长时间未操作，已自动退出，请重新登录。",
+    SessionEnd.INACTIVE: "账号不可用，请联系创建办。",
+    SessionEnd.CHANGED: "登录已失效（密码或账号已变更），请重新登录。",
+    SessionEnd.GONE: "已退出登录，请重新登录。",
+}
 
 
 def _now() -> datetime:
@@ -45,31 +69,70 @@ def client_address() -> str:
     )
 
 
+def _cookie_token() -> str | None:
+    cookies = st.context.cookies
+    # AppTest has no connection, so no cookies.
+    token = cookies.get(COOKIE) if isinstance(cookies, Mapping) else None
+    return token if isinstance(token, str) and token else None
+
+
 def current_user() -> Person | None:
     """The logged-in person, re-read from the database on every run, or None.
 
-    A session ends at its next click when the person's session version is no longer the
-    one it logged in at (a reset, a password change in another session, a deactivation,
-    a role change: ``quizzes.login.end_sessions``), and after
-    KB_SESSION_IDLE_MINUTES idle.
+    The page session's own login, else the one the browser's cookie names. A login ends
+    at its next check when it was logged out (in any tab of the browser), after
+    KB_SESSION_IDLE_MINUTES idle, and when the person's session version is no longer the
+    one it logged in at (a reset, a password change in another browser, a deactivation,
+    a role change: ``quizzes.login.end_sessions``).
     """
-    employee_no = st.session_state.get(_USER)
-    if not employee_no:
+    session_id = st.session_state.get(_SESSION)
+    token = None if session_id is not None else _cookie_token()
+    if session_id is None and token is None:
         return None
-    now = _now()
-    last_seen = st.session_state.get(_SEEN, now)
-    if session_expired(last_seen, now, get_settings().session_idle_minutes):
-        logout(message="长时间未操作，已自动退出，请重新登录。")
+    check = check_session(
+        get_db(),
+        _now(),
+        get_settings().session_idle_minutes,
+        session_id=session_id,
+        token=token,
+    )
+    if check.person is None:
+        st.session_state.pop(_SESSION, None)
+        st.session_state.pop(_COOKIE_CODE, None)
+        if token is not None:
+            st.session_state[_DEAD_COOKIE] = hash_secret(token)
+        elif check.token_hash is not None:
+            st.session_state[_DEAD_COOKIE] = check.token_hash
+        # A stale cookie of a session logged out earlier needs no word; anything else does.
+        if check.ended is not None and (
+            session_id is not None or check.ended is not SessionEnd.GONE
+        ):
+            st.session_state[_NOTICE] = _ENDED[check.ended]
         return None
-    person = get_person(get_db(), employee_no)
-    if person is None or not person.active:
-        logout(message="账号不可用，请联系创建办。")
-        return None
-    if person.session_version != st.session_state.get(_VERSION):
-        logout(message="登录已失效（密码或账号已变更），请重新登录。")
-        return None
-    st.session_state[_SEEN] = now
-    return person
+    st.session_state[_SESSION] = check.session_id
+    if check.token_hash is not None:
+        st.session_state.pop(_COOKIE_CODE, None)
+    return check.person
+
+
+def login_cookie_image() -> str:
+    """Markdown of the (invisible) image that gives this browser its login cookie, or
+    that takes away a cookie whose session has ended (``ui.login_cookie``); "" for none.
+
+    The first from the login until the browser has fetched it (a page or two), at most
+    for the one-time code's lifetime; the second while the login page shows.
+    """
+    pending = st.session_state.get(_COOKIE_CODE)
+    if pending is not None:
+        code, until = pending
+        if _now() < until:
+            return f"![]({SET_PATH}?code={code})"
+        st.session_state.pop(_COOKIE_CODE, None)
+        return ""
+    dead = st.session_state.get(_DEAD_COOKIE)
+    if dead is not None and st.session_state.get(_SESSION) is None:
+        return f"![]({CLEAR_PATH}?s={dead})"
+    return ""
 
 
 def signed_in(employee_no: str) -> bool:
@@ -91,22 +154,23 @@ def on_demand(person: Person, make: Callable[[], bytes], *roles: Role) -> Callab
     """A download button's ``data``: ``make`` runs when the button is clicked, not before.
 
     Streamlit runs it on another thread, outside any page run, so it checks again that
-    ``person`` is active, still at this session's version and (if given) one of ``roles``.
+    this session's login is live, still ``person``'s and (if given) one of ``roles``.
     What it makes is a media file only from the click until Streamlit's next sweeps.
     """
-    db_path = get_settings().db_path
-    version = st.session_state.get(_VERSION)
+    settings = get_settings()
+    session_id = st.session_state.get(_SESSION)
 
     def generate() -> bytes:
-        db = open_db(db_path)
+        db = open_db(settings.db_path)
         try:
-            now = get_person(db, person.employee_no)
+            check = check_session(db, _now(), settings.session_idle_minutes, session_id=session_id)
         finally:
             db.close()
+        now = check.person
         if (
-            now is None
-            or not now.active
-            or now.session_version != version
+            session_id is None
+            or now is None
+            or now.employee_no != person.employee_no
             or (roles and now.role not in roles)
         ):
             raise PermissionError("the session that showed this download has ended")
@@ -128,21 +192,27 @@ def require(*roles: Role) -> Person:
 
 
 def logout(message: str | None = None) -> None:
-    """End the session's login (and keep a message for the login page)."""
-    for key in (_USER, _SEEN, _MUST_CHANGE, _VERSION):
-        st.session_state.pop(key, None)
+    """End this login (every tab of the browser that shares it), and keep a message for
+    the login page, which also takes the browser's cookie away."""
+    session_id = st.session_state.pop(_SESSION, None)
+    st.session_state.pop(_COOKIE_CODE, None)
+    if session_id is not None:
+        dead = end_session(get_db(), session_id)
+        if dead is not None:
+            st.session_state[_DEAD_COOKIE] = dead
     if message:
-        st.session_state["auth_notice"] = message
+        st.session_state[_NOTICE] = message
 
 
-def login_page() -> None:
-    """The login form, then the first-login password change when required."""
+def login_page(person: Person | None = None) -> None:
+    """The login form; for ``person`` (logged in with an initial or reset password), the
+    password change that must come first."""
     st.title("创建文明单位学习平台")
-    notice = st.session_state.pop("auth_notice", None)
+    notice = st.session_state.pop(_NOTICE, None)
     if notice:
         st.info(notice)
-    if st.session_state.get(_MUST_CHANGE):
-        _change_password_form(first_login=True)
+    if person is not None and person.must_change_password:
+        _change_password_form(person, first_login=True)
         return
     with st.form("login"):
         employee_no = st.text_input(
@@ -159,18 +229,15 @@ def login_page() -> None:
     if not result.authenticated or result.person is None:
         st.error(md_text(result.message))
         return
-    st.session_state[_USER] = result.person.employee_no
-    st.session_state[_VERSION] = result.person.session_version
-    st.session_state[_SEEN] = _now()
-    if result.status == LoginStatus.MUST_CHANGE_PASSWORD:
-        st.session_state[_MUST_CHANGE] = True
+    now = _now()
+    new = start_session(get_db(), result.person, now, get_settings().session_idle_minutes)
+    st.session_state[_SESSION] = new.id
+    st.session_state[_COOKIE_CODE] = (new.code, now + CODE_LIFETIME)
+    st.session_state.pop(_DEAD_COOKIE, None)
     st.rerun()
 
 
-def _change_password_form(first_login: bool) -> None:
-    employee_no = st.session_state.get(_USER)
-    if not employee_no:
-        return
+def _change_password_form(person: Person, first_login: bool) -> None:
     if first_login:
         st.warning(
             "这是初始密码，请先设置新密码（至少 8 位，须含字母和数字，且不能是常见或容易猜到的密码）。"
@@ -187,14 +254,15 @@ def _change_password_form(first_login: bool) -> None:
         st.error("两次输入的新密码不一致。")
         return
     try:
-        person = change_password(get_db(), employee_no, old, new, _now(), client_address())
+        changed = change_password(get_db(), person.employee_no, old, new, _now(), client_address())
     except AccountError as exc:
         st.error(md_text(str(exc)))
         return
-    # Every other session of this person is over; this one carries on.
-    st.session_state[_VERSION] = person.session_version
-    st.session_state.pop(_MUST_CHANGE, None)
-    st.session_state["auth_notice"] = "密码已修改。"
+    # Every other login of this person is over; this one (all tabs of this browser) carries on.
+    session_id = st.session_state.get(_SESSION)
+    if session_id is not None:
+        keep_session(get_db(), session_id, changed)
+    st.session_state[_NOTICE] = "密码已修改。"
     st.rerun()
 
 
@@ -202,7 +270,7 @@ def account_page() -> None:
     """我的账号: who I am, change my password, log out."""
     person = require()
     st.title("我的账号")
-    notice = st.session_state.pop("auth_notice", None)
+    notice = st.session_state.pop(_NOTICE, None)
     if notice:
         st.success(notice)
     st.markdown(
@@ -212,7 +280,7 @@ def account_page() -> None:
         )
     )
     st.subheader("修改密码")
-    _change_password_form(first_login=False)
+    _change_password_form(person, first_login=False)
     if st.button("退出登录"):
         logout(message="已退出登录。")
         st.rerun()

@@ -7,8 +7,6 @@ scope is fixed on the server from the person's record, never taken from a widget
 from __future__ import annotations
 
 import dataclasses
-import io
-import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
@@ -16,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from base.clock import LOCAL_TZ
+from base.clock import LOCAL_TZ, local_date_text
 from base.store import open_db
 from kb.documents import find_quote
 from office.coverage import coverage
@@ -31,13 +29,31 @@ from office.dashboard import (
     person_attempts,
 )
 from office.integrity import integrity_flags
-from office.notices import NoticeError, freeze_notice, get_notice, list_notices, notice_changes
+from office.notice_export import notice_filename, notice_html, notice_tables, notice_workbook
+from office.notices import (
+    Notice,
+    NoticeError,
+    freeze_notice,
+    get_notice,
+    list_notices,
+    notice_changes,
+)
 from office.progress import person_progress
-from office.reports import REPORT_KIND, csv_bytes, report_filename, report_tables, workbook_bytes
+from office.reports import (
+    REPORT_KIND,
+    csv_archive,
+    report_filename,
+    report_tables,
+    shown_cells,
+    workbook_bytes,
+)
+from office.review_stats import review_by_department
+from office.schedule import BEHIND_RULE, deadline_text
 from office.scope import PERCENT_COLUMNS, Scope
 from office.statistics import question_stats, quiz_stats
-from quizzes.attempts import get_result
+from quizzes.attempts import expire_overdue_attempts, get_result
 from quizzes.people import Person, Role, staff_departments
+from quizzes.review import review_queue
 from ui.auth import on_demand, require
 from ui.quiz_widgets import show_review, show_source
 from ui.render import md_text
@@ -57,6 +73,7 @@ def progress_page() -> None:
     """我的进度: what the plan requires of me, what is done, what is due."""
     person = require()
     st.title("我的进度")
+    _review_due(person.employee_no)
     plan = get_study_plan()
     if plan is None:
         st.info("创建办尚未制定学习计划。")
@@ -109,6 +126,23 @@ def progress_page() -> None:
                     )
 
 
+def _review_due(employee_no: str) -> None:
+    """What of my mistakes is due for review today, and when the next one is."""
+    queue = review_queue(get_db(), employee_no, get_bank(), _now())
+    if not (queue.due or queue.later or queue.mastered):
+        return
+    parts = [f"今日待复习 {len(queue.due)} 题"]
+    if queue.next_due is not None:
+        parts.append(f"下次到期 {local_date_text(queue.next_due)}（北京时间）")
+    if queue.mastered:
+        parts.append(f"已掌握 {queue.mastered} 题")
+    with st.container(border=True):
+        st.caption("错题复习")
+        st.info("；".join(parts), icon=":material/event_repeat:")
+        if queue.due:
+            st.page_link(page("practice"), label="去复习错题", icon=":material/replay:")
+
+
 def _scope(person: Person, chosen: list[str]) -> list[str] | None:
     """The departments this person may see: a head's own, whatever the widgets say."""
     if person.role == Role.HEAD:
@@ -144,10 +178,13 @@ def dashboard_page() -> None:
     if plan is None or not plan.phases:
         st.info("尚未制定学习计划：请在“管理 › 学习计划”中设置。")
         return
+    # Timed attempts left open past their limit are graded first, as `python -m office
+    # report` does: the page and the export count the same attempts.
+    expire_overdue_attempts(db, _now(), bank)
     phase = plan.phases[0] if len(plan.phases) == 1 else None
     if len(plan.phases) > 1:
         names = [p.name for p in plan.phases]
-        chosen_phase = st.selectbox("学习阶段", names)
+        chosen_phase = st.selectbox("学习阶段", names, key="dashboard_phase")
         phase = plan.phases[names.index(chosen_phase)]
     assert phase is not None
     as_of = _as_of_input(phase.deadline)
@@ -168,7 +205,11 @@ def dashboard_page() -> None:
     )
     cols[3].metric("逾期未完成", summary.overdue)
     cols[4].metric("免学", summary.exempt)
-    cols[5].metric("距截止（天）", summary.days_to_deadline)
+    cols[5].metric(
+        "截止时间",
+        deadline_text(summary.days_to_deadline, as_of > summary.deadline),
+        help=f"截止于 {_when(summary.deadline)}（北京时间）",
+    )
     st.caption(
         f"按期完成率 {_pct(summary.completion_rate)}，预期进度 {_pct(summary.expected_rate)}；"
         f"统计时点 {_when(as_of)}（北京时间）"
@@ -185,9 +226,7 @@ def dashboard_page() -> None:
     )
     right.download_button(
         "导出 CSV（压缩包）",
-        on_demand(
-            person, _export(scope, lambda tables: _csv_zip(tables, as_of)), Role.ADMIN, Role.HEAD
-        ),
+        on_demand(person, csv_export(scope), Role.ADMIN, Role.HEAD),
         file_name=report_filename(REPORT_KIND, as_of, "zip"),
         mime="application/zip",
         key="export_csv",
@@ -212,6 +251,7 @@ def dashboard_page() -> None:
     with quizzes:
         if quizzes.open:
             _quiz_tab(scope)
+            _review_table(scope)
     with cover:
         if cover.open:
             result = coverage(scope)
@@ -242,16 +282,30 @@ def _export(scope: Scope, build: Callable[[dict[str, pd.DataFrame]], bytes]) -> 
     return make
 
 
+def csv_export(scope: Scope) -> Callable[[], bytes]:
+    """What the CSV button makes: the files of `python -m office report --csv`, zipped."""
+    return _export(scope, lambda tables: csv_archive(tables, scope.as_of))
+
+
 def _table(frame: pd.DataFrame, **kwargs: object) -> None:
     """A table with shares shown as percentages, as the export formats them.
 
     Times are shown as text: the grid writes "None" for a missing time, here a blank cell.
+    A table without rows is a caption: the grid would write "empty" in English.
     """
-    config = {
+    if frame.empty:
+        st.caption("（暂无记录）")
+        return
+    config: dict[str, object] = {
         column: st.column_config.NumberColumn(format="percent")
         for column in frame.columns
         if column in PERCENT_COLUMNS
     }
+    if "进度落后" in frame.columns:
+        config["进度落后"] = st.column_config.TextColumn(help=BEHIND_RULE)
+    if "部门" in frame.columns:
+        # Stays in view while a narrow screen scrolls the figures sideways.
+        config["部门"] = st.column_config.TextColumn(pinned=True)
     times = frame.select_dtypes(include=["datetime", "datetimetz"]).columns
     if len(times):
         frame = frame.copy()
@@ -264,61 +318,104 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def _csv_zip(tables: dict[str, pd.DataFrame], as_of: datetime) -> bytes:
-    # The same files as `python -m office report --csv` writes.
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in csv_bytes(tables, as_of).items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+# Vega names days and months in English by default: dates are written as numbers.
+_CHART_DAY = "%-m月%-d日"
+_TOOLTIP_DAY = "%Y年%-m月%-d日"
+_TOOLTIP_PERCENT = ".1%"
+
+
+def department_chart(by_department: pd.DataFrame) -> alt.Chart:
+    """The 按部门 bar chart: on-time completion by department, red where behind schedule;
+    its tooltips give the shares as percentages."""
+    return (
+        alt.Chart(by_department)
+        # the column holds 是 or "" (as exported), not booleans
+        .transform_calculate(落后="datum['进度落后'] === '是' ? '是' : '否'")
+        .mark_bar()
+        .encode(
+            x=alt.X("按期完成率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("部门:N", sort=None),
+            color=alt.Color(
+                "落后:N",
+                scale=alt.Scale(domain=["是", "否"], range=["#d62728", "#2ca02c"]),
+                legend=alt.Legend(title="进度落后"),
+            ),
+            tooltip=[
+                alt.Tooltip("部门:N"),
+                alt.Tooltip("应学人数:Q"),
+                alt.Tooltip("按期完成:Q"),
+                alt.Tooltip("按期完成率:Q", format=_TOOLTIP_PERCENT),
+                alt.Tooltip("预期进度:Q", format=_TOOLTIP_PERCENT),
+                alt.Tooltip("落后:N", title="进度落后"),
+            ],
+        )
+    )
+
+
+def daily_chart(daily: pd.DataFrame) -> alt.Chart:
+    """The 每日完成 line chart: the cumulative completion rate against the expectation, day
+    by day; axis and tooltips give dates in Chinese and shares as percentages."""
+    long = daily.melt(
+        id_vars=["日期"], value_vars=["累计完成率", "预期进度"], var_name="曲线", value_name="比例"
+    )
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("日期:T", axis=alt.Axis(format=_CHART_DAY, title="日期")),
+            y=alt.Y("比例:Q", axis=alt.Axis(format="%")),
+            color=alt.Color("曲线:N", legend=alt.Legend(title="曲线")),
+            tooltip=[
+                alt.Tooltip("日期:T", format=_TOOLTIP_DAY),
+                alt.Tooltip("曲线:N"),
+                alt.Tooltip("比例:Q", format=_TOOLTIP_PERCENT),
+            ],
+        )
+    )
+
+
+_PROGRESS_COLUMNS = (
+    "部门",
+    "进度落后",
+    "按期完成率",
+    "预期进度",
+    "应学人数",
+    "按期完成",
+    "逾期完成",
+    "逾期未完成",
+)
+_PARTICIPATION_COLUMNS = (
+    "部门",
+    "已参与",
+    "参与率",
+    "已完成",
+    "学习中",
+    "未开始",
+    "测验全部通过",
+    "受阻",
+    "免学",
+)
+"""The 按部门 table's columns on screen, in two tables; the export keeps them in one."""
 
 
 def _overview_tab(scope: Scope) -> None:
     by_department = by_department_table(scope)
     st.markdown("**各部门按期完成率**（红色为进度落后）")
+    st.caption(BEHIND_RULE)
     if not by_department.empty:
-        chart = (
-            alt.Chart(by_department)
-            .mark_bar()
-            .encode(
-                x=alt.X("按期完成率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-                y=alt.Y("部门:N", sort=None),
-                # the column holds 是 or "" (as exported), not booleans
-                color=alt.Color(
-                    "进度落后:N",
-                    scale=alt.Scale(domain=["是", ""], range=["#d62728", "#2ca02c"]),
-                    legend=alt.Legend(
-                        title="进度落后", labelExpr="datum.value === '是' ? '是' : '否'"
-                    ),
-                ),
-                tooltip=["部门", "应学人数", "按期完成", "按期完成率", "预期进度"],
-            )
-        )
-        st.altair_chart(chart, width="stretch")
-    _table(by_department, key="table_by_department")
+        st.altair_chart(department_chart(by_department), width="stretch")
+    # Two tables, so that each fits a laptop's width (the 16 columns in one were cut off
+    # at the right); on a phone the first columns say whether a department is behind.
+    _table(by_department[list(_PROGRESS_COLUMNS)], key="table_by_department")
+    st.markdown("**各部门参与情况**（人数）")
+    _table(by_department[list(_PARTICIPATION_COLUMNS)], key="table_participation")
     daily = completions_per_day(scope)
     if not daily.empty:
         st.markdown("**每日完成进度**（累计完成率与预期进度）")
-        long = daily.melt(
-            id_vars=["日期"],
-            value_vars=["累计完成率", "预期进度"],
-            var_name="曲线",
-            value_name="比例",
-        )
-        st.altair_chart(
-            alt.Chart(long)
-            .mark_line(point=True)
-            .encode(
-                # Chinese dates on the axis (Vega's default names days and months in English)
-                x=alt.X("日期:T", axis=alt.Axis(format="%-m月%-d日", title="日期")),
-                y=alt.Y("比例:Q", axis=alt.Axis(format="%")),
-                color="曲线:N",
-            ),
-            width="stretch",
-        )
+        st.altair_chart(daily_chart(daily), width="stretch")
         _table(daily)
-    # one column mixes numbers and text: shown as text (Arrow wants one type a column)
-    _table(headline_table(headline(scope)).astype(str))
+    # One column mixes numbers and text: shown as the CSV writes it (83.3%), as text.
+    _table(shown_cells(headline_table(headline(scope))).astype(str))
 
 
 def _people_tab(scope: Scope) -> None:
@@ -379,6 +476,16 @@ def _attempt_review(scope: Scope, employee_no: str, attempt_id: int) -> None:
         show_review(scope.db, number, question, result, item)
 
 
+def _review_table(scope: Scope) -> None:
+    """Does study stick: per department, mistakes reviewed and the share right then."""
+    st.markdown("**错题复习**（答错的题在到期复习时是否答对）")
+    st.caption(
+        "已复习错题：答错后到了复习日又作答的题次；复习答对率：其中复习时答对的比例。"
+        "复习不计入测验成绩。"
+    )
+    _table(review_by_department(scope), key="table_review")
+
+
 def _overdue_tab(scope: Scope, person: Person) -> None:
     db, plan, bank = scope.db, scope.plan, scope.bank
     st.markdown("**逾期名单**（截止时间已过仍未完成，免学人员另列）")
@@ -390,7 +497,8 @@ def _overdue_tab(scope: Scope, person: Person) -> None:
         with st.form("freeze_notice"):
             title = st.text_input("通报标题", value="关于全面学习阶段未按期完成情况的通报")
             if st.form_submit_button("按截止时间固定逾期名单（生成通报）"):
-                phase = plan.phases[0]
+                # The phase chosen at the top of the page, not always the first.
+                phase = plan.phase(scope.phase, scope.as_of)
                 try:
                     freeze_notice(
                         db,
@@ -414,17 +522,11 @@ def _overdue_tab(scope: Scope, person: Person) -> None:
     notice = get_notice(db, chosen)
     if notice is None:
         return
-    rows = [
-        {
-            "部门": p.department,
-            "工号": p.employee_no,
-            "姓名": p.name,
-            "未完成事项": "、".join(m.title for m in p.missing),
-        }
-        for p in notice.people
-        if person.role == Role.ADMIN or p.department == person.department
-    ]
-    _table(pd.DataFrame(rows))
+    # A head sees and exports their own department's part of the notice.
+    department = None if person.role == Role.ADMIN else person.department
+    st.caption(md_text(f"{notice.phase}；统计至 {_when(notice.as_of)}（北京时间）"))
+    _table(notice_tables(notice, department)["逾期名单"])
+    _notice_downloads(person, notice, department)
     older = [n for n in notices if n.id < chosen]
     if older:
         previous = get_notice(db, max(n.id for n in older))
@@ -435,6 +537,33 @@ def _overdue_tab(scope: Scope, person: Person) -> None:
                 f"仍在名单 {len(changes.remaining)} 人。"
             )
         )
+
+
+def _notice_downloads(person: Person, notice: Notice, department: str | None) -> None:
+    """The stored notice as a workbook and as a printable page, exactly as frozen."""
+    left, right = st.columns(2)
+    left.download_button(
+        "导出通报（Excel）",
+        on_demand(person, lambda: notice_workbook(notice, department), Role.ADMIN, Role.HEAD),
+        file_name=notice_filename(notice, "xlsx"),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"notice_xlsx_{notice.id}",
+        on_click="ignore",
+    )
+    right.download_button(
+        "导出通报（可打印网页）",
+        on_demand(
+            person,
+            lambda: notice_html(notice, department).encode("utf-8"),
+            Role.ADMIN,
+            Role.HEAD,
+        ),
+        file_name=notice_filename(notice, "html"),
+        mime="text/html",
+        key=f"notice_html_{notice.id}",
+        on_click="ignore",
+        help="用浏览器打开后打印（Ctrl+P）",
+    )
 
 
 def _quiz_tab(scope: Scope) -> None:

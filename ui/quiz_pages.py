@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import streamlit as st
+from sqlite_utils import Database
 
+from base.clock import local_date_text
+from kb.embedding import ModelStatus
 from quizzes.attempts import (
     AccessDenied,
     Attempt,
     AttemptError,
+    WrongQuestion,
     get_attempt,
     get_result,
-    practice_check,
     quiz_statuses,
     save_answer,
     start_attempt,
@@ -23,6 +27,14 @@ from quizzes.attempts import (
 )
 from quizzes.bank import Bank, Question
 from quizzes.practice import practisable, related_passages, source_passage
+from quizzes.review import (
+    RETIRE_AFTER,
+    ReviewCard,
+    ReviewItem,
+    answer_question,
+    cards_by_question,
+    review_queue,
+)
 from ui.auth import require, signed_in
 from ui.quiz_widgets import (
     answer_input,
@@ -290,9 +302,11 @@ def _result_view(attempt_id: int, employee_no: str, bank: Bank) -> None:
 
 
 def practice_page() -> None:
-    """错题练习: my wrong questions across attempts, or (?chunk=ID) a passage's questions.
+    """错题练习: today's review of my mistakes (due cards first, then the rest), or
+    (?chunk=ID) a passage's questions.
 
-    Practice is checked on the spot and never stored as an attempt.
+    Answers are checked on the spot. An answer to a question with a review card, or a
+    wrong one, is recorded on the card (:mod:`quizzes.review`); it is never an attempt.
     """
     person = require()
     st.title("错题练习")
@@ -304,7 +318,13 @@ def practice_page() -> None:
             db, person.employee_no, get_questions_by_passage().get(chunk_id, [])
         )
         st.caption("就检索到的这段原文出题练习（练习不计入测验成绩）。")
-        items = [(c.quiz_title, c.question, None) for c in cited]
+        cards = cards_by_question(db, person.employee_no)
+        items = [
+            _PracticeItem(
+                c.quiz_id, c.quiz_title, c.question, None, cards.get((c.quiz_id, c.question.id))
+            )
+            for c in cited
+        ]
         if held:
             titles = "、".join(dict.fromkeys(f"“{c.quiz_title}”" for c in held))
             st.info(
@@ -316,43 +336,125 @@ def practice_page() -> None:
         elif not items:
             st.info("这段原文还没有对应的题目。")
     else:
-        st.caption("汇总你在各次测验中答错的题目，可反复练习（练习不计入测验成绩）。")
-        mistakes = wrong_questions(db, person.employee_no, bank)
-        items = [(m.quiz_title, m.question, m) for m in mistakes]
-        if not items:
-            st.info("还没有错题。参加测验后，答错的题会出现在这里。")
+        _review_view(db, person.employee_no, bank)
+        return
     status = get_model_status(wait=False)
-    for number, (quiz_title, question, mistake) in enumerate(items, start=1):
-        with st.container(border=True):
-            st.caption(md_text(quiz_title))
-            show_question_stem(number, question)
-            # Options in the order of the attempt answered wrong: its letters are the
-            # letters of the answer quoted here.
-            options = question.options if mistake is None else mistake.displayed_options()
-            if mistake is not None:
-                later = "，之后已答对" if mistake.answered_right_later else ""
+    for number, item in enumerate(items, start=1):
+        _practice_item(db, person.employee_no, f"practice-{chunk_id}", number, item, status)
+
+
+@dataclass(frozen=True)
+class _PracticeItem:
+    quiz_id: str
+    quiz_title: str
+    question: Question
+    mistake: WrongQuestion | None  # the graded attempt it was last got wrong in
+    card: ReviewCard | None
+
+
+def _review_view(db: Database, employee_no: str, bank: Bank) -> None:
+    """今日复习: the cards due today, then the other mistakes, to practise early."""
+    queue = review_queue(db, employee_no, bank, _now())
+    status = get_model_status(wait=False)
+    wrong = {(m.quiz_id, m.question.id): m for m in wrong_questions(db, employee_no, bank)}
+
+    def items(found: tuple[ReviewItem, ...]) -> list[_PracticeItem]:
+        return [
+            _PracticeItem(
+                i.card.quiz_id,
+                i.quiz_title,
+                i.question,
+                wrong.get((i.card.quiz_id, i.question.id)),
+                i.card,
+            )
+            for i in found
+        ]
+
+    due, later = items(queue.due), items(queue.later)
+    if not (due or later or queue.mastered):
+        st.info("还没有错题。参加测验或练习时答错的题会出现在这里。")
+        return
+    st.caption(
+        "测验和练习中答错的题按记忆规律安排复习：到期的先复习，答对后隔几天再复习，"
+        f"到期时连续答对 {RETIRE_AFTER} 次即为已掌握。复习不计入测验成绩。"
+    )
+    st.subheader(f"今日复习 {len(due)} 题", anchor=False)
+    if not due:
+        upcoming = (
+            "" if queue.next_due is None else f"下次复习在 {local_date_text(queue.next_due)}。"
+        )
+        st.info(f"今天没有到期的错题。{upcoming}")
+    for number, item in enumerate(due, start=1):
+        _practice_item(db, employee_no, "practice-None", number, item, status)
+    if later:
+        st.subheader(f"其他错题 {len(later)} 题（未到期，可提前练习）", anchor=False)
+    for number, item in enumerate(later, start=len(due) + 1):
+        _practice_item(db, employee_no, "practice-None", number, item, status)
+    if queue.mastered:
+        st.caption(f"已掌握 {queue.mastered} 题，不再安排复习。")
+
+
+def _practice_item(
+    db: Database,
+    employee_no: str,
+    prefix: str,
+    number: int,
+    item: _PracticeItem,
+    status: ModelStatus,
+) -> None:
+    question, mistake, card = item.question, item.mistake, item.card
+    with st.container(border=True):
+        st.caption(md_text(item.quiz_title))
+        show_question_stem(number, question)
+        # Options in the order of the attempt answered wrong: its letters are the
+        # letters of the answer quoted here.
+        options = question.options if mistake is None else mistake.displayed_options()
+        if mistake is not None:
+            later = "，之后已答对" if mistake.answered_right_later else ""
+            st.caption(
+                f"答错 {mistake.times_wrong} 次{later}；上次（测验第 "
+                f"{mistake.last_wrong_number} 题）的答案："
+                + md_answer(question, mistake.last_wrong_answer, options)
+            )
+        if card is not None and card.retired_at is None:
+            st.caption(_card_text(card))
+        key = f"{prefix}-{item.quiz_title}-{question.id}"
+        answer = answer_input(question, options, key, None)
+        if st.button("检查答案", key=f"check-{key}"):
+            feedback, card = answer_question(
+                db,
+                employee_no,
+                item.quiz_id,
+                question,
+                answer,
+                _now(),
+                0 if card is None else card.reviews,
+            )
+            if feedback.correct:
+                st.success("回答正确！")
+            elif feedback.partial:
+                st.warning("部分正确（少选）。")
+            else:
+                st.error("回答错误。")
+            if card is not None:
                 st.caption(
-                    f"答错 {mistake.times_wrong} 次{later}；上次（测验第 "
-                    f"{mistake.last_wrong_number} 题）的答案："
-                    + md_answer(question, mistake.last_wrong_answer, options)
+                    "已掌握，不再安排复习。"
+                    if card.retired_at is not None
+                    else f"下次复习：{local_date_text(card.due)}（北京时间）"
                 )
-            key = f"practice-{chunk_id}-{quiz_title}-{question.id}"
-            answer = answer_input(question, options, key, None)
-            if st.button("检查答案", key=f"check-{key}"):
-                feedback = practice_check(question, answer)
-                if feedback.correct:
-                    st.success("回答正确！")
-                elif feedback.partial:
-                    st.warning("部分正确（少选）。")
-                else:
-                    st.error("回答错误。")
-                st.markdown(f"正确答案：{md_answer(question, feedback.correct_answer, options)}")
-                if feedback.explanation:
-                    st.markdown(md_text(f"解析：{feedback.explanation}"))
-                show_source(source_passage(db, question), question)
-                related = related_passages(db, question, status.embedder, get_vector_index())
-                if related:
-                    st.caption("检索到的同一要点的其他段落：")
-                    for hit in related:
-                        where = " › ".join(p for p in (hit.doc_title, hit.heading_path) if p)
-                        st.markdown(md_text(f"· {where}：{without_stray_mark(hit.text)}"))
+            st.markdown(f"正确答案：{md_answer(question, feedback.correct_answer, options)}")
+            if feedback.explanation:
+                st.markdown(md_text(f"解析：{feedback.explanation}"))
+            show_source(source_passage(db, question), question)
+            related = related_passages(db, question, status.embedder, get_vector_index())
+            if related:
+                st.caption("检索到的同一要点的其他段落：")
+                for hit in related:
+                    where = " › ".join(p for p in (hit.doc_title, hit.heading_path) if p)
+                    st.markdown(md_text(f"· {where}：{without_stray_mark(hit.text)}"))
+
+
+def _card_text(card: ReviewCard) -> str:
+    now = _now()
+    when = "今天到期" if card.is_due(now) else f"{local_date_text(card.due)} 到期"
+    return f"复习：{when}；到期时已连续答对 {card.streak}/{RETIRE_AFTER} 次"

@@ -12,6 +12,7 @@ from base.clock import local_text
 from kb.documents import Paragraph, Passage, get_document, get_passage, list_documents
 from quizzes.readings import confirm_reading, readings_of
 from ui.auth import require
+from ui.passage_practice import passage_practice
 from ui.render import md_marked, md_text, without_stray_mark
 from ui.services import get_bank, get_db, get_study_plan
 
@@ -162,6 +163,8 @@ def _render_paragraph(paragraph: Paragraph, target: Passage | None) -> None:
         _render_marked(without_stray_mark(paragraph.text), without_stray_mark(target.text))
     else:
         st.markdown(md_text(without_stray_mark(paragraph.text)))
+    if paragraph.kind == "text" and paragraph.chunk_ids:
+        passage_practice(paragraph.chunk_ids, f"para-{paragraph.chunk_ids[0]}")
 
 
 def _render_marked(paragraph: str, passage: str) -> None:

@@ -10,6 +10,7 @@ from kb.errors import QueryError
 from kb.highlight import highlight_segments
 from kb.search import Hit, search
 from ui.auth import require
+from ui.passage_practice import passage_practice
 from ui.render import md_segments, md_text, without_stray_mark
 from ui.routes import page
 from ui.services import get_db, get_model_status, get_questions_by_passage, get_vector_index
@@ -87,7 +88,7 @@ def search_page() -> None:
 
 
 def show_hit(rank: int, hit: Hit, query: str, weak: bool, cited: list | None) -> None:
-    """One hit in three to five elements: every element is a message to the browser, and
+    """One hit in four to six elements: every element is a message to the browser, and
     under the deadline burst the searches' messages are what the submits wait behind
     (bench/run_cost.py: 70 -> 37 messages a search)."""
     reader, practice = page("reader"), page("practice")
@@ -123,3 +124,4 @@ def show_hit(rank: int, hit: Hit, query: str, weak: bool, cited: list | None) ->
                 icon=":material/quiz:",
                 query_params={"chunk": str(hit.chunk_id)},
             )
+        passage_practice((hit.chunk_id,), f"hit-{hit.chunk_id}")

@@ -2,8 +2,8 @@
 
 One Streamlit process runs every session's page runs on one interpreter: under the deadline
 burst it uses one core of the server's two (bench/README_load.md). With ``KB_WORKERS=2``
-this starts two ``streamlit run app.py`` processes on free ports of 127.0.0.1 and forwards
-each browser to one of them. A Streamlit session lives in its process, so a browser must
+this starts two ``streamlit run asgi.py`` processes (the app and its login cookie routes)
+on free ports of 127.0.0.1 and forwards each browser to one of them. A Streamlit session lives in its process, so a browser must
 keep talking to the same one: its first response sets a cookie naming the worker, and
 every later request (the websocket included, and a reconnect after a network blip) goes
 where the cookie says. Everything shared lives in SQLite, which both processes use through
@@ -235,8 +235,9 @@ def free_port() -> int:
 def streamlit_command(
     host: str, port: int, options: Sequence[str], allowed_hosts: Sequence[str] = LOCAL_HOSTS
 ) -> list[str]:
-    """``streamlit run app.py`` on ``host``:``port`` with the extra ``options``, accepting
-    websockets only for the host names ``allowed_hosts`` (``Settings.allowed_hosts``).
+    """``streamlit run asgi.py`` (the app and its login cookie routes) on ``host``:``port``
+    with the extra ``options``, accepting websockets only for the host names
+    ``allowed_hosts`` (``Settings.allowed_hosts``).
 
     Started through ``ui.launch``, so that ``ui.protocol_guard`` is in place before the
     first session (run it from the project folder)."""
@@ -246,7 +247,7 @@ def streamlit_command(
         "-m",
         "ui.launch",
         "run",
-        "app.py",
+        "asgi.py",
         "--server.address",
         host,
         "--server.port",
@@ -289,7 +290,7 @@ class RestartBudget:
 def start_worker(
     port: int, options: Sequence[str], token: str, allowed_hosts: Sequence[str] = LOCAL_HOSTS
 ) -> subprocess.Popen[bytes]:
-    """One ``streamlit run app.py`` on 127.0.0.1:``port`` that trusts the proxy's ``token``."""
+    """One ``streamlit run asgi.py`` on 127.0.0.1:``port`` that trusts the proxy's ``token``."""
     return subprocess.Popen(
         streamlit_command("127.0.0.1", port, options, allowed_hosts),
         cwd=PROJECT_ROOT,

@@ -43,6 +43,7 @@ from quizzes.bank import Bank, load_bank
 from quizzes.demo import ensure_schema as ensure_demo_schema
 from quizzes.plan import StudyPlan, ensure_default_plan, get_plan
 from quizzes.practice import CitedQuestion, questions_by_passage
+from quizzes.review import ensure_schema as ensure_review_schema
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 T = TypeVar("T")
@@ -107,6 +108,7 @@ def _bootstrap() -> bool:
         ensure_attempts_schema(db)
         ensure_studyplan_schema(db)
         ensure_demo_schema(db)
+        ensure_review_schema(db)
         password = ensure_first_admin(db, datetime.now(UTC))
         # The shipped default plan (all quizzes, all documents, 30 days) on a new install.
         bank = load_bank(get_settings().quiz_dir, document_texts(db))

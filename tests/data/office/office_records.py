@@ -30,6 +30,7 @@ from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import Bank, load_bank
 from quizzes.plan import Phase, StudyPlan
 from quizzes.readings import confirm_reading
+from quizzes.review import ensure_schema as ensure_review_schema
 from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 OFFICE = Path(__file__).resolve().parent
@@ -63,6 +64,7 @@ def open_office_db(path: Path) -> sqlite_utils.Database:
     ensure_attempts_schema(db)
     ensure_studyplan_schema(db)
     demo.ensure_schema(db)
+    ensure_review_schema(db)
     report = sync_corpus(db, CORPUS, None)
     assert not report.errors, report.errors
     return db
