@@ -444,23 +444,29 @@ def answer_counts(
             FROM question_tallies t WHERE {read.scoped("t")} GROUP BY {group}
             UNION ALL
             SELECT {group}, -SUM(t.answered), -SUM(t.correct)
-            FROM question_day_tallies t WHERE t.day > :after_day AND {read.scoped("t")}
+            FROM question_day_tallies t
+            WHERE t.day > :after_day AND +t.quiz_id IN ({read.quizzes})
+                AND {read.in_scope("t.department")}
             GROUP BY {group}"""
     else:
         kept = f"""SELECT {group}, SUM(t.answered), SUM(t.correct)
             FROM question_day_tallies t WHERE {read.tallied("t")} GROUP BY {group}"""
     recent = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
-    moved = (
-        ", CASE k.side WHEN 1 THEN g.now_department ELSE g.department END" if by_department else ""
-    )
-    # Each answer of a recounted person is read once, on two sides: taken away where it
-    # was tallied, added where it counts now.
-    weight = "CASE k.side WHEN 1 THEN g.added ELSE -g.taken END"
     total = "quiz_id, question_id" + (", department" if by_department else "")
+    tallied_under = ", department" if by_department else ""
+    counts_under = ", now_department" if by_department else ""
     return query_frame(
         db,
         f"""WITH {read.recounted_cte()}, {_graded_cte(read.partial(), "recent")},
-        sides (side) AS (VALUES (0), (1)),
+        -- Each answer of a recounted person read once: taken away where it was tallied,
+        -- added where it counts at the moment.
+        moved AS MATERIALIZED (
+            SELECT g.quiz_id, s.question_id, g.department, g.now_department,
+                SUM(g.taken) AS taken, SUM(g.taken * s.correct) AS taken_correct,
+                SUM(g.added) AS added, SUM(g.added * s.correct) AS added_correct
+            FROM flagged g JOIN answers s ON s.attempt_id = g.id
+            WHERE s.correct IS NOT NULL
+            GROUP BY g.quiz_id, s.question_id, g.department, g.now_department),
         parts (quiz_id, question_id{", department" if by_department else ""}, answered, correct)
         AS (
             {kept}
@@ -469,9 +475,11 @@ def answer_counts(
             FROM recent g JOIN answers s ON s.attempt_id = g.id
             WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {recent}
             UNION ALL
-            SELECT g.quiz_id, s.question_id{moved}, SUM({weight}), SUM({weight} * s.correct)
-            FROM flagged g JOIN answers s ON s.attempt_id = g.id JOIN sides k
-            WHERE s.correct IS NOT NULL GROUP BY g.quiz_id, s.question_id{moved})
+            SELECT quiz_id, question_id{tallied_under}, -taken, -taken_correct
+            FROM moved WHERE taken
+            UNION ALL
+            SELECT quiz_id, question_id{counts_under}, added, added_correct
+            FROM moved WHERE added)
         SELECT {total}, SUM(answered) AS answered, SUM(correct) AS correct
         FROM parts GROUP BY {total} HAVING SUM(answered) != 0""",
         params,
