@@ -1,10 +1,11 @@
 """Tallies of the graded attempts, kept in the grading transaction, for the office's
 answer-level views at scale.
 
-Three tables of the attempts component (migration step 3 of :mod:`quizzes.attempts`):
+Four tables of the attempts component (migration step 3 of :mod:`quizzes.attempts`):
 
 * ``question_day_tallies``: per quiz, department, day and question, the graded answers
-  and how many were correct (question statistics, coverage);
+  and how many were correct (question statistics, coverage), and ``question_tallies``
+  the same without the day (a figure up to now: these less the days after);
 * ``quiz_day_tallies``: per quiz, department and day, the graded attempts, how many
   passed, the sum of their percentages, the attempts per score band, and the people whose
   first graded (first passed) attempt at the quiz fell that day (quiz statistics);
@@ -22,9 +23,9 @@ Reading a figure as of a moment (:func:`answer_counts`, :func:`quiz_counts`): th
 serve the whole days of the window; the partial days at its ends come from the attempts
 submitted then (the ``attempts_submitted`` index); and the few people a tally may hold
 under another department than theirs at the moment, or who are not counted
-(:func:`quizzes.people.recounted_people`), have their tallied contributions taken away and
-their figures computed from their own attempts. So every figure is still the one derived
-from the records as of its moment.
+(:func:`quizzes.people.recounted_people`), have the attempts tallied wrongly taken away
+and added where they count, from their own attempts. So every figure is still the one
+derived from the records as of its moment.
 """
 
 from __future__ import annotations
