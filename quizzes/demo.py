@@ -136,6 +136,7 @@ class DemoRemoval:
     exemptions: int
     notices: int
     login_failures: int
+    login_sessions: int
 
 
 # -- schema ---------------------------------------------------------------------------------

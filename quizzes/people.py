@@ -339,17 +339,21 @@ def insert_people(
 
 def delete_people(db: sqlite_utils.Database, people_sql: str, params: Any = ()) -> dict[str, int]:
     """Delete the accounts ``people_sql`` selects with everything the accounts keep about
-    them (login throttling, department history), inside the caller's write transaction
-    (removing demo data).
+    them (login throttling, login sessions, department history), inside the caller's
+    write transaction (removing demo data).
 
     Returns:
-        How many rows went, by table: ``login_failures``, ``department_history``, ``people``.
+        How many rows went, by table: ``login_failures``, ``login_sessions``,
+        ``department_history``, ``people``.
     """
     return {
         "login_failures": db.execute(
             f"DELETE FROM login_failures WHERE login IN (SELECT lower(employee_no) "
             f"FROM people WHERE employee_no IN ({people_sql}))",
             params,
+        ).rowcount,
+        "login_sessions": db.execute(
+            f"DELETE FROM login_sessions WHERE employee_no IN ({people_sql})", params
         ).rowcount,
         "department_history": db.execute(
             f"DELETE FROM department_history WHERE employee_no IN ({people_sql})", params

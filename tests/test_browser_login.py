@@ -24,6 +24,7 @@ from tests.browser_support import (
     answer_widget,
     bordered,
     choose_answer,
+    click_when_idle,
     expect_answer_shown,
     give_answer,
     log_in,
@@ -117,8 +118,7 @@ def test_a_login_survives_a_reload_mid_quiz_reaches_a_new_tab_and_ends_at_logout
     card = bordered(
         page, has=page.get_by_role("heading", name="创建文明单位实施方案学习测验", exact=True)
     )
-    wait_for_app_idle(page)
-    card.get_by_role("button", name="开始测验", exact=True).click()
+    click_when_idle(page, card.get_by_role("button", name="开始测验", exact=True))
     expect(page).to_have_url(re.compile(r"/quizzes\?attempt=\d+$"))
     attempt_id = int(re.search(r"attempt=(\d+)", page.url).group(1))
     expect(page.get_by_role("button", name="提交试卷", exact=True)).to_be_visible()
@@ -153,8 +153,7 @@ def test_a_login_survives_a_reload_mid_quiz_reaches_a_new_tab_and_ends_at_logout
 
     # Logging out ends the login on the server and takes the cookie away.
     open_in_sidebar(other, "我的账号")
-    wait_for_app_idle(other)
-    other.get_by_role("button", name="退出登录", exact=True).click()
+    click_when_idle(other, other.get_by_role("button", name="退出登录", exact=True))
     _expect_login_form(other)
     expect(other.get_by_text("已退出登录。")).to_be_visible()
     assert _sessions(proxied_server.db_path) == []
@@ -162,8 +161,9 @@ def test_a_login_survives_a_reload_mid_quiz_reaches_a_new_tab_and_ends_at_logout
     other.reload()
     _expect_login_form(other)
     # The first tab's next click finds the login over, and says so.
-    wait_for_app_idle(page)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="我的进度", exact=True).click()
+    click_when_idle(
+        page, page.get_by_test_id("stSidebarNav").get_by_role("link", name="我的进度", exact=True)
+    )
     _expect_login_form(page)
     expect(page.get_by_text("已退出登录，请重新登录。")).to_be_visible()
     page.reload()
@@ -181,6 +181,8 @@ def test_at_phone_width_with_the_sidebar_closed_the_login_survives_a_reload(
     page = context.new_page()
     try:
         page.goto(proxied_server.url)
+        expect(page.get_by_label("工号", exact=True)).to_be_visible()
+        wait_for_app_idle(page)
         page.get_by_label("工号", exact=True).fill("1001")
         page.get_by_label("密码", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="登录", exact=True).click()

@@ -28,7 +28,9 @@ from quizzes.demo import (
 )
 from quizzes.grading import grade_question
 from quizzes.passwords import HASHER
+from quizzes.people import get_person
 from quizzes.plan import DEFAULT_PLAN_AUTHOR, get_plan, save_plan
+from quizzes.sessions import start_session
 from tests.data.office.office_records import (
     BANK_DIR,
     CORPUS,
@@ -76,6 +78,10 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
     assert (report.people, report.departments, report.heads) == (120, DEMO_DEPARTMENTS, 10)
     # A notice frozen while demo people exist is about demo data: it goes with them.
     mixed = freeze_notice(office_db, "含演示数据", at(22), office_plan(), bank, at(22, 11), "A1")
+    # A demo person who logged in (the demo accounts are real accounts) goes with the login.
+    (first_demo,) = office_db.execute("SELECT employee_no FROM demo_people LIMIT 1").fetchone()
+    demo_person = get_person(office_db, first_demo)
+    start_session(office_db, demo_person, at(22, 12), 30)
     removed = remove_demo(office_db)
     assert removed == DemoRemoval(
         runs=1,
@@ -88,11 +94,12 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
         exemptions=report.exemptions,
         notices=1,
         login_failures=0,
+        login_sessions=1,
     )
     assert all_tables(office_db) == before
     assert get_notice(office_db, mixed.id) is None
     assert get_notice(office_db, kept.id) == kept
-    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_every_demo_answer_is_graded_as_the_app_would(office_db, bank):
