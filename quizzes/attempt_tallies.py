@@ -175,15 +175,17 @@ def _earlier(condition: str = "") -> str:
     )
 
 
-def _quiz_columns(sign: str = "") -> str:
+def _quiz_columns(weight: str = "1") -> str:
+    # The quiz_day_tallies counts of the attempts ``g``, each counted ``weight`` times (-1
+    # to take them away).
+    w = f"({weight})"
     bands = ", ".join(
-        f"{sign}SUM(CASE WHEN g.pct >= {low} AND g.pct < {high} THEN 1 ELSE 0 END)"
-        for _, low, high in SCORE_BANDS
+        f"SUM({w} * (g.pct >= {low} AND g.pct < {high}))" for _, low, high in SCORE_BANDS
     )
     return (
-        f"{sign}COUNT(*), {sign}SUM(NOT {_earlier()}), {sign}TOTAL(g.passed), "
-        f"{sign}SUM(g.passed = 1 AND NOT {_earlier(' AND b.passed = 1')}), "
-        f"{sign}TOTAL(g.pct), {bands}"
+        f"SUM({w}), SUM({w} * (NOT {_earlier()})), TOTAL({w} * g.passed), "
+        f"SUM({w} * (g.passed = 1 AND NOT {_earlier(' AND b.passed = 1')})), "
+        f"TOTAL({w} * g.pct), {bands}"
     )
 
 
@@ -231,7 +233,7 @@ def tally_attempts(
         f"""{with_graded}
         INSERT INTO quiz_day_tallies (quiz_id, department, day, attempts, people, passed_attempts,
             people_passed, percent_sum, {bands})
-        SELECT g.quiz_id, g.department, g.day, {_quiz_columns(sign)}
+        SELECT g.quiz_id, g.department, g.day, {_quiz_columns("-1" if remove else "1")}
         FROM graded g WHERE true GROUP BY g.quiz_id, g.department, g.day
         ON CONFLICT DO UPDATE SET {updates}""",
         params,
@@ -519,29 +521,20 @@ def quiz_counts(
         params,
     )
     partial.columns = ["quiz_id", *counts]
+    # A recounted person's attempt counts added less taken away (quiz statistics are not
+    # split by department).
     recounted = query_frame(
         db,
         f"""WITH {read.recounted_cte()}
-        SELECT g.quiz_id, g.department, g.now_department, g.taken, g.added, {_quiz_columns()}
-        FROM flagged g
-        GROUP BY g.quiz_id, g.department, g.now_department, g.taken, g.added""",
+        SELECT g.quiz_id, {_quiz_columns("g.added - g.taken")}
+        FROM flagged g GROUP BY g.quiz_id""",
         params,
     )
-    recounted.columns = ["quiz_id", "department", "now_department", "taken", "added", *counts]
-    rows = _summed([kept, partial, *_moved(recounted, counts)], ["quiz_id"], counts, "attempts")
+    recounted.columns = ["quiz_id", *counts]
+    rows = _summed([kept, partial, recounted], ["quiz_id"], counts, "attempts")
     rows = rows.set_index("quiz_id")
     rows["mean"] = rows["percent_sum"] / rows["attempts"] / 100.0
     return rows[["attempts", "people", "passed_attempts", "people_passed", "mean", *_BANDS]]
-
-
-def _moved(recounted: pd.DataFrame, values: list[str]) -> list[pd.DataFrame]:
-    """The recounted people's contributions: taken away under the tallied department,
-    added under their department at the moment."""
-    taken = recounted[recounted["taken"] == 1].drop(columns=["now_department"])
-    taken = taken.assign(**{v: -taken[v] for v in values})
-    added = recounted[recounted["added"] == 1].drop(columns=["department"])
-    added = added.rename(columns={"now_department": "department"})
-    return [taken, added]
 
 
 def _summed(
