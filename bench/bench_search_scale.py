@@ -6,24 +6,28 @@ and replicate every document, passage and lexical row in SQL under new ids; repl
 passages keep their embedding hash, so they share the 1x vectors (fair for timing; the
 model never embeds 121,200 passages on two shared cores). Then 200 queries of 2-30
 characters (the question sets of bench/data, topped up with spans of the laws' passages)
-run warm through each ranker, and the table prints p50 (p95) in ms and the 1x->100x
-ratio of p50:
+run warm through each ranker, every query through all of them in turn, and the table
+prints p50 (p95) in ms (wall clock, and CPU of the process) and the 1x->100x ratio of p50:
 
 - project lexical: ``kb.search.search(method="lexical")``, end to end (hits read too);
 - project lexical, one document: the same with a document filter;
 - raw FTS5, old MATCH: what lexical search ran before, ``bm25()`` over an OR of the
   query's terms (``kb.lexical_index.fts5_top``);
 - index top-k: the chosen engine alone (``Snapshot.top``);
-- project hybrid: ``search(method="hybrid")``, end to end;
+- project hybrid: ``search(method="hybrid")``, end to end, every query new to it;
+- project hybrid, asked before: the same with the app's query-vector cache
+  (``kb.query_cache.CachingEmbedder``) holding every query, as when staff repeat a question;
 - floor: the model's query embedding + one numpy matrix product and partial sort + the
   index's top-k + ``fuse``, with nothing of the project around them;
 - query embedding: the model's share of the floor;
+- dense product: the matrix product alone (``matrix @ query``), its share at 100x;
 - with ``--tantivy``: tantivy 0.27 (Rust, block-max WAND top-k pruning) over the same
   terms, body and path fields (path boosted 0.3), and how often its top 10 equals FTS5's.
   tantivy is not a dependency of the project: install it apart, for example
   ``pip install --target /tmp/tv tantivy==0.27.0`` and run with ``PYTHONPATH=/tmp/tv``.
 
     .venv/bin/python bench/bench_search_scale.py [--scales 1 10 100] [--work DIR] [--tantivy]
+        [--no-fts5] [--reuse]
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,6 +56,7 @@ from kb.evaluate import load_questions  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.lexical import query_terms  # noqa: E402
 from kb.lexical_index import PATH_WEIGHT, fts5_top, index_for, publish, snapshot_dir  # noqa: E402
+from kb.query_cache import CachingEmbedder  # noqa: E402
 from kb.schema import bump_generation, ensure_schema  # noqa: E402
 from kb.search import CANDIDATES, VectorIndex, fuse, search  # noqa: E402
 
@@ -103,7 +109,8 @@ def replicate(source: Path, target: Path, scale: int) -> None:
                 [d, r, docs],
             )
             db.execute(
-                "INSERT INTO blocks SELECT doc_id + ?, seq, kind, level, heading_path, text"
+                "INSERT INTO blocks (doc_id, seq, kind, level, heading_path, text, page, ocr)"
+                " SELECT doc_id + ?, seq, kind, level, heading_path, text, page, ocr"
                 " FROM blocks WHERE doc_id <= ?",
                 [d, docs],
             )
@@ -126,17 +133,26 @@ def replicate(source: Path, target: Path, scale: int) -> None:
     db.close()
 
 
-def timed(fn: Callable[[str], object], queries: list[str]) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds of each query, after a warm-up pass."""
-    for q in queries[:10]:
-        fn(q)  # warm: snapshot mapped, vectors loaded, caches filled
-    wall, cpu = [], []
+def timed(
+    cases: list[tuple[str, Callable[[str], object]]], queries: list[str]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall-clock and CPU milliseconds of each case on each query, after a warm-up pass.
+
+    Each query runs through every case in turn, so a change in the shared machine's load
+    falls on all cases alike. CPU is the process's (every thread's): numpy's BLAS would
+    otherwise hide work in its own threads; nothing else runs in this process meanwhile.
+    """
+    for _, fn in cases:
+        for q in queries[:10]:
+            fn(q)  # warm: snapshot mapped, vectors loaded
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name, _ in cases}
     for q in queries:
-        t, c = time.perf_counter(), time.thread_time()
-        fn(q)
-        cpu.append((time.thread_time() - c) * 1000)
-        wall.append((time.perf_counter() - t) * 1000)
-    return wall, cpu
+        for name, fn in cases:
+            t, c = time.perf_counter(), time.process_time()
+            fn(q)
+            times[name][1].append((time.process_time() - c) * 1000)
+            times[name][0].append((time.perf_counter() - t) * 1000)
+    return times
 
 
 def tantivy_rival(db, folder: Path, queries: list[str]) -> tuple[Callable[[str], list], float]:
@@ -175,7 +191,12 @@ def tantivy_rival(db, folder: Path, queries: list[str]) -> tuple[Callable[[str],
 
 
 def measure(
-    db, embedder, queries: list[str], tantivy_dir: Path | None = None
+    db,
+    embedder,
+    queries: list[str],
+    tantivy_dir: Path | None = None,
+    cached=None,
+    fts5: bool = True,
 ) -> dict[str, tuple[float, float, float, float]]:
     """p50 and p95 in ms of each ranker over ``queries``, warm: wall clock, then CPU."""
     one_doc = db.execute("SELECT path FROM documents ORDER BY id LIMIT 1").fetchone()[0]
@@ -195,30 +216,41 @@ def measure(
                 dense.append((int(ids[row]), float(scores[row])))
         fuse(lexical.snapshot(db).top(q, CANDIDATES), dense)
 
+    def product(q: str) -> None:
+        _, matrix = vectors.arrays(db, embedder.model_id)
+        matrix @ cached.embed_queries([" ".join(q.split())])[0]
+
     cases: list[tuple[str, Callable[[str], object]]] = [
         ("project lexical", lambda q: search(db, q, method="lexical")),
         (
             "project lexical, one document",
             lambda q: search(db, q, method="lexical", documents=[one_doc]),
         ),
-        ("raw FTS5, old MATCH", lambda q: fts5_top(db, q, CANDIDATES)),
         ("index top-k", lambda q: lexical.snapshot(db).top(q, CANDIDATES)),
     ]
+    if fts5:
+        cases.insert(2, ("raw FTS5, old MATCH", lambda q: fts5_top(db, q, CANDIDATES)))
     if embedder is not None:
         cases += [
             (
                 "project hybrid",
                 lambda q: search(db, q, embedder=embedder, index=vectors, method="hybrid"),
             ),
+            (
+                "project hybrid, asked before",
+                lambda q: search(db, q, embedder=cached, index=vectors, method="hybrid"),
+            ),
             ("floor: embed + numpy + index + fuse", floor),
             ("query embedding alone", lambda q: embedder.embed_queries([q])),
+            ("dense product alone", lambda q: product(q)),
         ]
-    same = sum(
-        [c for c, _ in lexical.snapshot(db).top(q, CANDIDATES)]
-        == [c for c, _ in fts5_top(db, q, CANDIDATES)]
-        for q in queries
-    )
-    print(f"  index top {CANDIDATES} in FTS5's order: {same} of {len(queries)} queries")
+    if fts5:
+        same = sum(
+            [c for c, _ in lexical.snapshot(db).top(q, CANDIDATES)]
+            == [c for c, _ in fts5_top(db, q, CANDIDATES)]
+            for q in queries
+        )
+        print(f"  index top {CANDIDATES} in FTS5's order: {same} of {len(queries)} queries")
     if tantivy_dir is not None:
         t = time.perf_counter()
         rival, agreement = tantivy_rival(db, tantivy_dir, queries)
@@ -228,8 +260,7 @@ def measure(
         )
         cases.append(("tantivy, same terms (rival)", rival))
     figures = {}
-    for name, fn in cases:
-        wall, cpu = timed(fn, queries)
+    for name, (wall, cpu) in timed(cases, queries).items():
         figures[name] = (
             statistics.median(wall),
             percentile(wall, 95),
@@ -258,15 +289,22 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=PUBLIC, help="the six laws (.txt)")
     parser.add_argument("--work", type=Path, help="keep the databases here (default: temporary)")
     parser.add_argument("--tantivy", action="store_true", help="measure tantivy beside")
+    parser.add_argument(
+        "--no-fts5", action="store_true", help="skip the old FTS5 query (minutes at 100x)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep replicas already in --work (same 1x)"
+    )
     args = parser.parse_args()
     if not args.corpus.is_dir():
         sys.exit(f"{args.corpus} is not present (pass --corpus)")
     settings = Settings.from_env()
     status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
     embedder = status.embedder
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     print(
         f"model: {embedder.label if embedder else 'none (lexical only)'};"
-        f" torch threads {settings.torch_threads}"
+        f" torch threads {settings.torch_threads}, BLAS threads {blas}"
     )
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -290,12 +328,18 @@ def main() -> None:
         f" median {statistics.median(lengths):.0f}"
     )
 
+    cached = None
+    if embedder is not None:
+        # Every query asked once before, one at a time as the app asks them.
+        cached = CachingEmbedder(embedder, size=len(queries))
+        for q in queries:
+            cached.embed_queries([" ".join(q.split())])
     print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     rows: dict[str, dict[int, tuple[float, float, float, float]]] = {}
     for scale in args.scales:
         path = base if scale == 1 else work / f"x{scale}.sqlite3"
         t = time.perf_counter()
-        if scale != 1:
+        if scale != 1 and not (args.reuse and path.exists()):
             replicate(base, path, scale)
         replicate_s = time.perf_counter() - t
         db = open_db(path)
@@ -311,12 +355,14 @@ def main() -> None:
             f" lexical index build {build_s:.2f} s ({build_cpu:.2f} s CPU), {size:.0f} MB on disk"
         )
         rival_dir = work / f"x{scale}.tantivy" if args.tantivy else None
-        for name, figures in measure(db, embedder, queries, rival_dir).items():
+        for name, figures in measure(
+            db, embedder, queries, rival_dir, cached, not args.no_fts5
+        ).items():
             rows.setdefault(name, {})[scale] = figures
         db.close()
 
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    for title, at in (("wall clock", 0), ("CPU of the querying thread", 2)):
+    for title, at in (("wall clock", 0), ("CPU of the process", 2)):
         print_table(f"p50 (p95) ms, {title}", rows, args.scales, at)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)

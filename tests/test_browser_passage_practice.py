@@ -20,6 +20,7 @@ from tests.browser_support import (
     WAIT_MS,
     AppServer,
     bordered,
+    click_when_idle,
     log_in,
     prepare_data,
     start_app,
@@ -77,12 +78,12 @@ def test_practise_a_passage_from_a_search_hit(page, app_server):
     page.goto(app_server.url)
     log_in(page)
     box = page.get_by_label(re.compile(r"^用自己的话提问"))
+    wait_for_app_idle(page)
     box.fill("一次性告知 一站式服务")
     box.press("Enter")
     hit = bordered(page, has_text="依据“效能、简便”的原则").first
     expect(hit).to_contain_text("创建全国文明单位实施方案")
-    wait_for_app_idle(page)
-    hit.get_by_role("button", name="就此段练一练").click()
+    click_when_idle(page, hit.get_by_role("button", name="就此段练一练"))
     wait_for_app_idle(page)
     expect(hit.get_by_text("自动生成，仅供自测", exact=False)).to_be_visible()
     forms = hit.get_by_test_id("stForm")
@@ -93,7 +94,7 @@ def test_practise_a_passage_from_a_search_hit(page, app_server):
     expect(form).to_contain_text(f"1. （填空 · 自动生成） {blank.stem}")
     form.get_by_label("填写答案").fill(f"“{blank.answer}”。")
     wait_for_app_idle(page)
-    form.get_by_role("button", name="检查答案").click()
+    click_when_idle(page, form.get_by_role("button", name="检查答案"))
     wait_for_app_idle(page)
     expect(hit.get_by_text("回答正确！")).to_have_count(1)
     expect(hit.get_by_text(f"本段原文：{practice.passage.text}")).to_be_visible()
@@ -103,11 +104,11 @@ def test_practise_a_passage_from_a_search_hit(page, app_server):
     form = forms.nth(number)
     wrong = next(o for o in choice.options if o != choice.answer)
     letter = "ABCD"[choice.options.index(wrong)]
-    form.get_by_test_id("stRadioOption").filter(
+    option = form.get_by_test_id("stRadioOption").filter(
         has=page.get_by_role("radio", name=f"{letter}. {wrong}", exact=True)
-    ).click()
-    wait_for_app_idle(page)
-    form.get_by_role("button", name="检查答案").click()
+    )
+    click_when_idle(page, option)
+    click_when_idle(page, form.get_by_role("button", name="检查答案"))
     wait_for_app_idle(page)
     expect(hit.get_by_text(f"回答错误。正确答案：{choice.answer}")).to_be_visible()
     # The first answer's feedback stays: checks are kept for the session's page.
@@ -133,18 +134,19 @@ def test_practise_a_paragraph_from_the_reader(page, app_server):
 
     page.goto(app_server.url)
     log_in(page)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="文件阅读", exact=True).click()
+    nav = page.get_by_test_id("stSidebarNav")
+    click_when_idle(page, nav.get_by_role("link", name="文件阅读", exact=True))
     expect(page.get_by_role("heading", name="创建全国文明单位实施方案")).to_be_visible()
     wait_for_app_idle(page)
     # The button under the paragraph, found by its key (practise-para-<first passage>).
     button = page.locator(f".st-key-practise-para-{ids[0]} button")
     expect(button).to_have_accessible_name(re.compile("就此段练一练"))
-    button.click()
+    click_when_idle(page, button)
     wait_for_app_idle(page)
     expect(page.get_by_test_id("stForm")).to_have_count(len(items))
     expect(button).to_have_accessible_name(re.compile("收起练习"))
     # Still the same session and page: the reader, logged in.
     expect(page.get_by_role("heading", name="文件阅读", exact=True)).to_be_visible()
-    button.click()
+    click_when_idle(page, button)
     wait_for_app_idle(page)
     expect(page.get_by_test_id("stForm")).to_have_count(0)

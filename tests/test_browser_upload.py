@@ -30,6 +30,7 @@ from tests.browser_support import (
     PASSWORD,
     WAIT_MS,
     AppServer,
+    click_when_idle,
     dataframe_rows,
     log_in,
     open_in_sidebar,
@@ -101,8 +102,7 @@ def test_many_files_in_one_upload_give_one_report(page, admin_server):
             {"name": "名单.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04"},
         ]
     )
-    wait_for_app_idle(page)
-    page.get_by_role("button", name="检查并入库", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="检查并入库", exact=True))
     wait_for_app_idle(page)
     expect(page.get_by_test_id("stAlert").filter(has_text="新增 1")).to_contain_text(
         "新增 1，更新 0，未变 0，移除 0，失败 1；重复 1，跳过 1；"
@@ -152,7 +152,7 @@ def test_a_title_row_roster_is_previewed_then_imported_on_confirmation(
     open_tab(page, "职工名册")
 
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="下载名册模板（.xlsx）", exact=True).click()
+        click_when_idle(page, page.get_by_role("button", name="下载名册模板（.xlsx）", exact=True))
     template = tmp_path / "template.xlsx"
     download_info.value.save_as(template)
     assert read_roster_file(template).rows == [
@@ -169,8 +169,7 @@ def test_a_title_row_roster_is_previewed_then_imported_on_confirmation(
             "buffer": title_row_roster(),
         }
     )
-    wait_for_app_idle(page)
-    page.get_by_role("button", name="检查名册", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="检查名册", exact=True))
     wait_for_app_idle(page)
 
     expect(page.get_by_text("读取工作表“花名册”，表头在第 3 行")).to_be_visible()
@@ -225,7 +224,7 @@ def test_a_title_row_roster_is_previewed_then_imported_on_confirmation(
     finally:
         db.close()
 
-    page.get_by_role("button", name="确认导入", exact=True).click()
+    click_when_idle(page, page.get_by_role("button", name="确认导入", exact=True))
     wait_for_app_idle(page)
     expect(page.get_by_test_id("stAlert").filter(has_text="已导入")).to_contain_text(
         "已导入：新增 2 人，更新 1 人，未变 0 人，不在本名册中 1 人。"
@@ -233,7 +232,7 @@ def test_a_title_row_roster_is_previewed_then_imported_on_confirmation(
     # The preview has made way for what was done.
     expect(preview).to_have_count(0)
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="下载初始密码表（CSV）", exact=True).click()
+        click_when_idle(page, page.get_by_role("button", name="下载初始密码表（CSV）", exact=True))
     sheet = list(csv.reader(io.StringIO(download_info.value.path().read_text("utf-8-sig"))))
     assert [row[:5] for row in sheet] == [
         ["工号", "姓名", "部门", "职务", "角色"],

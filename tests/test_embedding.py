@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from kb.embedding import load_embedder, model_id_for
 from kb.ingest import sync_corpus
@@ -64,6 +66,25 @@ def test_dense_search_finds_a_paraphrase_that_shares_no_words(builtin, db, tiny_
         db, "饭店厨房的烟气能不能排", embedder=builtin.embedder, index=VectorIndex(), method="dense"
     )
     assert result.hits[0].text == "任何单位不得在居民区附近排放油烟。"
+
+
+@pytest.mark.model
+def test_a_lone_query_embeds_bit_for_bit_as_encode_does(builtin):
+    # search embeds one query at a time without encode()'s bookkeeping (kb.embedding)
+    embedder = builtin.embedder
+    for query in ("饭店厨房的烟气能不能排", "公务员 辞职", "xyz", "第六十四条"):
+        through_encode = embedder.model.encode(
+            [query], prompt_name="query", normalize_embeddings=True, convert_to_numpy=True
+        )
+        assert np.array_equal(embedder.embed_queries([query]), through_encode)
+
+
+@pytest.mark.model
+def test_the_threads_setting_caps_the_dense_products_blas_as_well(builtin):
+    status = load_embedder("builtin", Path(builtin.location).parent, threads=1)
+    assert status.message == ""
+    blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    assert blas == {1}
 
 
 def test_the_builtin_model_id_is_known_without_importing_torch(tmp_path):

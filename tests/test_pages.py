@@ -16,6 +16,7 @@ from base.store import open_db
 from kb.embedding import ModelStatus, load_embedder
 from kb.ingest import ingest_uploads, sync_corpus
 from kb.query_batching import BatchingEmbedder
+from kb.query_cache import CachingEmbedder
 from kb.service import open_kb
 from quizzes.accounts import create_account
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
@@ -466,8 +467,12 @@ def test_with_the_builtin_model_a_paraphrase_is_found_through_the_shared_embeddi
     at.text_input[0].input("饭店厨房的烟气能不能排").run()  # shares no word with the article
     assert at.markdown[0].value.endswith("任何单位不得在居民区附近排放油烟。")
     embedder = get_model_status().embedder
-    assert isinstance(embedder, BatchingEmbedder)
-    assert (embedder.passes, embedder.queries) == (1, 1)
+    assert isinstance(embedder, CachingEmbedder)
+    assert isinstance(embedder.inner, BatchingEmbedder)
+    assert (embedder.inner.passes, embedder.inner.queries, embedder.hits) == (1, 1, 0)
+    at.run()  # the same question again: its vector comes from the cache
+    assert at.markdown[0].value.endswith("任何单位不得在居民区附近排放油烟。")
+    assert (embedder.inner.passes, embedder.inner.queries, embedder.hits) == (1, 1, 1)
 
 
 def test_while_the_model_loads_search_answers_lexical_only_and_says_so(app_settings, monkeypatch):

@@ -31,6 +31,7 @@ from base.store import open_db
 from kb.documents import document_texts, list_documents
 from kb.embedding import ModelStatus, load_embedder, model_is_off
 from kb.query_batching import BatchingEmbedder
+from kb.query_cache import CachingEmbedder
 from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
@@ -130,10 +131,10 @@ def _load_model(settings: Settings) -> ModelStatus:
     _model_loads += 1
     status = load_embedder(settings.embed_model, settings.model_cache_dir, settings.torch_threads)
     if status.embedder is not None:
-        # Every session's searches share one embedding thread (kb/query_batching.py).
-        status = replace(
-            status, embedder=BatchingEmbedder(status.embedder, nice=settings.search_nice)
-        )
+        # Every session's searches share one embedding thread (kb/query_batching.py); a
+        # query asked before is answered from the cache without queueing (kb/query_cache.py).
+        batching = BatchingEmbedder(status.embedder, nice=settings.search_nice)
+        status = replace(status, embedder=CachingEmbedder(batching))
     # In the log: a second load in one process would be a leak (see the module doc).
     print(
         f"embedding model {settings.embed_model!r}: load {_model_loads} in this process",
