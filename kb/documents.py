@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -117,9 +118,51 @@ def find_quote(db: sqlite_utils.Database, doc_path: str, quote: str) -> Passage 
     A quote that straddles two passages of a paragraph gives the passage it starts in;
     a quote from a heading gives the first passage under that heading.
     """
-    needle = _flat(quote)
-    if not needle:
+    return find_quotes(db, [(doc_path, quote)])[0]
+
+
+def find_quotes(
+    db: sqlite_utils.Database, quotes: Sequence[tuple[str, str]]
+) -> list[Passage | None]:
+    """:func:`find_quote` for many ``(doc_path, quote)`` pairs, reading each document once
+    (the office's coverage places every question of the bank)."""
+    documents: dict[str, _QuoteIndex] = {}
+    found = []
+    for doc_path, quote in quotes:
+        needle = _flat(quote)
+        if not needle:
+            found.append(None)
+            continue
+        if doc_path not in documents:
+            documents[doc_path] = _quote_index(db, doc_path)
+        chunk_id = documents[doc_path].locate(needle)
+        found.append(None if chunk_id is None else get_passage(db, chunk_id))
+    return found
+
+
+@dataclass(frozen=True)
+class _QuoteIndex:
+    """A document's passages per paragraph and its headings, white space removed."""
+
+    paragraphs: list[tuple[str, list[tuple[int, int]]]]  # (text, [(chunk id, end offset)])
+    headings: list[tuple[int, str]]  # (block seq, text)
+    first_after: dict[int, int | None]  # heading seq -> the first passage after it
+
+    def locate(self, needle: str) -> int | None:
+        for text, ends in self.paragraphs:
+            start = text.find(needle)
+            if start < 0:
+                continue
+            for chunk_id, end in ends:
+                if start < end:
+                    return chunk_id
+        for seq, text in self.headings:
+            if needle in text:
+                return self.first_after[seq]
         return None
+
+
+def _quote_index(db: sqlite_utils.Database, doc_path: str) -> _QuoteIndex:
     groups: dict[int, list[tuple[int, str]]] = {}
     for chunk_id, block_seq, text in db.execute(
         "SELECT c.id, c.block_seq, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
@@ -127,24 +170,27 @@ def find_quote(db: sqlite_utils.Database, doc_path: str, quote: str) -> Passage 
         [doc_path],
     ):
         groups.setdefault(block_seq, []).append((chunk_id, _flat(text)))
+    paragraphs = []
     for chunks in groups.values():
-        start = "".join(text for _, text in chunks).find(needle)
-        if start < 0:
-            continue
-        offset = 0
+        ends, offset = [], 0
         for chunk_id, text in chunks:
             offset += len(text)
-            if start < offset:
-                return get_passage(db, chunk_id)
-    for seq, text in db.execute(
-        "SELECT b.seq, b.text FROM blocks b JOIN documents d ON d.id = b.doc_id"
-        " WHERE d.path = ? AND b.kind != 'text' ORDER BY b.seq",
-        [doc_path],
-    ):
-        if needle in _flat(text):
-            following = [c[0][0] for block, c in sorted(groups.items()) if block > seq]
-            return get_passage(db, following[0]) if following else None
-    return None
+            ends.append((chunk_id, offset))
+        paragraphs.append(("".join(text for _, text in chunks), ends))
+    headings = [
+        (seq, _flat(text))
+        for seq, text in db.execute(
+            "SELECT b.seq, b.text FROM blocks b JOIN documents d ON d.id = b.doc_id"
+            " WHERE d.path = ? AND b.kind != 'text' ORDER BY b.seq",
+            [doc_path],
+        )
+    ]
+    ordered = sorted(groups.items())
+    first_after = {
+        seq: next((chunks[0][0] for block, chunks in ordered if block > seq), None)
+        for seq, _ in headings
+    }
+    return _QuoteIndex(paragraphs, headings, first_after)
 
 
 def document_texts(db: sqlite_utils.Database) -> dict[str, str]:

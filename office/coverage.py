@@ -9,9 +9,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from kb.documents import find_quote, section_passages
+from kb.documents import find_quotes, section_passages
 from office.scope import Scope
-from quizzes.attempt_stats import answer_tallies
+from quizzes.attempt_tallies import answer_counts
 
 FRONT_SECTION = "（标题与前言）"
 """How the passages before a document's first heading are named as a section."""
@@ -50,28 +50,41 @@ def coverage(
     db, bank = scope.db, scope.bank
     sections = section_passages(db)
     tested: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for quiz in bank.quizzes.values():
-        for question in quiz.questions:
-            passage = find_quote(db, question.source.document, question.source.quote)
-            if passage is not None:
-                key = (passage.doc_path, passage.heading_path)
-                tested.setdefault(key, []).append((quiz.id, question.id))
-    tallies = answer_tallies(
-        db, scope.who, scope.as_of, list(bank.quizzes), since, until, by_department=True
+    questions = [(quiz.id, q) for quiz in bank.quizzes.values() for q in quiz.questions]
+    passages = find_quotes(db, [(q.source.document, q.source.quote) for _, q in questions])
+    for (quiz_id, question), passage in zip(questions, passages, strict=True):
+        if passage is not None:
+            key = (passage.doc_path, passage.heading_path)
+            tested.setdefault(key, []).append((quiz_id, question.id))
+    tallies = answer_counts(
+        db, scope.as_of, scope.departments, list(bank.quizzes), since, until, True
     )
-    section_of = {q: key for key, questions in tested.items() for q in questions}
-    tallies["section"] = [section_of.get((r.quiz_id, r.question_id)) for r in tallies.itertuples()]
-    tallies = tallies[tallies["section"].notna()]
+    section_of = pd.DataFrame(
+        [
+            (quiz_id, question_id, path, heading)
+            for (path, heading), questions in tested.items()
+            for quiz_id, question_id in questions
+        ],
+        columns=["quiz_id", "question_id", "path", "heading"],
+    )
+    tallies = tallies.merge(section_of, on=["quiz_id", "question_id"])
     tallies = tallies.assign(
-        path=[s[0] for s in tallies["section"]],
-        heading=[s[1] for s in tallies["section"]],
         correct=pd.to_numeric(tallies["correct"]).fillna(0).astype(int),
         answered=pd.to_numeric(tallies["answered"]).astype(int),
     )
     per_section = tallies.groupby(["path", "heading"])[["answered", "correct"]].sum()
-    per_department = tallies.groupby(["path", "heading", "department"])[
-        ["answered", "correct"]
-    ].sum()
+    per_section_of = dict(
+        zip(
+            per_section.index,
+            zip(per_section["answered"], per_section["correct"], strict=True),
+            strict=True,
+        )
+    )
+    per_department = (
+        tallies.groupby(["path", "heading", "department"])[["answered", "correct"]]
+        .sum()
+        .reset_index()
+    )
 
     def label(heading: str) -> str:
         return heading or FRONT_SECTION
@@ -79,8 +92,7 @@ def coverage(
     section_rows = []
     for r in sections.itertuples():
         key = (r.path, r.heading_path)
-        answered = int(per_section["answered"].get(key, 0))
-        correct = int(per_section["correct"].get(key, 0))
+        answered, correct = (int(n) for n in per_section_of.get(key, (0, 0)))
         section_rows.append(
             (
                 r.path,
@@ -105,17 +117,20 @@ def coverage(
     )
     documents["有题小节数"] = documents["有题小节数"].astype(int)
     documents.insert(4, "覆盖率", documents["有题小节数"] / documents["小节数"])
-    department_rows = [
-        (
-            path,
-            label(heading),
-            department,
-            int(r.answered),
-            int(r.correct),
-            r.correct / r.answered if r.answered else np.nan,
+    answered = per_department["answered"].to_numpy()
+    correct = per_department["correct"].to_numpy()
+    rate = np.divide(correct, answered, out=np.full(len(answered), np.nan), where=answered > 0)
+    department_rows = list(
+        zip(
+            per_department["path"],
+            map(label, per_department["heading"]),
+            per_department["department"],
+            answered.tolist(),
+            correct.tolist(),
+            rate.tolist(),
+            strict=True,
         )
-        for (path, heading, department), r in per_department.iterrows()
-    ]
+    )
     by_department_table = pd.DataFrame(
         department_rows, columns=["文件", "小节", "部门", "作答次数", "答对次数", "答对率"]
     )

@@ -134,6 +134,7 @@ def integrity_flags(
 
 
 def _names(db, as_of: datetime, employee_nos: list[str]) -> dict[str, tuple[str, str]]:
-    """Name and department at ``as_of`` of a few people."""
+    """Name and department at ``as_of`` of some people (thousands at 50,000 people)."""
     people = people_at(db, people_cte(as_of, employee_nos=employee_nos, counted_only=False))
-    return {e: (r["name"], r["department"]) for e, r in people.iterrows()}
+    pairs = zip(people["name"], people["department"], strict=True)
+    return dict(zip(people.index, pairs, strict=True))

@@ -15,8 +15,8 @@ from datetime import datetime
 import pandas as pd
 
 from office.scope import Scope
-from quizzes.attempt_stats import answer_tallies, quiz_tallies
-from quizzes.attempts import SCORE_BANDS, quiz_tallies_now
+from quizzes.attempt_stats import quiz_tallies
+from quizzes.attempt_tallies import SCORE_BANDS, answer_counts, quiz_counts
 
 """Score bands of :func:`quiz_stats`, on the percentage of the maximum score."""
 
@@ -46,8 +46,8 @@ def quiz_stats(
     bank = scope.bank
     ids = list(bank.quizzes) if quiz_ids is None else [q for q in quiz_ids if q in bank.quizzes]
     if since is None and until is None:
-        # Every graded attempt by the moment: the per person and quiz summary has them.
-        rows = quiz_tallies_now(scope.db, ids, scope.as_of, scope.who)
+        # Every graded attempt by the moment: the tallies per quiz, department and day.
+        rows = quiz_counts(scope.db, scope.as_of, scope.departments, ids)
     else:
         rows = quiz_tallies(
             scope.db,
@@ -100,9 +100,7 @@ def question_stats(
     """
     bank = scope.bank
     ids = list(bank.quizzes) if quiz_ids is None else [q for q in quiz_ids if q in bank.quizzes]
-    tallies = answer_tallies(
-        scope.db, scope.who, scope.as_of, ids, since, until, by_department=False
-    )
+    tallies = answer_counts(scope.db, scope.as_of, scope.departments, ids, since, until)
     type_labels = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill": "填空"}
     rows = []
     counts = {

@@ -97,7 +97,11 @@ def answer_tallies(
 ) -> pd.DataFrame:
     """Per question (and department, if asked), graded answers and how many were correct,
     of the people of ``who``; columns ``quiz_id``, ``question_id`` [, ``department``],
-    ``answered``, ``correct``."""
+    ``answered``, ``correct``.
+
+    Computed from every answer row: the definition the kept tallies are checked against
+    (:func:`quizzes.attempt_tallies.answer_counts` reads the same figures from them).
+    """
     # One grouped query per quiz: SQLite groups by sorting, and many small sorts cost
     # less than one over every answer row (measured: 2.4 s against 3.4 s at 5,000 people).
     who, params = who[0], dict(who[1])
@@ -138,29 +142,25 @@ def too_fast_attempts(
     until: datetime | None = None,
 ) -> pd.DataFrame:
     """Submitted attempts of the people of ``who`` whose time from start to submission is
-    under ``min_seconds_per_question`` per drawn question, by submission time.
+    under ``min_seconds_per_question`` per drawn question, by submission time; read from
+    the marks kept per graded attempt (:mod:`quizzes.attempt_tallies`).
 
     Returns:
         Columns ``id``, ``quiz_id``, ``employee_no``, ``name``, ``department``,
         ``submitted_at``, ``questions``, ``seconds``.
     """
     cte, params = who
-    who = cte
     params = dict(params)
-    where = graded_filter(as_of, quiz_ids, since, until, params)
+    where = graded_filter(as_of, quiz_ids, since, until, params, alias="m")
     params["min_seconds"] = float(min_seconds_per_question)
     return query_frame(
         db,
-        f"""WITH {who}
-        SELECT a.id, a.quiz_id, a.employee_no, w.name, w.department, a.submitted_at,
-            json_array_length(a.question_ids) AS questions,
-            round((julianday(a.submitted_at) - julianday(a.started_at)) * 86400.0, 3) AS seconds
-        FROM attempts a JOIN who w ON w.employee_no = a.employee_no
-        WHERE {where} AND a.status = 'submitted'
-          -- Rounded to the millisecond the times are kept to: 12 s must not read 11.999.
-          AND round((julianday(a.submitted_at) - julianday(a.started_at)) * 86400.0, 3)
-              < :min_seconds * json_array_length(a.question_ids)
-        ORDER BY a.submitted_at, a.id""",
+        f"""WITH {cte}
+        SELECT m.attempt_id AS id, m.quiz_id, m.employee_no, w.name, w.department,
+            m.submitted_at, m.questions, m.seconds
+        FROM attempt_marks m JOIN who w ON w.employee_no = m.employee_no
+        WHERE {where} AND m.status = 'submitted' AND m.seconds < :min_seconds * m.questions
+        ORDER BY m.submitted_at, m.attempt_id""",
         params,
     )
 
@@ -175,8 +175,9 @@ def wrong_answer_keys(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> pd.DataFrame:
-    """A cheap key per graded attempt of the people of ``who`` with at least
-    ``min_shared_wrong`` wrong answers, from its wrong answers: identical sheets always
+    """The graded attempts of the people of ``who`` with at least ``min_shared_wrong``
+    wrong answers whose key of wrong answers (kept per graded attempt:
+    :mod:`quizzes.attempt_tallies`) another graded attempt shares: identical sheets always
     share it, different sheets rarely do.
 
     Returns:
@@ -184,25 +185,23 @@ def wrong_answer_keys(
         ``first_wrong``, ``last_wrong``, ``checksum``.
     """
     cte, params = who
-    who = cte
     params = dict(params)
-    where = graded_filter(as_of, quiz_ids, since, until, params)
-    # Computed in one sequential scan with order-independent aggregates (the order rows
-    # come in is not defined).
+    where = graded_filter(as_of, quiz_ids, since, until, params, alias="m")
     params["min_wrong"] = int(min_shared_wrong)
+    # The keys shared by two attempts or more, whoever made them and whenever: one pass
+    # over the key index in its order (no sort); then only their attempts are read.
     return query_frame(
         db,
-        f"""WITH {who}
-        SELECT s.attempt_id, a.quiz_id, a.employee_no, a.submitted_at, COUNT(*) AS wrong,
-            MIN(s.question_id || '=' || s.answer) AS first_wrong,
-            MAX(s.question_id || '=' || s.answer) AS last_wrong,
-            SUM(length(s.answer) * 1000003 + unicode(substr(s.question_id, -1)) * 10007
-                + unicode(substr(s.question_id, -2, 1)) * 101
-                + unicode(substr(s.answer, 2, 1)) * 7 + unicode(substr(s.answer, -2, 1)))
-                AS checksum
-        FROM answers s NOT INDEXED JOIN attempts a ON a.id = s.attempt_id
-        WHERE s.correct = 0 AND {where} AND a.employee_no IN (SELECT employee_no FROM who)
-        GROUP BY s.attempt_id HAVING COUNT(*) >= :min_wrong""",
+        f"""WITH {cte}, shared AS (
+            SELECT quiz_id, wrong, first_wrong, last_wrong, checksum FROM attempt_marks
+            WHERE wrong >= :min_wrong
+            GROUP BY quiz_id, wrong, first_wrong, last_wrong, checksum HAVING COUNT(*) >= 2)
+        SELECT m.attempt_id, m.quiz_id, m.employee_no, m.submitted_at, m.wrong,
+            m.first_wrong, m.last_wrong, m.checksum
+        FROM shared k JOIN attempt_marks m ON m.quiz_id = k.quiz_id AND m.wrong = k.wrong
+            AND m.first_wrong = k.first_wrong AND m.last_wrong = k.last_wrong
+            AND m.checksum IS k.checksum
+        WHERE {where} AND m.employee_no IN (SELECT employee_no FROM who)""",
         params,
     )
 

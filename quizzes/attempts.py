@@ -29,6 +29,8 @@ import sqlite_utils
 from base.clock import from_stamp, to_stamp
 from base.sql import in_list_sql, query_frame
 from base.store import migrate, write
+from quizzes.accounts import ensure_schema as ensure_accounts_schema
+from quizzes.attempt_tallies import SCORE_BANDS, create_tallies, rebuild_tallies, tally_attempts
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
 
@@ -287,16 +289,6 @@ def _schema_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-SCORE_BANDS: tuple[tuple[str, float, float], ...] = (
-    ("不足60分", 0.0, 60.0),
-    ("60–69分", 60.0, 70.0),
-    ("70–79分", 70.0, 80.0),
-    ("80–89分", 80.0, 90.0),
-    ("90–100分", 90.0, 101.0),
-)
-"""Score bands on the percentage of the maximum score, counted per person and quiz in
-``quiz_summaries`` (the office's quiz statistics show them)."""
-
 _BAND_COLUMNS = ", ".join(f"band{i} INTEGER NOT NULL" for i in range(len(SCORE_BANDS)))
 
 
@@ -329,11 +321,15 @@ def _schema_v2(db: sqlite_utils.Database) -> None:
     db.execute(f"INSERT INTO quiz_summaries {_summary_select()}")
 
 
-_MIGRATIONS = (_schema_v1, _schema_v2)
+# Step 3: the tallies of the graded attempts (quizzes.attempt_tallies), built from the
+# attempts already stored.
+_MIGRATIONS = (_schema_v1, _schema_v2, create_tallies)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create or upgrade the attempts tables (component ``attempts``)."""
+    """Create or upgrade the attempts tables (component ``attempts``), after the accounts'
+    (the tallies key each graded attempt by the person's department then)."""
+    ensure_accounts_schema(db)
     migrate(db, "attempts", _MIGRATIONS)
 
 
@@ -640,6 +636,7 @@ def _store_grading(
         "max_points = excluded.max_points, correct = excluded.correct",
         [attempt_id, grading.rows],
     )
+    tally_attempts(db, "a.id = :graded_id", {"graded_id": attempt_id})
     return True
 
 
@@ -1021,6 +1018,15 @@ def rebuild_summaries(db: sqlite_utils.Database) -> int:
         ).rowcount
 
 
+def rebuild_attempt_tallies(db: sqlite_utils.Database) -> dict[str, int]:
+    """Make the graded attempts' tallies (:mod:`quizzes.attempt_tallies`) again from the
+    attempts, in one write transaction; returns the rows per table. They are kept with
+    every attempt graded, so this is for attempts written by other means, or to check the
+    kept ones (``tests/test_attempt_tallies.py``)."""
+    with write(db):
+        return rebuild_tallies(db)
+
+
 # -- bulk writes and reads for the other components -----------------------------------------
 
 
@@ -1054,6 +1060,12 @@ def insert_graded_attempts(
             answers,
         )
     _refresh_summaries(db, sorted({row[2] for row in attempts}))
+    if attempts:
+        tally_attempts(
+            db,
+            "a.id BETWEEN :first_id AND :last_id",
+            {"first_id": min(r[0] for r in attempts), "last_id": max(r[0] for r in attempts)},
+        )
 
 
 def next_attempt_id(db: sqlite_utils.Database) -> int:
@@ -1070,6 +1082,7 @@ def delete_attempts_of(
     Returns:
         ``(answers, attempts)``: how many rows went.
     """
+    tally_attempts(db, f"a.employee_no IN ({people_sql})", params, remove=True)
     answers = db.execute(
         "DELETE FROM answers WHERE attempt_id IN (SELECT a.id FROM attempts a "
         f"WHERE a.employee_no IN ({people_sql}))",
@@ -1210,30 +1223,3 @@ def quiz_progress_by_person(
         FROM pairs GROUP BY employee_no""",
         params,
     ).set_index("employee_no")
-
-
-def quiz_tallies_now(
-    db: sqlite_utils.Database,
-    quiz_ids: Sequence[str],
-    as_of: datetime,
-    who: tuple[str, dict[str, Any]],
-) -> pd.DataFrame:
-    """Per quiz, the graded attempts of the people of ``who`` by ``as_of``, from the
-    summary: the same figures as :func:`quizzes.attempt_stats.quiz_tallies` without a
-    date range.
-
-    Returns:
-        Indexed by ``quiz_id``; columns ``attempts``, ``people``, ``passed_attempts``,
-        ``people_passed``, ``mean``, ``band0`` ... (:data:`SCORE_BANDS`).
-    """
-    with_pairs, params = _pairs_as_of(db, quiz_ids, as_of, who)
-    bands = ", ".join(f"SUM(band{i}) AS band{i}" for i in range(len(SCORE_BANDS)))
-    return query_frame(
-        db,
-        f"""{with_pairs}
-        SELECT quiz_id, SUM(graded) AS attempts, SUM(graded > 0) AS people,
-            SUM(passed_attempts) AS passed_attempts, SUM(passed_attempts > 0) AS people_passed,
-            SUM(percent_sum) / SUM(graded) / 100.0 AS mean, {bands}
-        FROM pairs WHERE graded > 0 GROUP BY quiz_id""",
-        params,
-    ).set_index("quiz_id")

@@ -467,6 +467,10 @@ def generate_demo(
                     last_sheet,
                 )
             if len(sink.answers) >= _FLUSH_ROWS:
+                # The people first: their graded attempts are tallied by department.
+                insert_people(db, person_rows, history_rows)
+                person_rows.clear()
+                history_rows.clear()
                 sink.flush()
 
         insert_people(db, person_rows, history_rows)

@@ -270,6 +270,37 @@ def people_cte(
     return sql, params
 
 
+def department_then_sql(person: str, moment: str) -> str:
+    """The SQL expression of the department a person belonged to at a moment (their first
+    one before it, ``''`` with no history): ``person`` and ``moment`` are SQL expressions.
+
+    The attempts' tallies key each graded attempt by it (:mod:`quizzes.attempt_tallies`).
+    """
+    return (
+        f"COALESCE((SELECT h.department FROM department_history h "
+        f"WHERE h.employee_no = {person} AND h.since <= {moment} ORDER BY h.since DESC LIMIT 1), "
+        f"(SELECT h.department FROM department_history h WHERE h.employee_no = {person} "
+        f"ORDER BY h.since LIMIT 1), '')"
+    )
+
+
+def recounted_people(db: sqlite_utils.Database, as_of: datetime) -> list[str]:
+    """The people whose figures at ``as_of`` a tally keyed by :func:`department_then_sql`
+    may hold under another department or count when it should not: everyone with more than
+    one department on record, with none yet at ``as_of``, or not counted (an admin, a
+    deactivated account). Few: the rest belong to one department at every moment."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT p.employee_no FROM people p WHERE p.active != 1 "
+            "OR p.role NOT IN ('staff', 'head') OR p.employee_no IN ("
+            "SELECT employee_no FROM department_history GROUP BY employee_no "
+            "HAVING COUNT(*) > 1 OR MIN(since) > ?)",
+            [to_stamp(as_of)],
+        )
+    ]
+
+
 def people_at(db: sqlite_utils.Database, who: tuple[str, dict[str, Any]]) -> pd.DataFrame:
     """The people of a :func:`people_cte`, indexed by ``employee_no``, in department then
     工号 order; columns ``name``, ``role``, ``active``, ``department``."""
