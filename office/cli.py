@@ -26,7 +26,6 @@ from base.clock import LOCAL_TZ, end_of_day
 from base.settings import Settings
 from base.store import open_db
 from kb.documents import document_texts, list_documents
-from kb.schema import ensure_schema as ensure_kb_schema
 from office.notice_export import notice_html, notice_workbook
 from office.notices import NoticeError, freeze_notice, get_notice, list_notices
 from office.reports import (
@@ -38,12 +37,10 @@ from office.reports import (
 )
 from office.scope import Scope
 from quizzes import demo as demo_module
-from quizzes.accounts import ensure_schema as ensure_accounts_schema
-from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import expire_overdue_attempts
 from quizzes.bank import Bank, load_bank
 from quizzes.plan import StudyPlan, StudyPlanError, ensure_default_plan
-from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
+from quizzes.schemas import ensure_schemas
 
 CLI_AUTHOR = "命令行"
 """Recorded as who froze a notice from the command line."""
@@ -53,11 +50,7 @@ CLI_AUTHOR = "命令行"
 def _database() -> Iterator[sqlite_utils.Database]:
     db = open_db(Settings.from_env().db_path)
     try:
-        ensure_kb_schema(db)
-        ensure_accounts_schema(db)
-        ensure_attempts_schema(db)
-        ensure_studyplan_schema(db)
-        demo_module.ensure_schema(db)
+        ensure_schemas(db)
         yield db
     finally:
         db.close()
@@ -219,7 +212,7 @@ def demo_remove_command() -> None:
         f"已删除演示数据：{removed.runs} 批、{removed.people} 人、作答 {removed.attempts} 次、"
         f"答题记录 {removed.answers} 条、文件学习确认 {removed.readings} 条、"
         f"免学记录 {removed.exemptions} 条、通报 {removed.notices} 份、"
-        f"演示用学习计划版本 {removed.plans} 个。"
+        f"演示用学习计划版本 {removed.plans} 个、错题复习卡 {removed.review_cards} 张。"
     )
 
 

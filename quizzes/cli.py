@@ -26,18 +26,10 @@ def init() -> None:
     from base.settings import Settings
     from kb.service import open_kb
     from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
-    from quizzes.accounts import ensure_schema as ensure_accounts_schema
-    from quizzes.attempts import ensure_schema as ensure_attempts_schema
-    from quizzes.demo import ensure_schema as ensure_demo_schema
-    from quizzes.review import ensure_schema as ensure_review_schema
-    from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
+    from quizzes.schemas import ensure_schemas
 
     db = open_kb(Settings.from_env())
-    ensure_accounts_schema(db)
-    ensure_attempts_schema(db)
-    ensure_studyplan_schema(db)
-    ensure_demo_schema(db)
-    ensure_review_schema(db)
+    ensure_schemas(db)
     password = ensure_first_admin(db, datetime.now(UTC))
     if password:
         click.echo(first_admin_notice(FIRST_ADMIN_NO, password))

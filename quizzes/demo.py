@@ -56,6 +56,7 @@ from quizzes.plan import (
     save_plan,
 )
 from quizzes.readings import delete_readings_of, insert_readings
+from quizzes.review import delete_cards_of
 from quizzes.studyplan import delete_demo_notices
 
 COMPONENT = "demo"
@@ -137,6 +138,7 @@ class DemoRemoval:
     notices: int
     login_failures: int
     login_sessions: int
+    review_cards: int
 
 
 # -- schema ---------------------------------------------------------------------------------
@@ -650,6 +652,7 @@ def remove_demo(db: sqlite_utils.Database) -> DemoRemoval:
             "attempts": attempts,
             "readings": delete_readings_of(db, people, ()),
             "exemptions": delete_exemptions_of(db, people, ()),
+            "review_cards": delete_cards_of(db, people),
             # A notice frozen over demo people is about demo data: it goes too.
             "notices": delete_demo_notices(db),
             "plans": delete_plans_saved_by(db, DEMO_PLAN_AUTHOR),

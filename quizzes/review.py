@@ -341,6 +341,20 @@ def _record(
 # -- reads ------------------------------------------------------------------------------------
 
 
+def delete_cards_of(db: sqlite_utils.Database, people_sql: str, params: Any = ()) -> int:
+    """Delete the review cards, with their log, of the people ``people_sql`` selects,
+    inside the caller's write transaction (removing demo data).
+
+    Returns:
+        How many cards went.
+    """
+    cards = f"SELECT id FROM review_cards WHERE employee_no IN ({people_sql})"
+    db.execute(f"DELETE FROM review_log WHERE card_id IN ({cards})", params)
+    return db.execute(
+        f"DELETE FROM review_cards WHERE employee_no IN ({people_sql})", params
+    ).rowcount
+
+
 def cards_of(db: sqlite_utils.Database, employee_no: str) -> list[ReviewCard]:
     """Every card of one person, retired ones included, in the order they were made."""
     return [

@@ -30,6 +30,7 @@ from quizzes.grading import grade_question
 from quizzes.passwords import HASHER
 from quizzes.people import get_person
 from quizzes.plan import DEFAULT_PLAN_AUTHOR, get_plan, save_plan
+from quizzes.review import sync_attempt_mistakes
 from quizzes.sessions import start_session
 from tests.data.office.office_records import (
     BANK_DIR,
@@ -82,6 +83,12 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
     (first_demo,) = office_db.execute("SELECT employee_no FROM demo_people LIMIT 1").fetchone()
     demo_person = get_person(office_db, first_demo)
     start_session(office_db, demo_person, at(22, 12), 30)
+    # Demo people who opened 错题练习 have review cards of their demo mistakes: they go too.
+    demo_people = [row[0] for row in office_db.execute("SELECT employee_no FROM demo_people")]
+    for employee_no in demo_people:
+        sync_attempt_mistakes(office_db, employee_no)
+    (cards,) = office_db.execute("SELECT COUNT(*) FROM review_cards").fetchone()
+    assert cards > 0
     removed = remove_demo(office_db)
     assert removed == DemoRemoval(
         runs=1,
@@ -95,11 +102,12 @@ def test_generate_then_remove_leaves_every_other_row_as_it_was(office_db, bank):
         notices=1,
         login_failures=0,
         login_sessions=1,
+        review_cards=cards,
     )
     assert all_tables(office_db) == before
     assert get_notice(office_db, mixed.id) is None
     assert get_notice(office_db, kept.id) == kept
-    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert remove_demo(office_db) == DemoRemoval(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def test_every_demo_answer_is_graded_as_the_app_would(office_db, bank):

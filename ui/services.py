@@ -32,20 +32,15 @@ from kb.documents import document_texts, list_documents
 from kb.embedding import ModelStatus, load_embedder, model_is_off
 from kb.query_batching import BatchingEmbedder
 from kb.query_cache import CachingEmbedder
-from kb.schema import ensure_schema as ensure_kb_schema
 from kb.schema import generation
 from kb.search import VectorIndex
 from kb.service import prepare_data_dir
 from kb.words import load_segmenter
 from quizzes.accounts import FIRST_ADMIN_NO, ensure_first_admin, first_admin_notice
-from quizzes.accounts import ensure_schema as ensure_accounts_schema
-from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.bank import Bank, load_bank
-from quizzes.demo import ensure_schema as ensure_demo_schema
 from quizzes.plan import StudyPlan, ensure_default_plan, get_plan
 from quizzes.practice import CitedQuestion, questions_by_passage
-from quizzes.review import ensure_schema as ensure_review_schema
-from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
+from quizzes.schemas import ensure_schemas
 
 T = TypeVar("T")
 
@@ -104,12 +99,7 @@ def _bootstrap() -> bool:
     prepare_data_dir(get_settings())
     db = open_db(get_settings().db_path)
     try:
-        ensure_kb_schema(db)
-        ensure_accounts_schema(db)
-        ensure_attempts_schema(db)
-        ensure_studyplan_schema(db)
-        ensure_demo_schema(db)
-        ensure_review_schema(db)
+        ensure_schemas(db)
         password = ensure_first_admin(db, datetime.now(UTC))
         # The shipped default plan (all quizzes, all documents, 30 days) on a new install.
         bank = load_bank(get_settings().quiz_dir, document_texts(db))
