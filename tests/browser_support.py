@@ -8,14 +8,15 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from base.settings import SHIPPED_BANK, Settings
 from bench.app_server import AppServer
@@ -87,6 +88,35 @@ def prepare_data(data_dir: Path) -> Settings:
     finally:
         db.close()
     return settings
+
+
+LAPTOP = {"width": 1280, "height": 900}
+
+
+@contextmanager
+def browser_tab(
+    browser: Browser, server: AppServer, tmp_path: Path, **options: Any
+) -> Iterator[Page]:
+    """A tab in a fresh browser context (no cookies, no session), in Chinese, with the
+    suite's bounded waits; ``options`` go to the context (``viewport``: a laptop's unless
+    given).
+
+    Afterwards the last view is kept as ``last-view.png`` and the server's output is
+    printed, so a failure shows what the browser and the server saw.
+    """
+    options.setdefault("viewport", LAPTOP)
+    context = browser.new_context(locale="zh-CN", **options)
+    context.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        try:
+            tab.screenshot(path=tmp_path / "last-view.png")
+        finally:
+            context.close()
+            print(f"--- server output ---\n{server.output()}")
 
 
 def wait_until(condition: Callable[[], Any], what: str, seconds: float = WAIT_MS / 1000) -> Any:

@@ -16,10 +16,10 @@ from playwright.sync_api import Page, expect
 
 from tests.browser_support import (
     CHROMIUM,
-    WAIT_MS,
     AppServer,
     answer_widget,
     bordered,
+    browser_tab,
     choose_answer,
     click_when_idle,
     expect_answer_shown,
@@ -58,21 +58,8 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser, app_server, tmp_path) -> Iterator[Page]:
-    """A fresh browser context (no cookies, no session) with bounded waits.
-
-    After the test, the last view is kept as a screenshot and the server's output is
-    printed, so a failure shows what the browser and the server saw.
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    tab = context.new_page()
-    yield tab
-    try:
-        tab.screenshot(path=tmp_path / "last-view.png")
-    finally:
-        context.close()
-        print(f"--- streamlit output ---\n{app_server.output()}")
+    with browser_tab(browser, app_server, tmp_path) as tab:
+        yield tab
 
 
 def test_search_finds_the_passage_and_the_reader_opens_at_it_marked(page, app_server, tmp_path):

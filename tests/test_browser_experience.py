@@ -25,6 +25,7 @@ from tests.browser_support import (
     AppServer,
     answer_widget,
     bordered,
+    browser_tab,
     choose_answer,
     click_when_idle,
     give_answer,
@@ -125,13 +126,8 @@ def _context_page(browser: Browser, **options: Any) -> Page:
 
 @pytest.fixture
 def page(browser, bureau_server, tmp_path) -> Iterator[Page]:
-    tab = _context_page(browser, viewport={"width": 1280, "height": 900})
-    yield tab
-    try:
-        tab.screenshot(path=tmp_path / "last-view.png")
-    finally:
-        tab.context.close()
-        print(f"--- streamlit output ---\n{bureau_server.output()}")
+    with browser_tab(browser, bureau_server, tmp_path) as tab:
+        yield tab
 
 
 def _start_quiz(page: Page, title: str) -> int:

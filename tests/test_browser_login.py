@@ -23,6 +23,7 @@ from tests.browser_support import (
     AppServer,
     answer_widget,
     bordered,
+    browser_tab,
     choose_answer,
     click_when_idle,
     expect_answer_shown,
@@ -57,16 +58,8 @@ def proxied_server(tmp_path_factory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser, proxied_server, tmp_path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    tab = context.new_page()
-    yield tab
-    try:
-        tab.screenshot(path=tmp_path / "last-view.png")
-    finally:
-        context.close()
-        print(f"--- server output ---\n{proxied_server.output()}")
+    with browser_tab(browser, proxied_server, tmp_path) as tab:
+        yield tab
 
 
 def _sessions(db_path) -> list[tuple]:

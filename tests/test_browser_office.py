@@ -36,6 +36,7 @@ from tests.browser_support import (
     PASSWORD,
     WAIT_MS,
     AppServer,
+    browser_tab,
     chart_bars,
     click_when_idle,
     dataframe_rows,
@@ -118,18 +119,10 @@ def page(browser, bureau_server, tmp_path) -> Iterator[Page]:
     """A fresh context, tall enough to show the dashboard's chart and first table at once;
     the last view is kept as a screenshot and the server's output printed afterwards."""
     server, _ = bureau_server
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 1400}, locale="zh-CN", accept_downloads=True
-    )
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    tab = context.new_page()
-    yield tab
-    try:
-        tab.screenshot(path=tmp_path / "last-view.png")
-    finally:
-        context.close()
-        print(f"--- streamlit output ---\n{server.output()}")
+    with browser_tab(
+        browser, server, tmp_path, viewport={"width": 1280, "height": 1400}, accept_downloads=True
+    ) as tab:
+        yield tab
 
 
 def open_dashboard(page: Page, server: AppServer) -> None:

@@ -17,9 +17,9 @@ from playwright.sync_api import Page, expect
 from quizzes.passage_items import practice_for_passages
 from tests.browser_support import (
     CHROMIUM,
-    WAIT_MS,
     AppServer,
     bordered,
+    browser_tab,
     click_when_idle,
     log_in,
     prepare_data,
@@ -44,16 +44,8 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser, app_server, tmp_path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    tab = context.new_page()
-    yield tab
-    try:
-        tab.screenshot(path=tmp_path / "last-view.png")
-    finally:
-        context.close()
-        print(f"--- streamlit output ---\n{app_server.output()}")
+    with browser_tab(browser, app_server, tmp_path) as tab:
+        yield tab
 
 
 def _expected_items(app_server: AppServer, like: str):

@@ -28,8 +28,8 @@ from quizzes.roster import RosterRow, read_roster_file
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,
-    WAIT_MS,
     AppServer,
+    browser_tab,
     click_when_idle,
     dataframe_rows,
     log_in,
@@ -71,16 +71,10 @@ def admin_server(tmp_path_factory) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser, admin_server, tmp_path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1200}, locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    tab = context.new_page()
-    yield tab
-    try:
-        tab.screenshot(path=tmp_path / "last-view.png")
-    finally:
-        context.close()
-        print(f"--- streamlit output ---\n{admin_server.output()}")
+    with browser_tab(
+        browser, admin_server, tmp_path, viewport={"width": 1600, "height": 1200}
+    ) as tab:
+        yield tab
 
 
 def test_many_files_in_one_upload_give_one_report(page, admin_server):
