@@ -11,6 +11,7 @@ import pytest
 from base.settings import PROJECT_ROOT, Settings
 from base.store import open_db
 from kb.schema import ensure_schema
+from quizzes.accounts import ensure_schema as ensure_accounts_schema
 from tests.data.office.office_records import build_bureau, office_bank, open_office_db
 
 # Tests never reach a model hub; set before anything imports huggingface_hub.
@@ -28,6 +29,15 @@ def db(tmp_path):
     """A fresh database with the knowledge-base schema."""
     database = open_db(tmp_path / "test.sqlite3")
     ensure_schema(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def accounts_db(tmp_path):
+    """A fresh database with the accounts schema only."""
+    database = open_db(tmp_path / "accounts.sqlite3")
+    ensure_accounts_schema(database)
     yield database
     database.close()
 

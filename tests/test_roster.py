@@ -41,15 +41,6 @@ NOW = datetime(2025, 3, 3, 9, 0, tzinfo=BEIJING)
 LATER = NOW + timedelta(days=30)
 
 
-@pytest.fixture
-def db(tmp_path):
-    """A fresh database with the accounts schema only."""
-    database = open_db(tmp_path / "t.sqlite3")
-    ensure_schema(database)
-    yield database
-    database.close()
-
-
 def passwords(prefix: str = "pw"):
     """A password factory that hands out pw-1, pw-2, ... so results can be compared whole."""
     counter = itertools.count(1)
@@ -70,13 +61,13 @@ def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Pat
     return path
 
 
-def snapshot(db) -> dict[str, list[dict]]:
+def snapshot(accounts_db) -> dict[str, list[dict]]:
     """Every row of every table, to show that nothing changed."""
-    return {name: list(db[name].rows) for name in sorted(db.table_names())}
+    return {name: list(accounts_db[name].rows) for name in sorted(accounts_db.table_names())}
 
 
-def rows_of(db, sql: str) -> list[tuple]:
-    return [tuple(row) for row in db.execute(sql).fetchall()]
+def rows_of(accounts_db, sql: str) -> list[tuple]:
+    return [tuple(row) for row in accounts_db.execute(sql).fetchall()]
 
 
 HEADER = ["工号", "姓名", "部门", "角色"]
@@ -267,8 +258,10 @@ def test_a_file_that_does_not_exist(tmp_path):
 # -- importing ------------------------------------------------------------------------------
 
 
-def test_import_creates_accounts_that_must_change_their_initial_password(db):
-    report = import_roster(db, read_roster(ROSTERS / "staff-utf8-bom.csv"), NOW, passwords())
+def test_import_creates_accounts_that_must_change_their_initial_password(accounts_db):
+    report = import_roster(
+        accounts_db, read_roster(ROSTERS / "staff-utf8-bom.csv"), NOW, passwords()
+    )
     assert report == ImportReport(
         created=(
             NewAccount(Person("1001", "张伟", "办公室", Role.STAFF), "pw-1"),
@@ -279,23 +272,28 @@ def test_import_creates_accounts_that_must_change_their_initial_password(db):
     )
     assert report.summary() == "新增 4 人，更新 0 人，未变 0 人，不在本名册中 0 人"
     # By department (in code point order), then 工号.
-    assert list_people(db) == [
+    assert list_people(accounts_db) == [
         Person("A-07", "刘洋", "创建办", Role.ADMIN),
         Person("1001", "张伟", "办公室", Role.STAFF),
         Person("1003", "李娜", "监察支队", Role.STAFF),
         Person("1002", "王芳", "监测站", Role.HEAD),
     ]
-    assert rows_of(db, "SELECT employee_no, department, since FROM department_history") == [
+    assert rows_of(
+        accounts_db, "SELECT employee_no, department, since FROM department_history"
+    ) == [
         ("1001", "办公室", "2025-03-03T01:00:00.000000+00:00"),
         ("1002", "监测站", "2025-03-03T01:00:00.000000+00:00"),
         ("1003", "监察支队", "2025-03-03T01:00:00.000000+00:00"),
         ("A-07", "创建办", "2025-03-03T01:00:00.000000+00:00"),
     ]
-    assert authenticate(db, "1003", "Jiancha2024", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
-    assert authenticate(db, "a-07", "pw-3", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+    assert (
+        authenticate(accounts_db, "1003", "Jiancha2024", NOW).status
+        is LoginStatus.MUST_CHANGE_PASSWORD
+    )
+    assert authenticate(accounts_db, "a-07", "pw-3", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
 
 
-def test_reimport_updates_people_and_never_duplicates_them(db, tmp_path):
+def test_reimport_updates_people_and_never_duplicates_them(accounts_db, tmp_path):
     first = write_csv(
         tmp_path / "一月.csv",
         [
@@ -306,8 +304,8 @@ def test_reimport_updates_people_and_never_duplicates_them(db, tmp_path):
             ["1004", "刘洋", "监测站", "职工"],
         ],
     )
-    import_roster(db, read_roster(first), NOW, passwords("jan"))
-    hashes_before = rows_of(db, "SELECT employee_no, password_hash FROM people")
+    import_roster(accounts_db, read_roster(first), NOW, passwords("jan"))
+    hashes_before = rows_of(accounts_db, "SELECT employee_no, password_hash FROM people")
     second = write_xlsx(
         tmp_path / "三月.xlsx",
         [
@@ -319,7 +317,7 @@ def test_reimport_updates_people_and_never_duplicates_them(db, tmp_path):
         ],
     )
 
-    report = import_roster(db, read_roster(second), LATER, passwords("mar"))
+    report = import_roster(accounts_db, read_roster(second), LATER, passwords("mar"))
 
     assert report == ImportReport(
         created=(NewAccount(Person("1005", "赵敏", "办公室", Role.STAFF), "mar-1"),),
@@ -338,7 +336,7 @@ def test_reimport_updates_people_and_never_duplicates_them(db, tmp_path):
         "部门：监测站 → 监察支队",
         "角色：职工 → 负责人",
     ]
-    assert rows_of(db, "SELECT employee_no, name, department, role FROM people") == [
+    assert rows_of(accounts_db, "SELECT employee_no, name, department, role FROM people") == [
         ("1001", "张伟", "办公室", "staff"),
         ("1002", "王芳", "监察支队", "head"),
         ("1003", "李 娜", "监察支队", "staff"),
@@ -346,77 +344,85 @@ def test_reimport_updates_people_and_never_duplicates_them(db, tmp_path):
         ("1005", "赵敏", "办公室", "staff"),
     ]
     # Existing people keep their passwords; the roster only adds new ones.
-    assert rows_of(db, "SELECT employee_no, password_hash FROM people")[:4] == hashes_before
+    assert (
+        rows_of(accounts_db, "SELECT employee_no, password_hash FROM people")[:4] == hashes_before
+    )
 
 
-def test_department_moves_are_kept_so_figures_can_use_where_people_were(db, tmp_path):
-    import_roster(db, [RosterRow(2, "1002", "王芳", "监测站", Role.STAFF)], NOW, passwords())
+def test_department_moves_are_kept_so_figures_can_use_where_people_were(accounts_db, tmp_path):
+    import_roster(
+        accounts_db, [RosterRow(2, "1002", "王芳", "监测站", Role.STAFF)], NOW, passwords()
+    )
     moved = [RosterRow(2, "1002", "王芳", "监察支队", Role.STAFF)]
-    import_roster(db, moved, LATER, passwords())
-    import_roster(db, moved, LATER + timedelta(days=1), passwords())  # no move, no entry
+    import_roster(accounts_db, moved, LATER, passwords())
+    import_roster(accounts_db, moved, LATER + timedelta(days=1), passwords())  # no move, no entry
 
-    assert [(s.department, s.since) for s in department_history(db, "1002")] == [
+    assert [(s.department, s.since) for s in department_history(accounts_db, "1002")] == [
         ("监测站", NOW),
         ("监察支队", LATER),
     ]
-    assert department_at(db, "1002", NOW - timedelta(seconds=1)) is None
-    assert department_at(db, "1002", NOW) == "监测站"
-    assert department_at(db, "1002", LATER - timedelta(seconds=1)) == "监测站"
-    assert department_at(db, "1002", LATER + timedelta(days=9)) == "监察支队"
+    assert department_at(accounts_db, "1002", NOW - timedelta(seconds=1)) is None
+    assert department_at(accounts_db, "1002", NOW) == "监测站"
+    assert department_at(accounts_db, "1002", LATER - timedelta(seconds=1)) == "监测站"
+    assert department_at(accounts_db, "1002", LATER + timedelta(days=9)) == "监察支队"
 
 
-def test_same_roster_twice_changes_nothing(db):
+def test_same_roster_twice_changes_nothing(accounts_db):
     rows = read_roster(ROSTERS / "staff.xlsx")
-    import_roster(db, rows, NOW, passwords())
-    before = snapshot(db)
+    import_roster(accounts_db, rows, NOW, passwords())
+    before = snapshot(accounts_db)
 
-    report = import_roster(db, rows, LATER, passwords())
+    report = import_roster(accounts_db, rows, LATER, passwords())
 
     assert report == ImportReport(unchanged=("3001", "3002", "3003"))
-    assert snapshot(db) == before
+    assert snapshot(accounts_db) == before
 
 
-def test_matching_is_by_employee_no_in_any_letter_case(db):
-    import_roster(db, [RosterRow(2, "HB-1", "张伟", "办公室", Role.STAFF)], NOW, passwords())
+def test_matching_is_by_employee_no_in_any_letter_case(accounts_db):
+    import_roster(
+        accounts_db, [RosterRow(2, "HB-1", "张伟", "办公室", Role.STAFF)], NOW, passwords()
+    )
     report = import_roster(
-        db, [RosterRow(2, "hb-1", "张伟", "监测站", Role.STAFF)], LATER, passwords()
+        accounts_db, [RosterRow(2, "hb-1", "张伟", "监测站", Role.STAFF)], LATER, passwords()
     )
     assert report == ImportReport(
         updated=(UpdatedPerson("HB-1", "张伟", (Change("department", "办公室", "监测站"),)),)
     )
-    assert [p.employee_no for p in list_people(db)] == ["HB-1"]
+    assert [p.employee_no for p in list_people(accounts_db)] == ["HB-1"]
 
 
-def test_a_deactivated_person_listed_again_is_reactivated(db):
+def test_a_deactivated_person_listed_again_is_reactivated(accounts_db):
     rows = [
         RosterRow(2, "1001", "张伟", "办公室", Role.STAFF),
         RosterRow(3, "1002", "王芳", "办公室", Role.STAFF),
     ]
-    import_roster(db, rows, NOW, passwords())
-    deactivate_account(db, "1002", NOW)
-    report = import_roster(db, rows[:1], LATER, passwords())
+    import_roster(accounts_db, rows, NOW, passwords())
+    deactivate_account(accounts_db, "1002", NOW)
+    report = import_roster(accounts_db, rows[:1], LATER, passwords())
     # A deactivated person is not "missing": the office has dealt with them already.
     assert report == ImportReport(unchanged=("1001",))
 
-    report = import_roster(db, rows, LATER, passwords())
+    report = import_roster(accounts_db, rows, LATER, passwords())
     assert report == ImportReport(
         updated=(UpdatedPerson("1002", "王芳", (Change("active", "停用", "在用"),)),),
         unchanged=("1001",),
     )
-    assert get_person(db, "1002").active is True
+    assert get_person(accounts_db, "1002").active is True
 
 
-def test_the_built_in_admin_is_not_reported_missing(db):
-    ensure_first_admin(db, NOW)
+def test_the_built_in_admin_is_not_reported_missing(accounts_db):
+    ensure_first_admin(accounts_db, NOW)
     report = import_roster(
-        db, [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)], NOW, passwords()
+        accounts_db, [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)], NOW, passwords()
     )
     assert report.missing == ()
 
 
-def test_an_import_that_fails_part_way_leaves_the_database_as_it_was(db):
-    import_roster(db, [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)], NOW, passwords())
-    before = snapshot(db)
+def test_an_import_that_fails_part_way_leaves_the_database_as_it_was(accounts_db):
+    import_roster(
+        accounts_db, [RosterRow(2, "1001", "张伟", "办公室", Role.STAFF)], NOW, passwords()
+    )
+    before = snapshot(accounts_db)
     rows = [
         RosterRow(2, "1001", "张伟", "监测站", Role.HEAD),
         RosterRow(3, "1002", "王芳", "办公室", Role.STAFF),
@@ -424,17 +430,17 @@ def test_an_import_that_fails_part_way_leaves_the_database_as_it_was(db):
         RosterRow(4, "1003", "李娜", "", Role.STAFF),
     ]
     with pytest.raises(Exception, match="CHECK constraint failed"):
-        import_roster(db, rows, LATER, passwords())
-    assert snapshot(db) == before
+        import_roster(accounts_db, rows, LATER, passwords())
+    assert snapshot(accounts_db) == before
 
 
-def test_rows_sharing_an_employee_no_are_refused(db):
+def test_rows_sharing_an_employee_no_are_refused(accounts_db):
     rows = [
         RosterRow(2, "hb-1", "张伟", "办公室", Role.STAFF),
         RosterRow(3, "HB-1", "王芳", "办公室", Role.STAFF),
     ]
     with pytest.raises(ValueError, match="share an employee_no"):
-        import_roster(db, rows, NOW, passwords())
+        import_roster(accounts_db, rows, NOW, passwords())
 
 
 # -- command line ---------------------------------------------------------------------------
@@ -473,9 +479,9 @@ def test_cli_import_writes_initial_passwords_to_a_csv_for_handing_out(runner, tm
     ]
     assert sheet[0][5] == "初始密码"
     assert out.stat().st_mode & 0o777 == 0o600
-    db = app_db(tmp_path)
+    accounts_db = app_db(tmp_path)
     for employee_no, _, _, _, _, password in sheet[1:]:
-        assert authenticate(db, employee_no, password, NOW).status is (
+        assert authenticate(accounts_db, employee_no, password, NOW).status is (
             LoginStatus.MUST_CHANGE_PASSWORD
         )
 
@@ -579,7 +585,7 @@ TITLE_ROW_ROSTER = [
 ]
 
 
-def test_a_title_row_roster_with_keshi_and_zhiwu_imports(db, tmp_path):
+def test_a_title_row_roster_with_keshi_and_zhiwu_imports(accounts_db, tmp_path):
     path = write_sheets(tmp_path / "花名册.xlsx", {"花名册": TITLE_ROW_ROSTER})
 
     roster = read_roster_file(path)
@@ -598,15 +604,15 @@ def test_a_title_row_roster_with_keshi_and_zhiwu_imports(db, tmp_path):
     assert roster.description() == (
         "读取工作表“花名册”，表头在第 4 行；列：工号、姓名（“姓  名”列）、部门（“科室”列）、职务"
     )
-    report = import_roster(db, roster.rows, NOW, passwords())
+    report = import_roster(accounts_db, roster.rows, NOW, passwords())
     assert [account.person for account in report.created] == [
         Person("0101", "张伟", "办公室", Role.STAFF, title="科员"),
         Person("0102", "王芳", "办公室", Role.STAFF, title="副科长"),
         Person("0201", "李娜", "监测站", Role.STAFF, title="站长"),
         Person("0202", "刘洋", "监测站", Role.STAFF, title=""),
     ]
-    assert list_people(db) == [account.person for account in report.created]
-    assert authenticate(db, "0201", "pw-3", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+    assert list_people(accounts_db) == [account.person for account in report.created]
+    assert authenticate(accounts_db, "0201", "pw-3", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
 
 
 def test_the_first_sheet_with_a_header_is_read_and_sheets_without_one_are_named(tmp_path):
@@ -707,23 +713,27 @@ def test_a_zhiwu_in_the_role_column_is_told_apart_with_its_row(tmp_path):
     ]
 
 
-def test_a_role_the_sheet_does_not_give_is_staff_for_new_people_and_kept_for_known_ones(db):
-    import_roster(db, [RosterRow(2, "1001", "王芳", "办公室", Role.HEAD, title="科长")], NOW)
+def test_a_role_the_sheet_does_not_give_is_staff_for_new_people_and_kept_for_known_ones(
+    accounts_db,
+):
+    import_roster(
+        accounts_db, [RosterRow(2, "1001", "王芳", "办公室", Role.HEAD, title="科长")], NOW
+    )
     rows = [
         RosterRow(2, "1001", "王芳", "办公室", None),
         RosterRow(3, "1002", "张伟", "办公室", None),
     ]
-    plan = plan_roster(db, rows)
+    plan = plan_roster(accounts_db, rows)
     assert plan == RosterPlan(
         new=(Person("1002", "张伟", "办公室", Role.STAFF),),
-        unchanged=(get_person(db, "1001"),),
+        unchanged=(get_person(accounts_db, "1001"),),
     )
 
 
-def preview_db(db) -> None:
+def preview_db(accounts_db) -> None:
     """Five people and an admin, one of them deactivated, before the new roster."""
     import_roster(
-        db,
+        accounts_db,
         [
             RosterRow(2, "1001", "张伟", "办公室", Role.STAFF, title="科员"),
             RosterRow(3, "1002", "王芳", "监测站", Role.STAFF, title="科员"),
@@ -735,7 +745,7 @@ def preview_db(db) -> None:
         NOW,
         passwords(),
     )
-    deactivate_account(db, "1005", NOW)
+    deactivate_account(accounts_db, "1005", NOW)
 
 
 NEW_ROSTER = [
@@ -746,10 +756,10 @@ NEW_ROSTER = [
 ]
 
 
-def test_the_preview_lists_new_changed_unchanged_and_missing_exactly(db):
-    preview_db(db)
+def test_the_preview_lists_new_changed_unchanged_and_missing_exactly(accounts_db):
+    preview_db(accounts_db)
 
-    plan = plan_roster(db, NEW_ROSTER)
+    plan = plan_roster(accounts_db, NEW_ROSTER)
 
     assert plan == RosterPlan(
         new=(Person("1006", "孙丽", "监测站", Role.STAFF, title="科员"),),
@@ -765,8 +775,12 @@ def test_the_preview_lists_new_changed_unchanged_and_missing_exactly(db):
             ),
             UpdatedPerson("1005", "赵敏", (Change("active", "停用", "在用"),)),
         ),
-        unchanged=(get_person(db, "1001"),),
-        missing=(get_person(db, "9001"), get_person(db, "1004"), get_person(db, "1003")),
+        unchanged=(get_person(accounts_db, "1001"),),
+        missing=(
+            get_person(accounts_db, "9001"),
+            get_person(accounts_db, "1004"),
+            get_person(accounts_db, "1003"),
+        ),
     )
     assert plan.summary() == "新增 1 人，变更 2 人，未变 1 人，系统中有但名册中没有 3 人"
     assert list(preview_rows(plan, deactivate_missing=False)) == [
@@ -826,12 +840,12 @@ def test_the_preview_lists_new_changed_unchanged_and_missing_exactly(db):
     ]
 
 
-def test_applying_the_preview_does_what_it_said_and_deactivates_only_when_asked(db):
-    preview_db(db)
-    plan = plan_roster(db, NEW_ROSTER)
+def test_applying_the_preview_does_what_it_said_and_deactivates_only_when_asked(accounts_db):
+    preview_db(accounts_db)
+    plan = plan_roster(accounts_db, NEW_ROSTER)
 
     report = import_roster(
-        db, NEW_ROSTER, LATER, passwords("new"), deactivate_missing=True, expected=plan
+        accounts_db, NEW_ROSTER, LATER, passwords("new"), deactivate_missing=True, expected=plan
     )
 
     assert report == ImportReport(
@@ -846,7 +860,8 @@ def test_applying_the_preview_does_what_it_said_and_deactivates_only_when_asked(
         report.summary() == "新增 1 人，更新 2 人，未变 1 人，不在本名册中 3 人（已停用其中 2 人）"
     )
     assert rows_of(
-        db, "SELECT employee_no, department, title, role, active FROM people ORDER BY employee_no"
+        accounts_db,
+        "SELECT employee_no, department, title, role, active FROM people ORDER BY employee_no",
     ) == [
         ("1001", "办公室", "科员", "staff", 1),
         ("1002", "监察支队", "副科长", "head", 1),
@@ -856,17 +871,17 @@ def test_applying_the_preview_does_what_it_said_and_deactivates_only_when_asked(
         ("1006", "监测站", "科员", "staff", 1),
         ("9001", "创建办", "", "admin", 1),
     ]
-    assert plan_roster(db, NEW_ROSTER) == RosterPlan(
-        unchanged=tuple(get_person(db, e) for e in ("1001", "1002", "1005", "1006")),
-        missing=(get_person(db, "9001"),),
+    assert plan_roster(accounts_db, NEW_ROSTER) == RosterPlan(
+        unchanged=tuple(get_person(accounts_db, e) for e in ("1001", "1002", "1005", "1006")),
+        missing=(get_person(accounts_db, "9001"),),
     )
 
 
-def test_without_asking_nobody_is_deactivated(db):
-    preview_db(db)
-    report = import_roster(db, NEW_ROSTER, LATER, passwords("new"))
+def test_without_asking_nobody_is_deactivated(accounts_db):
+    preview_db(accounts_db)
+    report = import_roster(accounts_db, NEW_ROSTER, LATER, passwords("new"))
     assert report.deactivated == ()
-    assert sorted(p.employee_no for p in list_people(db, active_only=True)) == [
+    assert sorted(p.employee_no for p in list_people(accounts_db, active_only=True)) == [
         "1001",
         "1002",
         "1003",
@@ -877,25 +892,29 @@ def test_without_asking_nobody_is_deactivated(db):
     ]
 
 
-def test_an_import_is_refused_whole_when_the_accounts_changed_since_the_preview(db):
-    preview_db(db)
-    plan = plan_roster(db, NEW_ROSTER)
+def test_an_import_is_refused_whole_when_the_accounts_changed_since_the_preview(accounts_db):
+    preview_db(accounts_db)
+    plan = plan_roster(accounts_db, NEW_ROSTER)
     # Another admin moves 王芳 between the preview and the confirmation.
-    import_roster(db, [RosterRow(2, "1002", "王芳", "办公室", None)], NOW, passwords())
-    before = snapshot(db)
+    import_roster(accounts_db, [RosterRow(2, "1002", "王芳", "办公室", None)], NOW, passwords())
+    before = snapshot(accounts_db)
 
     with pytest.raises(RosterChanged) as caught:
-        import_roster(db, NEW_ROSTER, LATER, passwords(), deactivate_missing=True, expected=plan)
+        import_roster(
+            accounts_db, NEW_ROSTER, LATER, passwords(), deactivate_missing=True, expected=plan
+        )
 
     assert str(caught.value) == (
         "预览之后账号已有变化（有人同时修改了账号），未做任何修改；请重新检查名册"
     )
-    assert snapshot(db) == before
+    assert snapshot(accounts_db) == before
 
 
-def test_an_import_failing_after_it_deactivated_people_leaves_everything_as_it_was(db, monkeypatch):
-    preview_db(db)
-    before = snapshot(db)
+def test_an_import_failing_after_it_deactivated_people_leaves_everything_as_it_was(
+    accounts_db, monkeypatch
+):
+    preview_db(accounts_db)
+    before = snapshot(accounts_db)
     calls = []
 
     def failing(database, employee_no, now):
@@ -906,17 +925,17 @@ def test_an_import_failing_after_it_deactivated_people_leaves_everything_as_it_w
 
     monkeypatch.setattr("quizzes.roster.deactivate_account", failing)
     with pytest.raises(OSError, match="disk full"):
-        import_roster(db, NEW_ROSTER, LATER, passwords(), deactivate_missing=True)
+        import_roster(accounts_db, NEW_ROSTER, LATER, passwords(), deactivate_missing=True)
     assert calls == ["1004", "1003"]
-    assert snapshot(db) == before
+    assert snapshot(accounts_db) == before
 
 
 # -- initial passwords ----------------------------------------------------------------------
 
 
-def test_reissue_invalidates_the_old_initial_password_only_for_people_never_logged_in(db):
+def test_reissue_invalidates_the_old_initial_password_only_for_people_never_logged_in(accounts_db):
     import_roster(
-        db,
+        accounts_db,
         [
             RosterRow(2, "1001", "张伟", "办公室", None),
             RosterRow(3, "1002", "王芳", "办公室", None),
@@ -929,18 +948,20 @@ def test_reissue_invalidates_the_old_initial_password_only_for_people_never_logg
     )
     # 1002 logged in with the initial password and has not changed it yet; 1003 changed
     # it; 1004 was deactivated; 1001 and 1005 never logged in.
-    assert authenticate(db, "1002", "old-2", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
-    change_password(db, "1003", "old-3", "green2026river", NOW)
-    deactivate_account(db, "1004", NOW)
-    assert [p.employee_no for p in awaiting_first_login(db)] == ["1001", "1005"]
-    before = {row["employee_no"]: row["session_version"] for row in db["people"].rows}
+    assert (
+        authenticate(accounts_db, "1002", "old-2", NOW).status is LoginStatus.MUST_CHANGE_PASSWORD
+    )
+    change_password(accounts_db, "1003", "old-3", "green2026river", NOW)
+    deactivate_account(accounts_db, "1004", NOW)
+    assert [p.employee_no for p in awaiting_first_login(accounts_db)] == ["1001", "1005"]
+    before = {row["employee_no"]: row["session_version"] for row in accounts_db["people"].rows}
 
     report = reissue_initial_passwords(
-        db, ["1001", "1002", "1003", "1004", "9999", "1001"], LATER, passwords("new")
+        accounts_db, ["1001", "1002", "1003", "1004", "9999", "1001"], LATER, passwords("new")
     )
 
     assert report == ReissueReport(
-        issued=(NewAccount(get_person(db, "1001"), "new-1"),),
+        issued=(NewAccount(get_person(accounts_db, "1001"), "new-1"),),
         refused=(
             ("1002", "已登录过，初始密码已不再使用（如忘记密码，请在“账号”中重置密码）"),
             ("1003", "已登录过，初始密码已不再使用（如忘记密码，请在“账号”中重置密码）"),
@@ -949,7 +970,7 @@ def test_reissue_invalidates_the_old_initial_password_only_for_people_never_logg
         ),
     )
     status = {
-        (employee_no, password): authenticate(db, employee_no, password, LATER).status
+        (employee_no, password): authenticate(accounts_db, employee_no, password, LATER).status
         for employee_no, password in [
             ("1001", "old-1"),
             ("1001", "new-1"),
@@ -966,7 +987,7 @@ def test_reissue_invalidates_the_old_initial_password_only_for_people_never_logg
         ("1005", "old-5"): LoginStatus.MUST_CHANGE_PASSWORD,
     }
     # Only the re-issued account's sessions end.
-    after = {row["employee_no"]: row["session_version"] for row in db["people"].rows}
+    after = {row["employee_no"]: row["session_version"] for row in accounts_db["people"].rows}
     assert {e for e in after if after[e] != before[e]} == {"1001"}
 
 
@@ -1145,9 +1166,9 @@ def test_lines_under_the_table_without_a_person_are_named_not_read(runner, tmp_p
 
 
 def test_a_roster_that_would_leave_no_active_admin_is_refused_whole(runner, tmp_path):
-    db = app_db(tmp_path)
+    accounts_db = app_db(tmp_path)
     import_roster(
-        db,
+        accounts_db,
         [
             RosterRow(2, "9001", "钱进", "创建办", Role.ADMIN),
             RosterRow(3, "1001", "张伟", "办公室", Role.STAFF),
@@ -1155,7 +1176,7 @@ def test_a_roster_that_would_leave_no_active_admin_is_refused_whole(runner, tmp_
         NOW,
         passwords(),
     )
-    before = snapshot(db)
+    before = snapshot(accounts_db)
     roster = write_csv(
         tmp_path / "r.csv",
         [HEADER, ["9001", "钱进", "创建办", "职工"], ["1002", "王芳", "办公室", "职工"]],
