@@ -19,19 +19,15 @@ import sqlite_utils
 
 from kb.documents import document_texts
 from kb.ingest import sync_corpus
-from kb.schema import ensure_schema as ensure_kb_schema
 from base.store import open_db
 from quizzes import demo
 from quizzes.accounts import add_person
+from quizzes.schemas import ensure_schemas
 from quizzes.people import Role
-from quizzes.accounts import ensure_schema as ensure_accounts_schema
-from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import save_answer, start_attempt, submit_attempt
 from quizzes.bank import Bank, load_bank
 from quizzes.plan import Phase, StudyPlan
 from quizzes.readings import confirm_reading
-from quizzes.review import ensure_schema as ensure_review_schema
-from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 
 OFFICE = Path(__file__).resolve().parent
 CORPUS = OFFICE / "corpus"
@@ -59,12 +55,7 @@ HALF_ALPHA = {"a1": "B", "a2": ["A", "B"], "a3": False, "a4": "平安"}
 def open_office_db(path: Path) -> sqlite_utils.Database:
     """A fresh database with every schema and the test corpus indexed (no embedder)."""
     db = open_db(path)
-    ensure_kb_schema(db)
-    ensure_accounts_schema(db)
-    ensure_attempts_schema(db)
-    ensure_studyplan_schema(db)
-    demo.ensure_schema(db)
-    ensure_review_schema(db)
+    ensure_schemas(db)
     report = sync_corpus(db, CORPUS, None)
     assert not report.errors, report.errors
     return db
