@@ -20,7 +20,6 @@ import sqlite_utils
 from kb.documents import document_texts
 from kb.ingest import sync_corpus
 from base.store import open_db
-from quizzes import demo
 from quizzes.accounts import add_person
 from quizzes.schemas import ensure_schemas
 from quizzes.people import Role
