@@ -41,7 +41,8 @@ from bench.bench_quality import DATA, HALVES, PUBLIC, whole_index  # noqa: E402
 from bench.query_expansion import expand_query, load_lexicon  # noqa: E402
 from kb.embedding import load_embedder  # noqa: E402
 from kb.evaluate import Question, answer_text, load_questions, rank_of, score_ranks  # noqa: E402
-from kb.search import DENSE_WEIGHT, fuse, load_vectors, search  # noqa: E402
+from kb.search import DENSE_WEIGHT, fuse, search  # noqa: E402
+from kb.vector_index import load_vectors  # noqa: E402
 from kb.words import QUESTION_WORDS, content_words, is_text, segment  # noqa: E402
 
 SETS = [(name, half) for name in ("literal", "paraphrased", "laws") for half in HALVES]

@@ -2,9 +2,13 @@
 
 The 1x index is the six laws of ../shared/corpus-public ingested with the configured
 model (kept in --work between runs, so the embedding is paid once). 10x and 100x copy it
-and replicate every document, passage and lexical row in SQL under new ids; replicated
-passages keep their embedding hash, so they share the 1x vectors (fair for timing; the
-model never embeds 121,200 passages on two shared cores). Then 200 queries of 2-30
+and replicate every document, passage and lexical row in SQL under new ids. The model
+never embeds 121,200 passages on two shared cores, so each replica's units get vectors of
+their own, stored under their own hashes: the 1x unit vector plus Gaussian noise shaped
+like the 1x vectors' own spread (their covariance), renormalised, at a strength that
+leaves a replica's vector about as near its source as a 1x unit is to its nearest other
+unit (the printed cosines). Identical copies would make every top 50 ties of one vector,
+unfair to an approximate index and to an exact one. Then 200 queries of 2-30
 characters (the question sets of bench/data, topped up with spans of the laws' passages)
 run warm through each ranker, every query through all of them in turn, and the table
 prints p50 (p95) in ms (wall clock, and CPU of the process) and the 1x->100x ratio of p50:
@@ -14,13 +18,20 @@ prints p50 (p95) in ms (wall clock, and CPU of the process) and the 1x->100x rat
 - raw FTS5, old MATCH: what lexical search ran before, ``bm25()`` over an OR of the
   query's terms (``kb.lexical_index.fts5_top``);
 - index top-k: the chosen engine alone (``Snapshot.top``);
-- project hybrid: ``search(method="hybrid")``, end to end, every query new to it;
+- project hybrid: ``search(method="hybrid")``, end to end, every query new to it, with the
+  dense side as the app runs it (exact below kb.vector_index.EXACT_BELOW units, the
+  compressed copy's candidates rescored above);
+- project hybrid, exact dense: the same with the whole float32 matrix scanned at every
+  scale (the code before the vector index);
 - project hybrid, asked before: the same with the app's query-vector cache
   (``kb.query_cache.CachingEmbedder``) holding every query, as when staff repeat a question;
 - floor: the model's query embedding + one numpy matrix product and partial sort + the
   index's top-k + ``fuse``, with nothing of the project around them;
 - query embedding: the model's share of the floor;
 - dense product: the matrix product alone (``matrix @ query``), its share at 100x;
+- dense exact / dense index: ``VectorIndex.nearest`` for the top 50 passages of a query
+  vector, exact (whole matrix) and through the compressed copy (forced at every scale),
+  and the index's recall of the exact top 50 at each scale;
 - with ``--tantivy``: tantivy 0.27 (Rust, block-max WAND top-k pruning) over the same
   terms, body and path fields (path boosted 0.3), and how often its top 10 equals FTS5's.
   tantivy is not a dependency of the project: install it apart, for example
@@ -58,7 +69,8 @@ from kb.lexical import query_terms  # noqa: E402
 from kb.lexical_index import PATH_WEIGHT, fts5_top, index_for, publish, snapshot_dir  # noqa: E402
 from kb.query_cache import CachingEmbedder  # noqa: E402
 from kb.schema import bump_generation, ensure_schema  # noqa: E402
-from kb.search import CANDIDATES, VectorIndex, fuse, search  # noqa: E402
+from kb.search import CANDIDATES, fuse, search  # noqa: E402
+from kb.vector_index import EXACT_BELOW, VectorIndex  # noqa: E402
 
 PUBLIC = ROOT.parent / "shared" / "corpus-public"
 QUERIES = 200
@@ -88,8 +100,36 @@ def make_queries(db, count: int, seed: int = 15) -> list[str]:
     return queries
 
 
-def replicate(source: Path, target: Path, scale: int) -> None:
-    """Copy the 1x database and repeat its documents ``scale`` times under new ids."""
+NOISE = 0.8  # the perturbation's strength, in units of the 1x vectors' own spread
+
+
+def replica_vectors(db, model_id: str, scale: int, seed: int = 15):
+    """For each replica 1..scale-1, the 1x vectors by hash, perturbed and renormalised.
+
+    Yields (replica, hashes, vectors, the 1x vectors). The noise is Gaussian with the covariance of the 1x
+    unit vectors (so a replica stays in the narrow cone the model's vectors fill), times
+    NOISE; units of one text share one vector within a replica, as they do at 1x.
+    """
+    rows = db.execute(
+        "SELECT DISTINCT v.embed_hash, v.vector FROM vectors v JOIN chunk_units u"
+        " ON u.embed_hash = v.embed_hash WHERE v.model = ? ORDER BY v.embed_hash",
+        [model_id],
+    ).fetchall()
+    hashes = [r[0] for r in rows]
+    base = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    spread = base - base.mean(axis=0)
+    _, sv, vt = np.linalg.svd(spread, full_matrices=False)
+    basis = (sv[:, None] / np.sqrt(len(base) - 1)) * vt
+    rng = np.random.default_rng(seed)
+    for r in range(1, scale):
+        noisy = base + NOISE * (rng.standard_normal((len(base), len(sv))) @ basis)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        yield r, hashes, noisy.astype("<f4"), base
+
+
+def replicate(source: Path, target: Path, scale: int, model_id: str | None) -> None:
+    """Copy the 1x database and repeat its documents ``scale`` times under new ids, each
+    replica's units with vectors of their own (``replica_vectors``)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(Path(f"{target}.lexical"), ignore_errors=True)
@@ -120,17 +160,46 @@ def replicate(source: Path, target: Path, scale: int) -> None:
                 [c, d, chunks],
             )
             db.execute(
-                "INSERT INTO chunk_units SELECT chunk_id + ?, seq, text, embed_hash"
+                "INSERT INTO chunk_units SELECT chunk_id + ?, seq, text, embed_hash || '~' || ?"
                 " FROM chunk_units WHERE chunk_id <= ?",
-                [c, chunks],
+                [c, r, chunks],
             )
             db.execute(
                 "INSERT INTO chunks_fts (rowid, body, path) SELECT rowid + ?, body, path"
                 " FROM chunks_fts WHERE rowid <= ?",
                 [c, chunks],
             )
+        if model_id is not None:
+            near = []
+            for r, hashes, noisy, base in replica_vectors(db, model_id, scale):
+                db.conn.executemany(
+                    "INSERT INTO vectors (embed_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
+                    (
+                        (f"{h}~{r}", model_id, noisy.shape[1], v.tobytes())
+                        for h, v in zip(hashes, noisy, strict=True)
+                    ),
+                )
+                near.append(float(np.median((noisy * base).sum(axis=1))))
+            own = base @ base.T
+            np.fill_diagonal(own, -1)
+            print(
+                f"  replicas' vectors: median cosine to their source {statistics.median(near):.3f};"
+                f" 1x units' median cosine to their nearest other unit {np.median(own.max(1)):.3f}"
+            )
         bump_generation(db)
     db.close()
+
+
+def has_own_vectors(path: Path) -> bool:
+    """Whether a replica database kept in --work gives its replicas their own vectors."""
+    db = open_db(path)
+    try:
+        return (
+            db.execute("SELECT 1 FROM chunk_units WHERE embed_hash LIKE '%~%' LIMIT 1").fetchone()
+            is not None
+        )
+    finally:
+        db.close()
 
 
 def timed(
@@ -202,6 +271,21 @@ def measure(
     one_doc = db.execute("SELECT path FROM documents ORDER BY id LIMIT 1").fetchone()[0]
     vectors = VectorIndex()
     lexical = index_for(db)
+    exact, forced = VectorIndex(exact_below=sys.maxsize), VectorIndex(exact_below=0)
+    if embedder is not None:
+        vectors.arrays(db, embedder.model_id)
+        t, c = time.perf_counter(), time.process_time()
+        ids, _ = exact.arrays(db, embedder.model_id)
+        load_s, load_cpu = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
+        forced.arrays(db, embedder.model_id)
+        both_s, both_cpu = time.perf_counter() - t, time.process_time() - c
+        print(
+            f"  {len(ids):,} unit vectors: read from SQLite {load_s:.1f} s ({load_cpu:.1f} s CPU);"
+            f" read + compressed copy built {both_s:.1f} s ({both_cpu:.1f} s CPU);"
+            f" the app uses the copy: {len(ids) >= EXACT_BELOW}"
+        )
+        print("  " + recall_line(db, embedder, cached, exact, forced, queries))
 
     def floor(q: str) -> None:
         vector = embedder.embed_queries([q])[0]
@@ -219,6 +303,11 @@ def measure(
     def product(q: str) -> None:
         _, matrix = vectors.arrays(db, embedder.model_id)
         matrix @ cached.embed_queries([" ".join(q.split())])[0]
+
+    def dense(index: VectorIndex) -> Callable[[str], object]:
+        return lambda q: index.nearest(
+            db, embedder.model_id, cached.embed_queries([" ".join(q.split())])[0], CANDIDATES
+        )
 
     cases: list[tuple[str, Callable[[str], object]]] = [
         ("project lexical", lambda q: search(db, q, method="lexical")),
@@ -240,9 +329,15 @@ def measure(
                 "project hybrid, asked before",
                 lambda q: search(db, q, embedder=cached, index=vectors, method="hybrid"),
             ),
+            (
+                "project hybrid, exact dense",
+                lambda q: search(db, q, embedder=embedder, index=exact, method="hybrid"),
+            ),
             ("floor: embed + numpy + index + fuse", floor),
             ("query embedding alone", lambda q: embedder.embed_queries([q])),
             ("dense product alone", lambda q: product(q)),
+            ("dense top 50, exact", dense(exact)),
+            ("dense top 50, index", dense(forced)),
         ]
     if fts5:
         same = sum(
@@ -268,6 +363,24 @@ def measure(
             percentile(cpu, 95),
         )
     return figures
+
+
+def recall_line(db, embedder, cached, exact, forced, queries: list[str]) -> str:
+    """How well the compressed copy's candidates keep the exact top 50 passages."""
+    shares, same, tied = [], 0, 0
+    for q in queries:
+        vector = cached.embed_queries([" ".join(q.split())])[0]
+        truth = exact.nearest(db, embedder.model_id, vector, CANDIDATES)
+        found = forced.nearest(db, embedder.model_id, vector, CANDIDATES)
+        shares.append(len({c for c, _ in truth} & {c for c, _ in found}) / len(truth))
+        same += [c for c, _ in truth] == [c for c, _ in found]
+        # The same scores in the same order: any difference is the order of exact ties.
+        tied += np.allclose([s for _, s in truth], [s for _, s in found], rtol=0, atol=1e-6)
+    return (
+        f"index recall of the exact top {CANDIDATES}: mean {statistics.mean(shares):.4f},"
+        f" lowest {min(shares):.2f}; the same top {CANDIDATES} in the same order for"
+        f" {same} of {len(queries)} queries, the same scores for {tied}"
+    )
 
 
 def print_table(title: str, rows: dict, scales: list[int], at: int) -> None:
@@ -339,8 +452,8 @@ def main() -> None:
     for scale in args.scales:
         path = base if scale == 1 else work / f"x{scale}.sqlite3"
         t = time.perf_counter()
-        if scale != 1 and not (args.reuse and path.exists()):
-            replicate(base, path, scale)
+        if scale != 1 and not (args.reuse and path.exists() and has_own_vectors(path)):
+            replicate(base, path, scale, embedder.model_id if embedder else None)
         replicate_s = time.perf_counter() - t
         db = open_db(path)
         shutil.rmtree(snapshot_dir(db), ignore_errors=True)

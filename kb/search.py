@@ -2,18 +2,18 @@
 
 The lexical ranker is FTS5's BM25 over characters and bigrams (kb.lexical), served from
 posting lists in memory (kb.lexical_index); the dense ranker is a dot product
-against the current model's normalised vectors held in memory by a :class:`VectorIndex`;
+against the current model's normalised vectors held in memory by a
+:class:`kb.vector_index.VectorIndex` (exact, or past a size over candidates that a
+compressed copy picks);
 the two lists are fused by a weighted sum of normalised scores (weight chosen on the
 benchmark in bench/, see README). Without an embedder search is lexical-only and says so.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
 import sqlite_utils
 
 from kb.embedding import Embedder
@@ -21,7 +21,7 @@ from kb.errors import QueryError
 from kb.lexical import match_expression, normalize
 from kb.lexical_index import index_for
 from kb.restatements import Passage, group_restatements
-from kb.schema import generation
+from kb.vector_index import VectorIndex
 from kb.words import content_words
 
 MAX_QUERY_CHARS = 300
@@ -90,44 +90,6 @@ class SearchResult:
     method: str
     notices: tuple[str, ...] = ()
     weak: bool = False
-
-
-class VectorIndex:
-    """The current model's vectors, in memory, reloaded when the index changes.
-
-    Shared by all sessions of a process: it holds arrays, never a connection, and is
-    safe to use from several threads.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple[str, int] | None = None
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
-
-    def arrays(self, db: sqlite_utils.Database, model_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and their vectors (rows) for ``model_id``, current as of ``db``."""
-        key = (model_id, generation(db))
-        with self._lock:
-            if key != self._key:
-                self._ids, self._matrix = load_vectors(db, model_id)
-                self._key = key
-            return self._ids, self._matrix
-
-
-def load_vectors(db: sqlite_utils.Database, model_id: str) -> tuple[np.ndarray, np.ndarray]:
-    """Read the vectors of every passage's units for ``model_id``: one row per unit, with
-    the passage's id (a passage has several rows: itself and its clause windows)."""
-    rows = db.execute(
-        "SELECT u.chunk_id, v.vector FROM chunk_units u JOIN vectors v"
-        " ON v.embed_hash = u.embed_hash AND v.model = ? ORDER BY u.chunk_id, u.seq",
-        [model_id],
-    ).fetchall()
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), -1)
-    return ids, matrix
 
 
 def check_query(query: str) -> tuple[str, list[str]]:
@@ -285,39 +247,11 @@ def _dense(
     depth: int,
     allowed: set[int] | None,
 ) -> list[tuple[int, float]]:
-    ids, matrix = index.arrays(db, embedder.model_id)
+    ids, _ = index.arrays(db, embedder.model_id)
     if len(ids) == 0:
         return []
     vector = embedder.embed_queries([query])[0]
-    scores = matrix @ vector
-    if allowed is not None:
-        mask = np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
-        scores = np.where(mask, scores, -np.inf)
-    # A passage scores as its best unit: order the best units, keep each passage's first.
-    # A passage has at most a handful of units, so a partial sort of depth x 8 rows holds
-    # `depth` passages unless nearly all the best units are one passage's (then sort all).
-    order = _best_rows(scores, depth * 8)
-    if len(order) < len(scores) and len(np.unique(ids[order])) < depth:
-        order = np.argsort(-scores, kind="stable")
-    seen: set[int] = set()
-    ranked: list[tuple[int, float]] = []
-    for row in order:
-        score = float(scores[row])
-        if not np.isfinite(score) or len(ranked) >= depth:
-            break
-        chunk_id = int(ids[row])
-        if chunk_id not in seen:
-            seen.add(chunk_id)
-            ranked.append((chunk_id, score))
-    return ranked
-
-
-def _best_rows(scores: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the ``count`` highest scores, highest first."""
-    if count >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    top = np.argpartition(-scores, count - 1)[:count]
-    return top[np.argsort(-scores[top], kind="stable")]
+    return index.nearest(db, embedder.model_id, vector, depth, allowed)
 
 
 def _passage(hit: Hit) -> Passage:
