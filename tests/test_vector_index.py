@@ -19,23 +19,26 @@ DIM = 64
 UNITS_PER_PASSAGE = 3
 
 
-def store_vectors(db, matrix: np.ndarray) -> None:
-    """One document whose passages 1, 2, ... hold ``UNITS_PER_PASSAGE`` rows each."""
+def store_vectors(db, matrix: np.ndarray, passage_of: np.ndarray | None = None) -> None:
+    """One document whose passages 1, 2, ... hold ``UNITS_PER_PASSAGE`` rows each, or the
+    rows' passages ``passage_of`` (ascending, from 1)."""
     ensure_schema(db)
+    if passage_of is None:
+        passage_of = np.arange(len(matrix)) // UNITS_PER_PASSAGE + 1
     with write(db):
         db.execute(
             "INSERT INTO documents (id, path, title, format, content_hash, chars, ingested_at)"
             " VALUES (1, 'planted.txt', 'planted', 'txt', '', 0, '')"
         )
-        passages = len(matrix) // UNITS_PER_PASSAGE
         db.conn.executemany(
             "INSERT INTO chunks (id, doc_id, seq, block_seq, heading_path, text)"
             " VALUES (?, 1, ?, ?, '', ?)",
-            [(p + 1, p, p, f"passage {p + 1}") for p in range(passages)],
+            [(p, p, p, f"passage {p}") for p in np.unique(passage_of).tolist()],
         )
+        first = {p: row for row, p in reversed(list(enumerate(passage_of.tolist())))}
         units = [
-            (row // UNITS_PER_PASSAGE + 1, row % UNITS_PER_PASSAGE, f"unit {row}", f"h{row}")
-            for row in range(len(matrix))
+            (p, row - first[p], f"unit {row}", f"h{row}")
+            for row, p in enumerate(passage_of.tolist())
         ]
         db.conn.executemany("INSERT INTO chunk_units VALUES (?, ?, ?, ?)", units)
         db.conn.executemany(
@@ -112,6 +115,21 @@ def test_above_the_threshold_the_index_returns_the_exact_top_k(db):
     allowed = set(range(1, 10_001, 3))
     query = unit_vectors(rng, 1)[0]
     assert index.nearest(db, MODEL, query, 10, allowed) == brute_force(db, query, 10, allowed)
+
+
+def test_candidates_of_too_few_passages_fall_back_to_the_whole_matrix(db):
+    rng = np.random.default_rng(5)
+    query = unit_vectors(rng, 1)[0]
+    # Passage 1 holds 19,000 units near the query, so every candidate row the copy picks
+    # for 10 passages (1,600) is likely its; 1,000 passages of one unit each follow.
+    near = query + rng.standard_normal((19_000, DIM)).astype(np.float32) * 0.01
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    matrix = np.vstack([near, unit_vectors(rng, 1_000)])
+    passage_of = np.concatenate([np.ones(19_000, dtype=np.int64), np.arange(2, 1_002)])
+    store_vectors(db, matrix, passage_of)
+    found = VectorIndex(exact_below=0).nearest(db, MODEL, query, 10)
+    assert len(found) == 10
+    assert found == brute_force(db, query, 10)
 
 
 def paragraphs(count: int) -> str:
