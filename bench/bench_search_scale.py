@@ -106,9 +106,10 @@ NOISE = 0.8  # the perturbation's strength, in units of the 1x vectors' own spre
 def replica_vectors(db, model_id: str, scale: int, seed: int = 15):
     """For each replica 1..scale-1, the 1x vectors by hash, perturbed and renormalised.
 
-    Yields (replica, hashes, vectors, the 1x vectors). The noise is Gaussian with the covariance of the 1x
-    unit vectors (so a replica stays in the narrow cone the model's vectors fill), times
-    NOISE; units of one text share one vector within a replica, as they do at 1x.
+    Yields (replica, hashes, vectors, the 1x vectors). The noise is Gaussian with the
+    covariance of the 1x unit vectors (so a replica stays in the narrow cone the model's
+    vectors fill), times NOISE; units of one text share one vector within a replica, as
+    they do at 1x.
     """
     rows = db.execute(
         "SELECT DISTINCT v.embed_hash, v.vector FROM vectors v JOIN chunk_units u"

@@ -2,7 +2,7 @@
 a compressed copy of them that picks the candidates.
 
 Below ``EXACT_BELOW`` units every query multiplies the whole float32 matrix: exact, and
-what the shipped corpus and the benchmark use (about 4,000 units). The product reads
+what the shipped corpus and the benchmark use (4,648 units). The product reads
 every vector once a query, 1.5 KB a unit, so it grows with the corpus: 368,000 units
 (100x the six laws) are 565 MB read, 53 ms of CPU, memory-bound. Past the threshold a
 4-bit product-quantized copy (faiss ``PQ{d/2}x4fs``: 2 dimensions a code of 4 bits,
