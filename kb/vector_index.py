@@ -11,8 +11,8 @@ depth`` most likely rows, and only those are scored in float32, so a passage's s
 its exact cosine and only which rows are looked at is approximate. Measured on 100
 replicas of the laws with vectors of their own (bench/bench_search_scale.py, README
 "The dense side at 100x"): 9 ms of CPU a query instead of 52, and the exact top 50's
-scores on 197 of 200 queries (recall 0.9992; the other three swap 1-3 of their 50 for
-the next passages down).
+scores on 197 of 200 queries (recall 0.9992; the other three each miss one passage, at
+rank 30, 44 or 48, for the 51st).
 
 The copy is built in memory whenever the vectors are (re)loaded, from the same matrix:
 a few seconds at 100x beside the seconds that reading the vectors from SQLite takes, so
