@@ -393,13 +393,17 @@ class _Read:
             for submitted in self.window.records_sql(self.params)
         ]
 
-    def recounted_cte(self) -> str:
+    def recounted_cte(self, by_department: bool = True) -> str:
         """CTEs ``who`` and ``flagged``: the graded attempts of the recounted people that
         the tallies hold wrongly or not at all: with the department and day tallied under,
         their department at the moment (``now_department``; NULL when not counted), whether
         to take them away from the tallied figures (``taken``: tallied under another
         department, or not counted now) and whether to add them (``added``: counted in
-        scope, in the window, and not already tallied as they should be)."""
+        scope, in the window, and not already tallied as they should be).
+
+        Without ``by_department`` the figure is not split by department, so an attempt
+        both taken away and added back (a move between two departments in scope, the
+        common case) changes nothing and is left out: its answers are never read."""
         misfit = "w.department IS NOT g.department"
         days = self.days.format(t="g")
         return f"""{self.who[0]}, {
@@ -415,7 +419,7 @@ class _Read:
                         AND {self.window.whole_sql(self.params, "g")}
                         AND ({misfit} OR NOT ({days}))) AS added
                 FROM graded g LEFT JOIN who w ON w.employee_no = g.employee_no)
-            WHERE taken OR added)"""
+            WHERE {"taken OR added" if by_department else "taken != added"})"""
 
 
 def answer_counts(
@@ -460,7 +464,7 @@ def answer_counts(
     counts_under = ", now_department" if by_department else ""
     return query_frame(
         db,
-        f"""WITH {read.recounted_cte()}, {_graded_cte(read.partial(), "recent")},
+        f"""WITH {read.recounted_cte(by_department)}, {_graded_cte(read.partial(), "recent")},
         -- Each answer of a recounted person read once: taken away where it was tallied,
         -- added where it counts at the moment.
         moved AS MATERIALIZED (
@@ -525,7 +529,7 @@ def quiz_counts(
     # split by department).
     recounted = query_frame(
         db,
-        f"""WITH {read.recounted_cte()}
+        f"""WITH {read.recounted_cte(by_department=False)}
         SELECT g.quiz_id, {_quiz_columns("g.added - g.taken")}
         FROM flagged g GROUP BY g.quiz_id""",
         params,
