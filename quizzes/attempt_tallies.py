@@ -133,6 +133,19 @@ def create_tallies(db: sqlite_utils.Database) -> None:
     _tally_all(db)
 
 
+def cover_day_tallies(db: sqlite_utils.Database) -> None:
+    """Migration step: the day tallies' index by day holds their counts too.
+
+    A figure up to a recent moment reads the few days after it; through an index without
+    the counts SQLite chose to read the whole table instead (at 50,000 people 630,000
+    rows, 120 MB from disk when the cache is cold)."""
+    db.execute("DROP INDEX question_day_tallies_day")
+    db.execute(
+        "CREATE INDEX question_day_tallies_by_day ON question_day_tallies "
+        "(day, quiz_id, department, question_id, answered, correct)"
+    )
+
+
 def _tally_all(db: sqlite_utils.Database) -> None:
     # A day of submissions at a time: each day's answers are grouped in memory instead of
     # every answer row being sorted at once on disk.
@@ -451,7 +464,9 @@ def answer_counts(
             FROM question_tallies t WHERE {read.scoped("t")} GROUP BY {group}
             UNION ALL
             SELECT {group}, -SUM(t.answered), -SUM(t.correct)
-            FROM question_day_tallies t
+            -- Named: grouping by the quiz, SQLite would rather read the whole table in
+            -- its key order than the few days after through the index.
+            FROM question_day_tallies t INDEXED BY question_day_tallies_by_day
             WHERE t.day > :after_day AND +t.quiz_id IN ({read.quizzes})
                 AND {read.in_scope("t.department")}
             GROUP BY {group}"""
