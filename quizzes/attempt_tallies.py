@@ -147,6 +147,17 @@ def cover_day_tallies(db: sqlite_utils.Database) -> None:
     )
 
 
+def index_attempt_pace(db: sqlite_utils.Database) -> None:
+    """Migration step: the submitted attempts' marks indexed by seconds per question.
+
+    The integrity flags' too-fast attempts are a few thousand of 1.5 million at 50,000
+    people; without it every mark is read (200 MB from disk when the cache is cold)."""
+    db.execute(
+        "CREATE INDEX attempt_marks_pace ON attempt_marks (seconds / questions) "
+        "WHERE status = 'submitted'"
+    )
+
+
 def _tally_all(db: sqlite_utils.Database) -> None:
     # A day of submissions at a time: each day's answers are grouped in memory instead of
     # every answer row being sorted at once on disk.

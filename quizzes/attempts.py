@@ -34,6 +34,7 @@ from quizzes.attempt_tallies import (
     SCORE_BANDS,
     cover_day_tallies,
     create_tallies,
+    index_attempt_pace,
     rebuild_tallies,
     tally_attempts,
 )
@@ -328,8 +329,9 @@ def _schema_v2(db: sqlite_utils.Database) -> None:
 
 
 # Step 3: the tallies of the graded attempts (quizzes.attempt_tallies), built from the
-# attempts already stored. Step 4: their index by day covers the counts.
-_MIGRATIONS = (_schema_v1, _schema_v2, create_tallies, cover_day_tallies)
+# attempts already stored. Step 4: their index by day covers the counts. Step 5: the
+# marks by pace.
+_MIGRATIONS = (_schema_v1, _schema_v2, create_tallies, cover_day_tallies, index_attempt_pace)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
