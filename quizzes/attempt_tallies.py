@@ -469,51 +469,57 @@ def answer_counts(
     params = read.params
     department = ", t.department" if by_department else ""
     group = f"t.quiz_id, t.question_id{department}"
+    keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
+    recent = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
+    # The partial days at the ends of the window, from the attempts submitted then.
+    corrections = [
+        f"""SELECT {recent}, COUNT(*), SUM(s.correct)
+        FROM recent g JOIN answers s ON s.attempt_id = g.id
+        WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {recent}"""
+    ]
     if since is None and read.window.days is not None:
-        # Everything up to the last whole day: the totals, less the days after it.
+        # Everything up to the last whole day: the totals, less the days after it. By
+        # department the totals are read as they are (one row per quiz, department and
+        # question already) and summed with the rest below.
         params["after_day"] = read.window.days[1].isoformat()
-        # By department the totals are read as they are: one row per quiz, department
-        # and question already.
-        totals = (
+        kept = (
             f"SELECT {group}, t.answered, t.correct FROM question_tallies t "
             f"WHERE {read.scoped('t')}"
             if by_department
             else f"SELECT {group}, SUM(t.answered), SUM(t.correct) FROM question_tallies t "
             f"WHERE {read.scoped('t')} GROUP BY {group}"
         )
-        kept = f"""{totals}
-            UNION ALL
-            SELECT {group}, -SUM(t.answered), -SUM(t.correct)
+        corrections.append(
+            f"""SELECT {group}, -SUM(t.answered), -SUM(t.correct)
             -- Named: grouping by the quiz, SQLite would rather read the whole table in
             -- its key order than the few days after through the index.
             FROM question_day_tallies t INDEXED BY question_day_tallies_by_day
             WHERE t.day > :after_day AND +t.quiz_id IN ({read.quizzes})
                 AND {read.in_scope("t.department")}
             GROUP BY {group}"""
+        )
     else:
         kept = f"""SELECT {group}, SUM(t.answered), SUM(t.correct)
             FROM question_day_tallies t WHERE {read.tallied("t")} GROUP BY {group}"""
-    recent = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
-    keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
-    total = ", ".join(keys)
-    counts = query_frame(
-        db,
-        f"""WITH {_graded_cte(read.partial(), "recent")},
-        parts ({total}, answered, correct) AS (
-            {kept}
-            UNION ALL
-            SELECT {recent}, COUNT(*), SUM(s.correct)
-            FROM recent g JOIN answers s ON s.attempt_id = g.id
-            WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {recent})
-        SELECT {total}, SUM(answered) AS answered, SUM(correct) AS correct
-        FROM parts GROUP BY {total} HAVING SUM(answered) != 0""",
-        params,
-    )
-    moved = _moved_answers(db, read, by_department)
-    if moved.empty:
-        return counts
-    summed = pd.concat([counts, moved], ignore_index=True)
-    summed = summed.groupby(keys, sort=False, as_index=False)[["answered", "correct"]].sum()
+    columns = ", ".join([*keys, "answered", "correct"])
+    parts = [
+        query_frame(db, f"WITH kept ({columns}) AS ({kept}) SELECT * FROM kept", params),
+        query_frame(
+            db,
+            f"""WITH {_graded_cte(read.partial(), "recent")},
+            parts ({columns}) AS ({" UNION ALL ".join(corrections)})
+            SELECT {", ".join(keys)}, SUM(answered) AS answered, SUM(correct) AS correct
+            FROM parts GROUP BY {", ".join(keys)}""",
+            params,
+        ),
+        _moved_answers(db, read, by_department),
+    ]
+    parts = [part for part in parts if not part.empty]
+    if len(parts) > 1:
+        summed = pd.concat(parts, ignore_index=True)
+        summed = summed.groupby(keys, sort=False, as_index=False)[["answered", "correct"]].sum()
+    else:
+        summed = parts[0] if parts else pd.DataFrame(columns=[*keys, "answered", "correct"])
     return summed[summed["answered"] != 0].reset_index(drop=True)
 
 
