@@ -57,11 +57,12 @@ import sqlite_utils
 
 from base.clock import to_stamp
 from kb.documents import list_documents
-from quizzes.attempts import quiz_progress, quiz_progress_by_person
+from quizzes.attempts import blocked_people, quiz_progress, quiz_progress_by_person
 from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
 from quizzes.people import UnknownAccount, get_person, people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
+from quizzes.plan_status import kept_phase, plan_status
 from quizzes.readings import confirmed_readings, readings_by_person
 
 COUNTED_ROLES: tuple[str, ...] = ("staff", "head")
@@ -271,8 +272,13 @@ def compute_progress(
     employee_nos: Sequence[str] | None = None,
     counted_only: bool = True,
 ) -> Progress:
-    """Everyone's progress with a phase as of a moment: four SQL queries (people,
-    exemptions, quizzes and readings per person) and one pandas pass over the people.
+    """Everyone's progress with a phase as of a moment.
+
+    For a phase of the plan in force, one row per person from the kept status
+    (:mod:`quizzes.plan_status`), the rows that changed after the moment read from their
+    records; for any other phase (a plan not saved, or changed since), a pass over the
+    quiz summaries and the readings. The people, their department and exemptions at the
+    moment, and who had run out of attempts, are read at the moment either way.
 
     Args:
         db: the app database (schemas of kb, accounts, attempts and studyplan).
@@ -290,15 +296,17 @@ def compute_progress(
     the_phase = plan.phase(phase, as_of)
     who = people_cte(as_of, departments, employee_nos, counted_only)
     people = people_at(db, who).join(exemptions_in_force(db, as_of), how="left")
-    # Unscoped, narrowing the quizzes and readings to the people costs more than it
-    # saves: the join below drops whoever is out of scope.
-    scoped = departments is not None or employee_nos is not None
+    # Unscoped, narrowing the reads to the people costs more than it saves: the join in
+    # _evaluate drops whoever is out of scope.
+    scoped = who if departments is not None or employee_nos is not None else None
     limits = {
         q: bank.quizzes[q].attempts_allowed if q in bank.quizzes else None
         for q in the_phase.quiz_ids
     }
-    quizzes = quiz_progress_by_person(db, limits, as_of, who if scoped else None)
-    readings = readings_by_person(db, the_phase.documents, as_of, who if scoped else None)
+    if kept_phase(db, the_phase.name, the_phase.quiz_ids, the_phase.documents):
+        status = _kept_status(db, the_phase, limits, as_of, scoped)
+    else:
+        status = _status_from_records(db, the_phase, limits, as_of, scoped)
 
     def details(nos: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         theirs = people_cte(as_of, employee_nos=nos, counted_only=False)
@@ -307,7 +315,92 @@ def compute_progress(
             confirmed_readings(db, the_phase.documents, as_of, theirs),
         )
 
-    return _evaluate(db, the_phase, bank, as_of, people, quizzes, readings, details)
+    return _evaluate(db, the_phase, bank, as_of, people, status, details)
+
+
+_STATUS_COLUMNS = [
+    "quizzes_passed",
+    "passed_mask",
+    "documents_read",
+    "read_mask",
+    "completed_at",
+    "last_activity_at",
+    "blocked",
+]
+
+
+def _status_from_records(
+    db: sqlite_utils.Database,
+    phase: Phase,
+    limits: dict[str, int | None],
+    as_of: datetime,
+    who: tuple[str, dict] | None,
+) -> pd.DataFrame:
+    """Per person with a record by ``as_of``: the :data:`_STATUS_COLUMNS` from the quiz
+    summaries and the readings (``completed_at`` set only when every requirement was met)."""
+    quizzes = quiz_progress_by_person(db, limits, as_of, who)
+    readings = readings_by_person(db, phase.documents, as_of, who)
+    frame = quizzes.join(readings, how="outer")
+    passed = frame["quizzes_passed"].fillna(0).astype(np.int64)
+    read = frame["documents_read"].fillna(0).astype(np.int64)
+    all_met = (passed == len(phase.quiz_ids)) & (read == len(phase.documents))
+    last_pass, last_read = _text(frame["last_pass_at"]), _text(frame["last_read_at"])
+    return pd.DataFrame(
+        {
+            "quizzes_passed": passed,
+            "passed_mask": frame["passed_mask"].fillna(0).astype(np.int64),
+            "documents_read": read,
+            "read_mask": frame["read_mask"].fillna(0).astype(np.int64),
+            "completed_at": np.where(all_met, _later(last_pass, last_read), ""),
+            "last_activity_at": _later(_text(frame["last_at"]), last_read),
+            "blocked": frame["blocked_quizzes"].fillna(0).to_numpy() > 0,
+        },
+        index=frame.index,
+    )
+
+
+def _kept_status(
+    db: sqlite_utils.Database,
+    phase: Phase,
+    limits: dict[str, int | None],
+    as_of: datetime,
+    who: tuple[str, dict] | None,
+) -> pd.DataFrame:
+    """:func:`_status_from_records` from the kept status: its rows that did not change
+    after ``as_of`` as they are, the others (few, unless the moment is long past) from
+    their records, and who had run out of attempts then."""
+    kept = plan_status(db, phase.name, as_of, who)
+    current = kept["current"].astype(bool).to_numpy()
+    status = pd.DataFrame(
+        {
+            "quizzes_passed": kept["quizzes_passed"].to_numpy(dtype=np.int64),
+            "passed_mask": kept["passed_mask"].to_numpy(dtype=np.int64),
+            "documents_read": kept["documents_read"].to_numpy(dtype=np.int64),
+            "read_mask": kept["read_mask"].to_numpy(dtype=np.int64),
+            "completed_at": _text(kept["completed_at"]),
+            "last_activity_at": _text(kept["last_activity_at"]),
+            "blocked": False,
+        },
+        index=kept.index,
+    )[current]
+    changed = kept.index[~current]
+    if len(changed):
+        theirs = people_cte(as_of, employee_nos=list(changed), counted_only=False)
+        recomputed = _status_from_records(db, phase, limits, as_of, theirs)
+        status = pd.concat([status, recomputed])
+    blocked = blocked_people(db, limits, as_of, who)
+    status["blocked"] = status.index.isin(blocked)
+    return status
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    # Times stay stored text (fixed-width UTC, so text order is time order) until a view
+    # shows them: parsing 50,000 of each costs more than the rest of this pass.
+    return values.fillna("").to_numpy(dtype=str)
+
+
+def _later(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(a > b, a, b)
 
 
 def _evaluate(
@@ -316,8 +409,7 @@ def _evaluate(
     bank: Bank,
     as_of: datetime,
     people: pd.DataFrame,
-    quizzes: pd.DataFrame,
-    readings: pd.DataFrame,
+    status: pd.DataFrame,
     details: Callable[[Sequence[str]], tuple[pd.DataFrame, pd.DataFrame]],
 ) -> Progress:
     titles = {d.path: d.title for d in list_documents(db)} if phase.documents else {}
@@ -326,27 +418,16 @@ def _evaluate(
         for q in phase.quiz_ids
     ) + tuple(RequirementKey("document", d, titles.get(d, d)) for d in phase.documents)
     index = people.index
-    quizzes = quizzes.reindex(index)
-    readings = readings.reindex(index)
-
-    # Times stay stored text (fixed-width UTC, so text order is time order) until a view
-    # shows them: parsing 50,000 of each costs more than the rest of this pass.
-    def text(values: pd.Series) -> np.ndarray:
-        return values.fillna("").to_numpy(dtype=str)
-
-    def later(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where(a > b, a, b)
-
-    passed = quizzes["quizzes_passed"].fillna(0).astype(int)
-    read = readings["documents_read"].fillna(0).astype(int)
+    status = status.reindex(index)
+    passed = status["quizzes_passed"].fillna(0).astype(np.int64)
+    read = status["documents_read"].fillna(0).astype(np.int64)
     all_met = ((passed == len(phase.quiz_ids)) & (read == len(phase.documents))).to_numpy()
-    last_read = text(readings["last_read_at"])
     if requirements:
-        completed_at = later(text(quizzes["last_pass_at"]), last_read)
+        completed_at = _text(status["completed_at"])
     else:
         completed_at = np.full(len(index), to_stamp(phase.start))
     completed_at = np.where(all_met, completed_at, "")
-    last_activity = later(text(quizzes["last_at"]), last_read)
+    last_activity = _text(status["last_activity_at"])
     started = last_activity != ""
 
     past_deadline = as_of > phase.deadline
@@ -367,12 +448,12 @@ def _evaluate(
         quizzes_passed=passed,
         documents_read=read,
         passed_all_quizzes=passed == len(phase.quiz_ids),
-        passed_mask=quizzes["passed_mask"].fillna(0).astype(np.int64),
-        read_mask=readings["read_mask"].fillna(0).astype(np.int64),
+        passed_mask=status["passed_mask"].fillna(0).astype(np.int64),
+        read_mask=status["read_mask"].fillna(0).astype(np.int64),
         started=started,
         completed_at=stamps(completed_at),
         state=pd.Series(state, index=index, dtype=object),
-        blocked=(quizzes["blocked_quizzes"].fillna(0) > 0).astype(bool),
+        blocked=status["blocked"].fillna(False).astype(bool),
         last_activity_at=stamps(last_activity),
     )
     return Progress(

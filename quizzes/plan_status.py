@@ -1,0 +1,242 @@
+"""The kept per person status with each phase of the plan in force (component ``studyplan``).
+
+The plan's progress of 50,000 people would otherwise be a pass over every person's quiz
+summaries and readings (some 17 rows a person) at every page. Instead, per phase of the
+plan in force and per person with any record for it, one row keeps the person's state as
+of now: how many of the required quizzes and documents they have done and which, when
+they met the last requirement (if all are met), their last activity, and ``changed_at``,
+the latest time among those records.
+
+It is made again from its records (:func:`refresh_plan_status`) inside the write
+transaction of everything it summarises: every attempt started or graded and every
+attempt stored or deleted in bulk (:mod:`quizzes.attempts`, after the per person and quiz
+summary it reads), every reading confirmed, stored or deleted (:mod:`quizzes.readings`),
+and every version of the plan saved or removed (:mod:`quizzes.plan`: the phases whose
+requirements changed are built again). :func:`rebuild_plan_status` makes it from the
+records; ``tests/test_plan_status.py`` checks that the kept rows equal the rebuilt ones.
+
+As of a moment, a row that last changed by then is the state then; the rows that changed
+later are read from their records (:func:`office.progress.compute_progress`). The
+department, the headcount, the exemptions and running out of attempts are read at the
+moment as before, so department moves, exemptions and the bank need nothing here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import sqlite_utils
+
+from base.clock import to_stamp
+from base.sql import query_frame
+
+
+def create_plan_status(db: sqlite_utils.Database) -> None:
+    """Migration step: the kept status tables, built for the plan in force."""
+    db.execute(
+        """
+        CREATE TABLE plan_status_phases (
+            phase TEXT PRIMARY KEY,
+            quiz_ids TEXT NOT NULL,             -- JSON: the required quizzes, in plan order
+            documents TEXT NOT NULL             -- JSON: the required documents, in plan order
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE plan_status (
+            phase TEXT NOT NULL,
+            employee_no TEXT NOT NULL,
+            quizzes_passed INTEGER NOT NULL,
+            passed_mask INTEGER NOT NULL,       -- bit i: the i-th required quiz passed
+            documents_read INTEGER NOT NULL,
+            read_mask INTEGER NOT NULL,         -- bit i: the i-th required document read
+            completed_at TEXT,                  -- when the last requirement was met, if all are
+            last_activity_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (phase, employee_no)
+        ) WITHOUT ROWID
+        """
+    )
+    found = db.execute("SELECT body FROM study_plan_versions ORDER BY id DESC LIMIT 1").fetchone()
+    if found is not None:
+        phases = json.loads(found[0])["phases"]
+        keep_phases(db, [(p["name"], p["quizzes"], p["documents"]) for p in phases])
+
+
+def _status_select(people: str = "") -> str:
+    """The ``plan_status`` rows of one phase (parameters ``:phase``, ``:quizzes``,
+    ``:documents``: JSON lists) computed from the records, for the people ``people``
+    selects (an SQL list of 工号; everyone when empty)."""
+
+    def scoped(alias: str) -> str:
+        return f"AND {alias}.employee_no IN ({people})" if people else ""
+
+    # Quizzes and documents as one list of requirement records per person: a quiz's
+    # first pass and last start; a reading's confirmation for both.
+    return f"""WITH required (kind, target, bit) AS (
+            SELECT 'quiz', value, 1 << key FROM json_each(:quizzes)
+            UNION ALL SELECT 'document', value, 1 << key FROM json_each(:documents)
+        ),
+        done (employee_no, kind, bit, done_at, last_at, changed_at) AS (
+            SELECT s.employee_no, 'quiz', r.bit, s.first_pass_at, s.last_started_at,
+                s.changed_at
+            -- CROSS JOIN: one pass over the summaries (or the people's rows), each row
+            -- matched to its requirement, rather than a pass per required quiz.
+            FROM quiz_summaries s CROSS JOIN required r ON r.target = s.quiz_id
+            WHERE r.kind = 'quiz' {scoped("s")}
+            UNION ALL
+            SELECT d.employee_no, 'document', r.bit, d.confirmed_at, d.confirmed_at,
+                d.confirmed_at
+            FROM required r JOIN readings d ON d.doc_path = r.target
+            WHERE r.kind = 'document' {scoped("d")}
+        )
+        SELECT :phase, employee_no,
+            COUNT(CASE WHEN kind = 'quiz' THEN done_at END),
+            TOTAL(CASE WHEN kind = 'quiz' AND done_at IS NOT NULL THEN bit END),
+            COUNT(CASE WHEN kind = 'document' THEN 1 END),
+            TOTAL(CASE WHEN kind = 'document' THEN bit END),
+            CASE WHEN COUNT(done_at) = json_array_length(:quizzes) + json_array_length(:documents)
+                THEN MAX(done_at) END,
+            MAX(last_at), MAX(changed_at)
+        FROM done GROUP BY employee_no"""
+
+
+_COLUMNS = (
+    "phase, employee_no, quizzes_passed, passed_mask, documents_read, read_mask, "
+    "completed_at, last_activity_at, changed_at"
+)
+
+
+def _kept_phases(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
+    # A database with attempts or readings but not the study plan's tables (a component's
+    # own tests, the burst benchmark) keeps nothing.
+    if not db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'plan_status_phases'"
+    ).fetchone():
+        return []
+    return db.execute("SELECT phase, quiz_ids, documents FROM plan_status_phases").fetchall()
+
+
+def _build(
+    db: sqlite_utils.Database,
+    phase: str,
+    quizzes: str,
+    documents: str,
+    people: str = "",
+    params: Sequence[Any] = (),
+) -> None:
+    named = {"phase": phase, "quizzes": quizzes, "documents": documents}
+    named.update({f"p{i}": v for i, v in enumerate(params)})
+    db.execute(f"INSERT INTO plan_status ({_COLUMNS}) {_status_select(people)}", named)
+
+
+def keep_phases(
+    db: sqlite_utils.Database, phases: Sequence[tuple[str, Sequence[str], Sequence[str]]]
+) -> None:
+    """Keep the status for these phases, ``(name, quiz ids, document paths)``: those of the
+    plan in force, inside the caller's write transaction (a plan saved or removed).
+
+    A phase kept with the same requirements is left as it is; one whose requirements
+    changed, or a new one, is built from the records; a phase no longer in the plan goes.
+    """
+    wanted = {
+        name: (
+            json.dumps(list(quizzes), ensure_ascii=False),
+            json.dumps(list(documents), ensure_ascii=False),
+        )
+        for name, quizzes, documents in phases
+    }
+    kept = {name: (quizzes, documents) for name, quizzes, documents in _kept_phases(db)}
+    for name in kept.keys() - wanted.keys():
+        db.execute("DELETE FROM plan_status WHERE phase = ?", [name])
+        db.execute("DELETE FROM plan_status_phases WHERE phase = ?", [name])
+    for name, (quizzes, documents) in wanted.items():
+        if kept.get(name) == (quizzes, documents):
+            continue
+        db.execute("DELETE FROM plan_status WHERE phase = ?", [name])
+        db.execute(
+            "INSERT INTO plan_status_phases (phase, quiz_ids, documents) VALUES (?, ?, ?) "
+            "ON CONFLICT (phase) DO UPDATE SET quiz_ids = excluded.quiz_ids, "
+            "documents = excluded.documents",
+            [name, quizzes, documents],
+        )
+        _build(db, name, quizzes, documents)
+
+
+def refresh_plan_status(db: sqlite_utils.Database, employee_nos: Sequence[str]) -> None:
+    """Make these people's kept status again from their records, inside the caller's
+    write transaction (their attempts, summaries or readings just changed)."""
+    if not employee_nos:
+        return
+    people = json.dumps(sorted(set(employee_nos)), ensure_ascii=False)
+    for phase, quizzes, documents in _kept_phases(db):
+        db.execute(
+            "DELETE FROM plan_status WHERE phase = ? AND employee_no IN "
+            "(SELECT value FROM json_each(?))",
+            [phase, people],
+        )
+        _build(db, phase, quizzes, documents, "SELECT value FROM json_each(:p0)", [people])
+
+
+def rebuild_plan_status(db: sqlite_utils.Database) -> int:
+    """Make the kept status of every kept phase again from the records, inside the caller's
+    write transaction; returns the number of rows. It is kept with every change of its
+    records, so this is for records written by other means, or to check the kept one."""
+    db.execute("DELETE FROM plan_status")
+    for phase, quizzes, documents in _kept_phases(db):
+        _build(db, phase, quizzes, documents)
+    return db.execute("SELECT COUNT(*) FROM plan_status").fetchone()[0]
+
+
+def kept_phase(
+    db: sqlite_utils.Database, name: str, quiz_ids: Sequence[str], documents: Sequence[str]
+) -> bool:
+    """Whether the status of the phase ``name`` with exactly these requirements (in this
+    order) is kept: a phase of the plan in force, not one changed since or never saved."""
+    row = db.execute(
+        "SELECT quiz_ids, documents FROM plan_status_phases WHERE phase = ?", [name]
+    ).fetchone()
+    return row is not None and (json.loads(row[0]), json.loads(row[1])) == (
+        list(quiz_ids),
+        list(documents),
+    )
+
+
+def plan_status(
+    db: sqlite_utils.Database,
+    phase: str,
+    as_of: datetime,
+    who: tuple[str, dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """The kept status of a phase, and which rows are the state as of a moment.
+
+    Args:
+        db: the app database.
+        phase: a kept phase's name (:func:`kept_phase`).
+        as_of: the moment, aware.
+        who: only the people of this ``who`` CTE (:func:`quizzes.people.people_cte`);
+            None for everyone.
+
+    Returns:
+        Indexed by ``employee_no`` (people with a record for the phase only); columns
+        ``quizzes_passed``, ``passed_mask``, ``documents_read``, ``read_mask``,
+        ``completed_at``, ``last_activity_at`` (times as stored text) as they stand now,
+        and ``current``: whether that is the state as of ``as_of`` (nothing of the row
+        changed after it).
+    """
+    cte, params = who if who is not None else ("", {})
+    params = {**params, "phase": phase, "as_of": to_stamp(as_of)}
+    scoped = "" if who is None else "AND k.employee_no IN (SELECT employee_no FROM who)"
+    return query_frame(
+        db,
+        f"""{"WITH " + cte if cte else ""}
+        SELECT k.employee_no, k.quizzes_passed, k.passed_mask, k.documents_read,
+            k.read_mask, k.completed_at, k.last_activity_at, k.changed_at <= :as_of AS current
+        FROM plan_status k WHERE k.phase = :phase {scoped}""",
+        params,
+    ).set_index("employee_no")
