@@ -57,12 +57,12 @@ import sqlite_utils
 
 from base.clock import to_stamp
 from kb.documents import list_documents
-from quizzes.attempts import blocked_people, quiz_progress, quiz_progress_by_person
+from quizzes.attempts import quiz_progress, quiz_progress_by_person
 from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
 from quizzes.people import UnknownAccount, get_person, people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
-from quizzes.plan_status import kept_phase, plan_status
+from quizzes.plan_status import kept_phase, people_status
 from quizzes.readings import confirmed_readings, readings_by_person
 
 COUNTED_ROLES: tuple[str, ...] = ("staff", "head")
@@ -239,15 +239,20 @@ class Progress:
 
     def missing_of(self, employee_nos: Sequence[str]) -> list[tuple[RequirementKey, ...]]:
         """The requirements each of these people had not met, in one pass."""
+        return self.missing_in(self.people.loc[list(employee_nos)])
+
+    def missing_in(self, people: pd.DataFrame) -> list[tuple[RequirementKey, ...]]:
+        """:meth:`missing_of` the rows of :attr:`people` given (a selection of them), in
+        their order; everyone with the same combination shares one tuple."""
         if not self.requirements:
-            return [() for _ in employee_nos]
-        masks = self.people.loc[list(employee_nos), ["passed_mask", "read_mask"]]
+            return [() for _ in range(len(people))]
+        pairs = people[["passed_mask", "read_mask"]].to_numpy(dtype=np.int64)
+        if not len(pairs):
+            return []
         # Thousands of people share a handful of combinations: each is decoded once.
-        decoded = {
-            (passed, read): self._unmet(passed, read)
-            for passed, read in set(zip(masks["passed_mask"], masks["read_mask"], strict=True))
-        }
-        return [decoded[key] for key in zip(masks["passed_mask"], masks["read_mask"], strict=True)]
+        combinations, which = np.unique(pairs, axis=0, return_inverse=True)
+        decoded = [self._unmet(passed, read) for passed, read in combinations]
+        return [decoded[i] for i in which.reshape(-1)]
 
     def _unmet(self, passed: int, read: int) -> tuple[RequirementKey, ...]:
         quizzes = [r for r in self.requirements if r.kind == "quiz"]
@@ -295,7 +300,6 @@ def compute_progress(
     """
     the_phase = plan.phase(phase, as_of)
     who = people_cte(as_of, departments, employee_nos, counted_only)
-    people = people_at(db, who).join(exemptions_in_force(db, as_of), how="left")
     # Unscoped, narrowing the reads to the people costs more than it saves: the join in
     # _evaluate drops whoever is out of scope.
     scoped = who if departments is not None or employee_nos is not None else None
@@ -304,9 +308,11 @@ def compute_progress(
         for q in the_phase.quiz_ids
     }
     if kept_phase(db, the_phase.name, the_phase.quiz_ids, the_phase.documents):
-        status = _kept_status(db, the_phase, limits, as_of, scoped)
+        people, status = _kept_status(db, the_phase, limits, as_of, who)
     else:
+        people = people_at(db, who)
         status = _status_from_records(db, the_phase, limits, as_of, scoped)
+    people = people.join(exemptions_in_force(db, as_of), how="left")
 
     def details(nos: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         theirs = people_cte(as_of, employee_nos=nos, counted_only=False)
@@ -364,33 +370,32 @@ def _kept_status(
     phase: Phase,
     limits: dict[str, int | None],
     as_of: datetime,
-    who: tuple[str, dict] | None,
-) -> pd.DataFrame:
-    """:func:`_status_from_records` from the kept status: its rows that did not change
-    after ``as_of`` as they are, the others (few, unless the moment is long past) from
-    their records, and who had run out of attempts then."""
-    kept = plan_status(db, phase.name, as_of, who)
+    who: tuple[str, dict],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The people of ``who`` and :func:`_status_from_records` from the kept status, in
+    one read: its rows that did not change after ``as_of`` as they are, the others (few,
+    unless the moment is long past) from their records."""
+    kept = people_status(db, phase.name, limits, as_of, who)
+    people = kept[["name", "role", "active", "department"]]
     current = kept["current"].astype(bool).to_numpy()
+    kept = kept[current]
     status = pd.DataFrame(
         {
-            "quizzes_passed": kept["quizzes_passed"].to_numpy(dtype=np.int64),
-            "passed_mask": kept["passed_mask"].to_numpy(dtype=np.int64),
-            "documents_read": kept["documents_read"].to_numpy(dtype=np.int64),
-            "read_mask": kept["read_mask"].to_numpy(dtype=np.int64),
+            "quizzes_passed": kept["quizzes_passed"].fillna(0).to_numpy(dtype=np.int64),
+            "passed_mask": kept["passed_mask"].fillna(0).to_numpy(dtype=np.int64),
+            "documents_read": kept["documents_read"].fillna(0).to_numpy(dtype=np.int64),
+            "read_mask": kept["read_mask"].fillna(0).to_numpy(dtype=np.int64),
             "completed_at": _text(kept["completed_at"]),
             "last_activity_at": _text(kept["last_activity_at"]),
-            "blocked": False,
+            "blocked": kept["blocked"].fillna(0).to_numpy() > 0,
         },
         index=kept.index,
-    )[current]
-    changed = kept.index[~current]
+    )
+    changed = people.index[~current]
     if len(changed):
         theirs = people_cte(as_of, employee_nos=list(changed), counted_only=False)
-        recomputed = _status_from_records(db, phase, limits, as_of, theirs)
-        status = pd.concat([status, recomputed])
-    blocked = blocked_people(db, limits, as_of, who)
-    status["blocked"] = status.index.isin(blocked)
-    return status
+        status = pd.concat([status, _status_from_records(db, phase, limits, as_of, theirs)])
+    return people, status
 
 
 def _text(values: pd.Series) -> np.ndarray:

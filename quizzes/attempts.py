@@ -1260,24 +1260,3 @@ def quiz_progress_by_person(
         GROUP BY s.employee_no""",
         params,
     ).set_index("employee_no")
-
-
-def blocked_people(
-    db: sqlite_utils.Database,
-    attempts_allowed: dict[str, int | None],
-    as_of: datetime,
-    who: tuple[str, dict[str, Any]] | None = None,
-) -> list[str]:
-    """The people with a quiz of these not passed and no attempts left as of a moment
-    (``blocked_quizzes`` of :func:`quiz_progress_by_person` above 0), in one pass over
-    the summary that returns only them."""
-    sql, params = _by_person_sql(attempts_allowed, as_of, who)
-    return [
-        row[0]
-        for row in db.execute(
-            f"""{sql["with"]}
-            SELECT DISTINCT s.employee_no FROM quiz_summaries s
-            WHERE {sql["where"]} AND {sql["blocked"]}""",
-            params,
-        )
-    ]

@@ -57,6 +57,7 @@ def create_plan_status(db: sqlite_utils.Database) -> None:
             read_mask INTEGER NOT NULL,         -- bit i: the i-th required document read
             completed_at TEXT,                  -- when the last requirement was met, if all are
             last_activity_at TEXT NOT NULL,
+            unpassed_attempts TEXT NOT NULL,    -- JSON: quiz id -> attempts used, if not passed
             changed_at TEXT NOT NULL,
             PRIMARY KEY (phase, employee_no)
         ) WITHOUT ROWID
@@ -82,16 +83,16 @@ def _status_select(people: str = "") -> str:
             SELECT 'quiz', value, 1 << key FROM json_each(:quizzes)
             UNION ALL SELECT 'document', value, 1 << key FROM json_each(:documents)
         ),
-        done (employee_no, kind, bit, done_at, last_at, changed_at) AS (
-            SELECT s.employee_no, 'quiz', r.bit, s.first_pass_at, s.last_started_at,
-                s.changed_at
+        done (employee_no, kind, target, bit, done_at, last_at, changed_at, used) AS (
+            SELECT s.employee_no, 'quiz', r.target, r.bit, s.first_pass_at, s.last_started_at,
+                s.changed_at, s.attempts_used
             -- CROSS JOIN: one pass over the summaries (or the people's rows), each row
             -- matched to its requirement, rather than a pass per required quiz.
             FROM quiz_summaries s CROSS JOIN required r ON r.target = s.quiz_id
             WHERE r.kind = 'quiz' {scoped("s")}
             UNION ALL
-            SELECT d.employee_no, 'document', r.bit, d.confirmed_at, d.confirmed_at,
-                d.confirmed_at
+            SELECT d.employee_no, 'document', r.target, r.bit, d.confirmed_at,
+                d.confirmed_at, d.confirmed_at, NULL
             FROM required r JOIN readings d ON d.doc_path = r.target
             WHERE r.kind = 'document' {scoped("d")}
         )
@@ -102,13 +103,14 @@ def _status_select(people: str = "") -> str:
             TOTAL(CASE WHEN kind = 'document' THEN bit END),
             CASE WHEN COUNT(done_at) = json_array_length(:quizzes) + json_array_length(:documents)
                 THEN MAX(done_at) END,
-            MAX(last_at), MAX(changed_at)
+            MAX(last_at), MAX(changed_at),
+            json_group_object(target, used) FILTER (WHERE kind = 'quiz' AND done_at IS NULL)
         FROM done GROUP BY employee_no"""
 
 
 _COLUMNS = (
     "phase, employee_no, quizzes_passed, passed_mask, documents_read, read_mask, "
-    "completed_at, last_activity_at, changed_at"
+    "completed_at, last_activity_at, changed_at, unpassed_attempts"
 )
 
 
@@ -207,36 +209,52 @@ def kept_phase(
     )
 
 
-def plan_status(
+def people_status(
     db: sqlite_utils.Database,
     phase: str,
+    attempts_allowed: dict[str, int | None],
     as_of: datetime,
-    who: tuple[str, dict[str, Any]] | None = None,
+    who: tuple[str, dict[str, Any]],
 ) -> pd.DataFrame:
-    """The kept status of a phase, and which rows are the state as of a moment.
+    """The people of a ``who`` CTE (:func:`quizzes.people.people_cte`) with their kept
+    status of a phase, and which rows are the state as of a moment.
 
     Args:
         db: the app database.
         phase: a kept phase's name (:func:`kept_phase`).
+        attempts_allowed: the phase's quizzes with their attempts allowed (None: unknown,
+            never counted as out of attempts).
         as_of: the moment, aware.
-        who: only the people of this ``who`` CTE (:func:`quizzes.people.people_cte`);
-            None for everyone.
+        who: the people.
 
     Returns:
-        Indexed by ``employee_no`` (people with a record for the phase only); columns
+        Indexed by ``employee_no``, in department then 工号 order: ``name``, ``role``,
+        ``active``, ``department`` (as :func:`quizzes.people.people_at`); ``current``:
+        whether the kept row is the state as of ``as_of`` (nothing of it changed after;
+        no row: nothing done, ever); and, as they stand now (None without a kept row),
         ``quizzes_passed``, ``passed_mask``, ``documents_read``, ``read_mask``,
-        ``completed_at``, ``last_activity_at`` (times as stored text) as they stand now,
-        and ``current``: whether that is the state as of ``as_of`` (nothing of the row
-        changed after it).
+        ``completed_at``, ``last_activity_at`` (times as stored text) and ``blocked``
+        (a required quiz not passed with every attempt allowed used).
     """
-    cte, params = who if who is not None else ("", {})
+    cte, params = who
     params = {**params, "phase": phase, "as_of": to_stamp(as_of)}
-    scoped = "" if who is None else "AND k.employee_no IN (SELECT employee_no FROM who)"
+    limits = [(q, n) for q, n in attempts_allowed.items() if n is not None]
+    params.update({f"lq{i}": q for i, (q, _) in enumerate(limits)})
+    allowed = " ".join(f"WHEN :lq{i} THEN {int(n)}" for i, (_, n) in enumerate(limits))
+    blocked = (
+        f"k.unpassed_attempts != '{{}}' AND EXISTS (SELECT 1 FROM "
+        f"json_each(k.unpassed_attempts) j WHERE j.value >= CASE j.key {allowed} END)"
+        if limits
+        else "0"
+    )
     return query_frame(
         db,
-        f"""{"WITH " + cte if cte else ""}
-        SELECT k.employee_no, k.quizzes_passed, k.passed_mask, k.documents_read,
-            k.read_mask, k.completed_at, k.last_activity_at, k.changed_at <= :as_of AS current
-        FROM plan_status k WHERE k.phase = :phase {scoped}""",
+        f"""WITH {cte}
+        SELECT w.employee_no, w.name, w.role, w.active, w.department,
+            k.changed_at IS NULL OR k.changed_at <= :as_of AS current,
+            k.quizzes_passed, k.passed_mask, k.documents_read, k.read_mask,
+            k.completed_at, k.last_activity_at, {blocked} AS blocked
+        FROM who w LEFT JOIN plan_status k ON k.phase = :phase AND k.employee_no = w.employee_no
+        ORDER BY w.department, w.employee_no""",
         params,
     ).set_index("employee_no")
