@@ -62,7 +62,7 @@ from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
 from quizzes.people import UnknownAccount, get_person, people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
-from quizzes.plan_status import kept_phase, people_status
+from quizzes.plan_status import kept_phase, people_status, status_as_of
 from quizzes.readings import confirmed_readings, readings_by_person
 
 COUNTED_ROLES: tuple[str, ...] = ("staff", "head")
@@ -373,8 +373,8 @@ def _kept_status(
     who: tuple[str, dict],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The people of ``who`` and :func:`_status_from_records` from the kept status, in
-    one read: its rows that did not change after ``as_of`` as they are, the others (few,
-    unless the moment is long past) from their records."""
+    one read: its rows that did not change after ``as_of`` as they are, the others from
+    the times kept with them."""
     kept = people_status(db, phase.name, limits, as_of, who)
     people = kept[["name", "role", "active", "department"]]
     current = kept["current"].astype(bool).to_numpy()
@@ -393,8 +393,7 @@ def _kept_status(
     )
     changed = people.index[~current]
     if len(changed):
-        theirs = people_cte(as_of, employee_nos=list(changed), counted_only=False)
-        status = pd.concat([status, _status_from_records(db, phase, limits, as_of, theirs)])
+        status = pd.concat([status, status_as_of(db, phase.name, limits, as_of, list(changed))])
     return people, status
 
 

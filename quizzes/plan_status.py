@@ -63,6 +63,20 @@ def create_plan_status(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID
         """
     )
+    # Per row of plan_status, its records' times (each required quiz's first pass and
+    # every start, each required document's confirmation), JSON: what a moment before the
+    # row's last change is computed from, without reading the attempts. Apart, so that
+    # the page's pass over plan_status reads narrow rows.
+    db.execute(
+        """
+        CREATE TABLE plan_status_times (
+            phase TEXT NOT NULL,
+            employee_no TEXT NOT NULL,
+            times TEXT NOT NULL,
+            PRIMARY KEY (phase, employee_no)
+        ) WITHOUT ROWID
+        """
+    )
     found = db.execute("SELECT body FROM study_plan_versions ORDER BY id DESC LIMIT 1").fetchone()
     if found is not None:
         phases = json.loads(found[0])["phases"]
@@ -124,6 +138,31 @@ def _kept_phases(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
     return db.execute("SELECT phase, quiz_ids, documents FROM plan_status_phases").fetchall()
 
 
+def _times_select(people: str = "") -> str:
+    """The ``plan_status_times`` rows of one phase, as :func:`_status_select`: per person a
+    JSON list of ``[is_quiz, bit, done_at, starts]`` (a quiz's first pass or null and the
+    starts of its attempts; a document's confirmation and null)."""
+
+    def scoped(alias: str) -> str:
+        return f"AND {alias}.employee_no IN ({people})" if people else ""
+
+    return f"""WITH required (kind, target, bit) AS (
+            SELECT 'quiz', value, 1 << key FROM json_each(:quizzes)
+            UNION ALL SELECT 'document', value, 1 << key FROM json_each(:documents)
+        )
+        SELECT :phase, employee_no, json_group_array(json(entry)) FROM (
+            SELECT s.employee_no, json_array(1, r.bit, s.first_pass_at, json((
+                SELECT json_group_array(a.started_at) FROM attempts a
+                WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id))) AS entry
+            FROM quiz_summaries s CROSS JOIN required r ON r.target = s.quiz_id
+            WHERE r.kind = 'quiz' {scoped("s")}
+            UNION ALL
+            SELECT d.employee_no, json_array(0, r.bit, d.confirmed_at, NULL)
+            FROM required r JOIN readings d ON d.doc_path = r.target
+            WHERE r.kind = 'document' {scoped("d")}
+        ) GROUP BY employee_no"""
+
+
 def _build(
     db: sqlite_utils.Database,
     phase: str,
@@ -135,6 +174,19 @@ def _build(
     named = {"phase": phase, "quizzes": quizzes, "documents": documents}
     named.update({f"p{i}": v for i, v in enumerate(params)})
     db.execute(f"INSERT INTO plan_status ({_COLUMNS}) {_status_select(people)}", named)
+    db.execute(
+        f"INSERT INTO plan_status_times (phase, employee_no, times) {_times_select(people)}",
+        named,
+    )
+
+
+def _delete(db: sqlite_utils.Database, where: str, params: Sequence[Any]) -> None:
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table} WHERE {where}", params)
+
+
+TABLES = ("plan_status", "plan_status_times")
+"""The kept rows' tables (``plan_status_phases`` says which phases they are of)."""
 
 
 def keep_phases(
@@ -155,12 +207,12 @@ def keep_phases(
     }
     kept = {name: (quizzes, documents) for name, quizzes, documents in _kept_phases(db)}
     for name in kept.keys() - wanted.keys():
-        db.execute("DELETE FROM plan_status WHERE phase = ?", [name])
+        _delete(db, "phase = ?", [name])
         db.execute("DELETE FROM plan_status_phases WHERE phase = ?", [name])
     for name, (quizzes, documents) in wanted.items():
         if kept.get(name) == (quizzes, documents):
             continue
-        db.execute("DELETE FROM plan_status WHERE phase = ?", [name])
+        _delete(db, "phase = ?", [name])
         db.execute(
             "INSERT INTO plan_status_phases (phase, quiz_ids, documents) VALUES (?, ?, ?) "
             "ON CONFLICT (phase) DO UPDATE SET quiz_ids = excluded.quiz_ids, "
@@ -177,10 +229,8 @@ def refresh_plan_status(db: sqlite_utils.Database, employee_nos: Sequence[str]) 
         return
     people = json.dumps(sorted(set(employee_nos)), ensure_ascii=False)
     for phase, quizzes, documents in _kept_phases(db):
-        db.execute(
-            "DELETE FROM plan_status WHERE phase = ? AND employee_no IN "
-            "(SELECT value FROM json_each(?))",
-            [phase, people],
+        _delete(
+            db, "phase = ? AND employee_no IN (SELECT value FROM json_each(?))", [phase, people]
         )
         _build(db, phase, quizzes, documents, "SELECT value FROM json_each(:p0)", [people])
 
@@ -189,7 +239,7 @@ def rebuild_plan_status(db: sqlite_utils.Database) -> int:
     """Make the kept status of every kept phase again from the records, inside the caller's
     write transaction; returns the number of rows. It is kept with every change of its
     records, so this is for records written by other means, or to check the kept one."""
-    db.execute("DELETE FROM plan_status")
+    _delete(db, "true", [])
     for phase, quizzes, documents in _kept_phases(db):
         _build(db, phase, quizzes, documents)
     return db.execute("SELECT COUNT(*) FROM plan_status").fetchone()[0]
@@ -258,3 +308,84 @@ def people_status(
         ORDER BY w.department, w.employee_no""",
         params,
     ).set_index("employee_no")
+
+
+def status_as_of(
+    db: sqlite_utils.Database,
+    phase: str,
+    attempts_allowed: dict[str, int | None],
+    as_of: datetime,
+    employee_nos: Sequence[str],
+) -> pd.DataFrame:
+    """These people's status of a kept phase as of a moment before their rows last
+    changed, from the times kept with them (no attempt is read).
+
+    Args:
+        db: the app database.
+        phase: a kept phase's name.
+        attempts_allowed: the phase's quizzes in order with their attempts allowed.
+        as_of: the moment, aware.
+        employee_nos: the people.
+
+    Returns:
+        Indexed by ``employee_no`` (people with a kept row only); the columns of
+        :func:`people_status` but ``current``, as they stood at ``as_of``
+        (``completed_at`` only when every requirement was met by then).
+    """
+    moment = to_stamp(as_of)
+    limits = list(attempts_allowed.values())
+    required = len(attempts_allowed) + len(
+        json.loads(
+            db.execute(
+                "SELECT documents FROM plan_status_phases WHERE phase = ?", [phase]
+            ).fetchone()[0]
+        )
+    )
+    found = db.execute(
+        "SELECT employee_no, times FROM plan_status_times WHERE phase = ? "
+        "AND employee_no IN (SELECT value FROM json_each(?))",
+        [phase, json.dumps(list(employee_nos), ensure_ascii=False)],
+    ).fetchall()
+    rows = []
+    for employee_no, times in found:
+        passed = passed_mask = read = read_mask = blocked = 0
+        last, completed = "", ""
+        for is_quiz, bit, done_at, starts in json.loads(times):
+            done = done_at is not None and done_at <= moment
+            if done:
+                completed = max(completed, done_at)
+            if is_quiz:
+                started = [s for s in starts if s <= moment]
+                last = max([last, *started])
+                if done:
+                    passed, passed_mask = passed + 1, passed_mask | bit
+                else:
+                    allowed = limits[bit.bit_length() - 1]
+                    blocked |= bool(started) and allowed is not None and len(started) >= allowed
+            elif done:
+                read, read_mask = read + 1, read_mask | bit
+                last = max(last, done_at)
+        all_met = passed + read == required
+        rows.append(
+            (
+                employee_no,
+                passed,
+                passed_mask,
+                read,
+                read_mask,
+                completed if all_met else "",
+                last,
+                bool(blocked),
+            )
+        )
+    columns = [
+        "employee_no",
+        "quizzes_passed",
+        "passed_mask",
+        "documents_read",
+        "read_mask",
+        "completed_at",
+        "last_activity_at",
+        "blocked",
+    ]
+    return pd.DataFrame.from_records(rows, columns=columns).set_index("employee_no")
