@@ -2,8 +2,11 @@
 
 The office (创建办) keeps a study plan: per campaign phase, the quizzes to pass and the
 documents to read, with a start and a deadline. Everything else here is derived from
-records (attempts, readings, exemptions, department history), never stored as a count or
-a state, so the figures as of a past moment can be computed again and come out the same.
+records (attempts, readings, exemptions, department history), so the figures as of a past
+moment can be computed again and come out the same. For the plan in force the per person
+status is also kept (:mod:`quizzes.plan_status`), in the write transaction of every record
+it summarises and rebuildable from them: it is read instead of the records, and gives the
+same figures as of any moment (``tests/test_plan_status.py``).
 
 The rules, in one place (the dashboard, exports and notices all follow them):
 

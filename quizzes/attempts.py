@@ -1183,43 +1183,6 @@ def quiz_progress(
     )
 
 
-def _by_person_sql(
-    attempts_allowed: dict[str, int | None],
-    as_of: datetime,
-    who: tuple[str, dict[str, Any]] | None,
-) -> tuple[dict[str, str], dict[str, Any]]:
-    """The SQL pieces of :func:`quiz_progress_by_person` over ``quiz_summaries s``: the
-    ``with`` clause, ``where``, and per row ``passed`` (first passed by the moment),
-    ``bit``, ``blocked`` and ``last_start`` (the last attempt started by then)."""
-    quiz_ids = list(attempts_allowed)
-    cte, params = who if who is not None else ("", {})
-    params = {**params, "as_of": to_stamp(as_of)}
-    quizzes = in_list_sql("q", quiz_ids, params)
-    positions = " ".join(f"WHEN :q{i} THEN {1 << i}" for i in range(len(quiz_ids)))
-    limits = [(i, n) for i, n in enumerate(attempts_allowed.values()) if n is not None]
-    allowed = "NULL"
-    if limits:
-        allowed = f"CASE s.quiz_id {' '.join(f'WHEN :q{i} THEN {int(n)}' for i, n in limits)} END"
-    attempts_of = "FROM attempts a WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id"
-    # Out of attempts by the moment: the last attempt allowed was started by then (the
-    # summary's last start when every attempt allowed was used; counted in the attempts
-    # when the bank allows fewer now than were used).
-    exhausted = f"""CASE WHEN s.attempts_used < {allowed} THEN 0
-        WHEN s.attempts_used = {allowed} THEN s.last_started_at <= :as_of
-        ELSE (SELECT COUNT(*) {attempts_of} AND a.started_at <= :as_of) >= {allowed} END"""
-    passed = "COALESCE(s.first_pass_at <= :as_of, 0)"
-    scoped = "" if who is None else "AND s.employee_no IN (SELECT employee_no FROM who)"
-    return {
-        "with": "WITH " + cte if cte else "",
-        "where": f"s.quiz_id IN ({quizzes}) AND s.first_started_at <= :as_of {scoped}",
-        "passed": passed,
-        "bit": f"CASE s.quiz_id {positions} END" if quiz_ids else "0",
-        "blocked": f"(NOT {passed} AND COALESCE({exhausted}, 0))",
-        "last_start": f"""CASE WHEN s.changed_at <= :as_of THEN s.last_started_at
-            ELSE (SELECT MAX(a.started_at) {attempts_of} AND a.started_at <= :as_of) END""",
-    }, params
-
-
 def quiz_progress_by_person(
     db: sqlite_utils.Database,
     attempts_allowed: dict[str, int | None],
@@ -1247,16 +1210,37 @@ def quiz_progress_by_person(
         ``quizzes_passed``, ``passed_mask`` (bit ``i`` set: the ``i``-th quiz passed),
         ``last_pass_at``, ``blocked_quizzes``, ``last_at`` (times as stored text).
     """
-    sql, params = _by_person_sql(attempts_allowed, as_of, who)
+    quiz_ids = list(attempts_allowed)
+    cte, params = who if who is not None else ("", {})
+    params = {**params, "as_of": to_stamp(as_of)}
+    quizzes = in_list_sql("q", quiz_ids, params)
+    positions = " ".join(f"WHEN :q{i} THEN {1 << i}" for i in range(len(quiz_ids)))
+    bit = f"CASE s.quiz_id {positions} END" if quiz_ids else "0"
+    limits = [(i, n) for i, n in enumerate(attempts_allowed.values()) if n is not None]
+    allowed = "NULL"
+    if limits:
+        allowed = f"CASE s.quiz_id {' '.join(f'WHEN :q{i} THEN {int(n)}' for i, n in limits)} END"
+    attempts_of = "FROM attempts a WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id"
+    # Out of attempts by the moment: the last attempt allowed was started by then (the
+    # summary's last start when every attempt allowed was used; counted in the attempts
+    # when the bank allows fewer now than were used).
+    exhausted = f"""CASE WHEN s.attempts_used < {allowed} THEN 0
+        WHEN s.attempts_used = {allowed} THEN s.last_started_at <= :as_of
+        ELSE (SELECT COUNT(*) {attempts_of} AND a.started_at <= :as_of) >= {allowed} END"""
+    passed = "COALESCE(s.first_pass_at <= :as_of, 0)"
+    last_start = f"""CASE WHEN s.changed_at <= :as_of THEN s.last_started_at
+        ELSE (SELECT MAX(a.started_at) {attempts_of} AND a.started_at <= :as_of) END"""
+    scoped = "" if who is None else "AND s.employee_no IN (SELECT employee_no FROM who)"
     return query_frame(
         db,
-        f"""{sql["with"]}
-        SELECT s.employee_no, SUM({sql["passed"]}) AS quizzes_passed,
-            TOTAL(CASE WHEN {sql["passed"]} THEN {sql["bit"]} END) AS passed_mask,
-            MAX(CASE WHEN {sql["passed"]} THEN s.first_pass_at END) AS last_pass_at,
-            TOTAL({sql["blocked"]}) AS blocked_quizzes,
-            MAX({sql["last_start"]}) AS last_at
-        FROM quiz_summaries s WHERE {sql["where"]}
+        f"""{"WITH " + cte if cte else ""}
+        SELECT s.employee_no, SUM({passed}) AS quizzes_passed,
+            TOTAL(CASE WHEN {passed} THEN {bit} END) AS passed_mask,
+            MAX(CASE WHEN {passed} THEN s.first_pass_at END) AS last_pass_at,
+            TOTAL(NOT {passed} AND COALESCE({exhausted}, 0)) AS blocked_quizzes,
+            MAX({last_start}) AS last_at
+        FROM quiz_summaries s
+        WHERE s.quiz_id IN ({quizzes}) AND s.first_started_at <= :as_of {scoped}
         GROUP BY s.employee_no""",
         params,
     ).set_index("employee_no")

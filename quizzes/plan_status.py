@@ -83,33 +83,45 @@ def create_plan_status(db: sqlite_utils.Database) -> None:
         keep_phases(db, [(p["name"], p["quizzes"], p["documents"]) for p in phases])
 
 
-def _status_select(people: str = "") -> str:
-    """The ``plan_status`` rows of one phase (parameters ``:phase``, ``:quizzes``,
-    ``:documents``: JSON lists) computed from the records, for the people ``people``
-    selects (an SQL list of 工号; everyone when empty)."""
+def _records_sql(people: str, starts: bool) -> str:
+    """The CTEs ``required`` (the phase's requirements: parameters ``:quizzes`` and
+    ``:documents``, JSON lists) and ``done``: per person and requirement its records, a
+    quiz's first pass, last start, attempts used (and with ``starts`` every start, JSON),
+    a reading's confirmation; for the people ``people`` selects (an SQL list of 工号;
+    everyone when empty)."""
 
     def scoped(alias: str) -> str:
         return f"AND {alias}.employee_no IN ({people})" if people else ""
 
-    # Quizzes and documents as one list of requirement records per person: a quiz's
-    # first pass and last start; a reading's confirmation for both.
+    every_start = (
+        "json((SELECT json_group_array(a.started_at) FROM attempts a "
+        "WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id))"
+        if starts
+        else "NULL"
+    )
     return f"""WITH required (kind, target, bit) AS (
             SELECT 'quiz', value, 1 << key FROM json_each(:quizzes)
             UNION ALL SELECT 'document', value, 1 << key FROM json_each(:documents)
         ),
-        done (employee_no, kind, target, bit, done_at, last_at, changed_at, used) AS (
+        done (employee_no, kind, target, bit, done_at, last_at, changed_at, used, starts) AS (
             SELECT s.employee_no, 'quiz', r.target, r.bit, s.first_pass_at, s.last_started_at,
-                s.changed_at, s.attempts_used
+                s.changed_at, s.attempts_used, {every_start}
             -- CROSS JOIN: one pass over the summaries (or the people's rows), each row
             -- matched to its requirement, rather than a pass per required quiz.
             FROM quiz_summaries s CROSS JOIN required r ON r.target = s.quiz_id
             WHERE r.kind = 'quiz' {scoped("s")}
             UNION ALL
             SELECT d.employee_no, 'document', r.target, r.bit, d.confirmed_at,
-                d.confirmed_at, d.confirmed_at, NULL
+                d.confirmed_at, d.confirmed_at, NULL, NULL
             FROM required r JOIN readings d ON d.doc_path = r.target
             WHERE r.kind = 'document' {scoped("d")}
-        )
+        )"""
+
+
+def _status_select(people: str = "") -> str:
+    """The ``plan_status`` rows of one phase (parameter ``:phase``) computed from the
+    records (:func:`_records_sql`)."""
+    return f"""{_records_sql(people, starts=False)}
         SELECT :phase, employee_no,
             COUNT(CASE WHEN kind = 'quiz' THEN done_at END),
             TOTAL(CASE WHEN kind = 'quiz' AND done_at IS NOT NULL THEN bit END),
@@ -119,6 +131,16 @@ def _status_select(people: str = "") -> str:
                 THEN MAX(done_at) END,
             MAX(last_at), MAX(changed_at),
             json_group_object(target, used) FILTER (WHERE kind = 'quiz' AND done_at IS NULL)
+        FROM done GROUP BY employee_no"""
+
+
+def _times_select(people: str = "") -> str:
+    """The ``plan_status_times`` rows of one phase, as :func:`_status_select`: per person a
+    JSON list of ``[is_quiz, bit, done_at, starts]`` (a quiz's first pass or null and the
+    starts of its attempts; a document's confirmation and null)."""
+    return f"""{_records_sql(people, starts=True)}
+        SELECT :phase, employee_no,
+            json_group_array(json_array(kind = 'quiz', bit, done_at, json(starts)))
         FROM done GROUP BY employee_no"""
 
 
@@ -136,31 +158,6 @@ def _kept_phases(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
     ).fetchone():
         return []
     return db.execute("SELECT phase, quiz_ids, documents FROM plan_status_phases").fetchall()
-
-
-def _times_select(people: str = "") -> str:
-    """The ``plan_status_times`` rows of one phase, as :func:`_status_select`: per person a
-    JSON list of ``[is_quiz, bit, done_at, starts]`` (a quiz's first pass or null and the
-    starts of its attempts; a document's confirmation and null)."""
-
-    def scoped(alias: str) -> str:
-        return f"AND {alias}.employee_no IN ({people})" if people else ""
-
-    return f"""WITH required (kind, target, bit) AS (
-            SELECT 'quiz', value, 1 << key FROM json_each(:quizzes)
-            UNION ALL SELECT 'document', value, 1 << key FROM json_each(:documents)
-        )
-        SELECT :phase, employee_no, json_group_array(json(entry)) FROM (
-            SELECT s.employee_no, json_array(1, r.bit, s.first_pass_at, json((
-                SELECT json_group_array(a.started_at) FROM attempts a
-                WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id))) AS entry
-            FROM quiz_summaries s CROSS JOIN required r ON r.target = s.quiz_id
-            WHERE r.kind = 'quiz' {scoped("s")}
-            UNION ALL
-            SELECT d.employee_no, json_array(0, r.bit, d.confirmed_at, NULL)
-            FROM required r JOIN readings d ON d.doc_path = r.target
-            WHERE r.kind = 'document' {scoped("d")}
-        ) GROUP BY employee_no"""
 
 
 def _build(
