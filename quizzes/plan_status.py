@@ -64,9 +64,9 @@ def create_plan_status(db: sqlite_utils.Database) -> None:
         """
     )
     # Per row of plan_status, its records' times (each required quiz's first pass and
-    # every start, each required document's confirmation), JSON: what a moment before the
-    # row's last change is computed from, without reading the attempts. Apart, so that
-    # the page's pass over plan_status reads narrow rows.
+    # every start, each required document's confirmation; see _times_select): what a
+    # moment before the row's last change is computed from, without reading the attempts.
+    # Apart, so that the page's pass over plan_status reads narrow rows.
     db.execute(
         """
         CREATE TABLE plan_status_times (
@@ -86,16 +86,16 @@ def create_plan_status(db: sqlite_utils.Database) -> None:
 def _records_sql(people: str, starts: bool) -> str:
     """The CTEs ``required`` (the phase's requirements: parameters ``:quizzes`` and
     ``:documents``, JSON lists) and ``done``: per person and requirement its records, a
-    quiz's first pass, last start, attempts used (and with ``starts`` every start, JSON),
-    a reading's confirmation; for the people ``people`` selects (an SQL list of 工号;
-    everyone when empty)."""
+    quiz's first pass, last start, attempts used (and with ``starts`` every start,
+    space-separated), a reading's confirmation; for the people ``people`` selects (an SQL
+    list of 工号; everyone when empty)."""
 
     def scoped(alias: str) -> str:
         return f"AND {alias}.employee_no IN ({people})" if people else ""
 
     every_start = (
-        "json((SELECT json_group_array(a.started_at) FROM attempts a "
-        "WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id))"
+        "(SELECT group_concat(a.started_at, ' ') FROM attempts a "
+        "WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id)"
         if starts
         else "NULL"
     )
@@ -135,12 +135,15 @@ def _status_select(people: str = "") -> str:
 
 
 def _times_select(people: str = "") -> str:
-    """The ``plan_status_times`` rows of one phase, as :func:`_status_select`: per person a
-    JSON list of ``[is_quiz, bit, done_at, starts]`` (a quiz's first pass or null and the
-    starts of its attempts; a document's confirmation and null)."""
+    """The ``plan_status_times`` rows of one phase, as :func:`_status_select`: per person
+    their requirements' times, ``;``-separated, each ``kind|bit|done_at|starts`` (``q``: a
+    quiz, its first pass or nothing and the starts of its attempts, space-separated;
+    ``d``: a document, its confirmation and nothing). Plain text rather than JSON: a
+    figure of the past splits thousands of them, which is several times faster."""
     return f"""{_records_sql(people, starts=True)}
-        SELECT :phase, employee_no,
-            json_group_array(json_array(kind = 'quiz', bit, done_at, json(starts)))
+        SELECT :phase, employee_no, group_concat(
+            substr(kind, 1, 1) || '|' || bit || '|' || COALESCE(done_at, '') || '|'
+            || COALESCE(starts, ''), ';')
         FROM done GROUP BY employee_no"""
 
 
@@ -347,21 +350,24 @@ def status_as_of(
     for employee_no, times in found:
         passed = passed_mask = read = read_mask = blocked = 0
         last, completed = "", ""
-        for is_quiz, bit, done_at, starts in json.loads(times):
-            done = done_at is not None and done_at <= moment
-            if done:
-                completed = max(completed, done_at)
-            if is_quiz:
-                started = [s for s in starts if s <= moment]
-                last = max([last, *started])
+        for entry in times.split(";"):
+            kind, bit, done_at, starts = entry.split("|")
+            done = "" < done_at <= moment
+            if done and done_at > completed:
+                completed = done_at
+            if kind == "q":
+                started = [s for s in starts.split(" ") if s <= moment]
+                if started:
+                    last = max(last, *started)
                 if done:
-                    passed, passed_mask = passed + 1, passed_mask | bit
-                else:
-                    allowed = limits[bit.bit_length() - 1]
-                    blocked |= bool(started) and allowed is not None and len(started) >= allowed
+                    passed, passed_mask = passed + 1, passed_mask | int(bit)
+                elif started:
+                    allowed = limits[int(bit).bit_length() - 1]
+                    blocked |= allowed is not None and len(started) >= allowed
             elif done:
-                read, read_mask = read + 1, read_mask | bit
-                last = max(last, done_at)
+                read, read_mask = read + 1, read_mask | int(bit)
+                if done_at > last:
+                    last = done_at
         all_met = passed + read == required
         rows.append(
             (

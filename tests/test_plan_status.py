@@ -61,8 +61,8 @@ SCOPES = [None, (STATION,), (LAW, OFFICE_DEPT), ()]
 
 
 def kept(db) -> dict[str, list[tuple]]:
-    """The kept rows, their JSON sets (attempts used per unpassed quiz; each requirement's
-    times) in a canonical order: SQLite's JSON aggregates keep the order rows came in."""
+    """The kept rows, their sets (attempts used per unpassed quiz; each requirement's
+    times) in a canonical order: SQLite's aggregates keep the order rows came in."""
 
     def canonical(table: str, row: tuple) -> list:
         columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
@@ -70,7 +70,10 @@ def kept(db) -> dict[str, list[tuple]]:
         if table == "plan_status":
             row["unpassed_attempts"] = sorted(json.loads(row["unpassed_attempts"]).items())
         else:
-            row["times"] = sorted((*e[:3], sorted(e[3] or [])) for e in json.loads(row["times"]))
+            row["times"] = sorted(
+                (*e.split("|")[:3], sorted(e.split("|")[3].split(" ")))
+                for e in row["times"].split(";")
+            )
         return list(row.items())
 
     return {table: [canonical(table, row) for row in table_rows(db, table)] for table in TABLES}
