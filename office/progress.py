@@ -254,15 +254,14 @@ class Progress:
             return []
         # Thousands of people share a handful of combinations: each is decoded once.
         combinations, which = np.unique(pairs, axis=0, return_inverse=True)
-        decoded = [self._unmet(passed, read) for passed, read in combinations]
-        return [decoded[i] for i in which.reshape(-1)]
-
-    def _unmet(self, passed: int, read: int) -> tuple[RequirementKey, ...]:
         quizzes = [r for r in self.requirements if r.kind == "quiz"]
         documents = [r for r in self.requirements if r.kind == "document"]
-        return tuple(r for i, r in enumerate(quizzes) if not int(passed) >> i & 1) + tuple(
-            r for i, r in enumerate(documents) if not int(read) >> i & 1
-        )
+        decoded = [
+            tuple(r for i, r in enumerate(quizzes) if not passed >> i & 1)
+            + tuple(r for i, r in enumerate(documents) if not read >> i & 1)
+            for passed, read in combinations.tolist()
+        ]
+        return [decoded[i] for i in which.reshape(-1).tolist()]
 
 
 def _utc_series(values: pd.Series) -> pd.Series:
@@ -327,17 +326,6 @@ def compute_progress(
     return _evaluate(db, the_phase, bank, as_of, people, status, details)
 
 
-_STATUS_COLUMNS = [
-    "quizzes_passed",
-    "passed_mask",
-    "documents_read",
-    "read_mask",
-    "completed_at",
-    "last_activity_at",
-    "blocked",
-]
-
-
 def _status_from_records(
     db: sqlite_utils.Database,
     phase: Phase,
@@ -345,8 +333,10 @@ def _status_from_records(
     as_of: datetime,
     who: tuple[str, dict] | None,
 ) -> pd.DataFrame:
-    """Per person with a record by ``as_of``: the :data:`_STATUS_COLUMNS` from the quiz
-    summaries and the readings (``completed_at`` set only when every requirement was met)."""
+    """Per person with a record by ``as_of``: ``quizzes_passed``, ``passed_mask``,
+    ``documents_read``, ``read_mask``, ``completed_at`` (set only when every requirement
+    was met), ``last_activity_at`` and ``blocked``, from the quiz summaries and the
+    readings."""
     quizzes = quiz_progress_by_person(db, limits, as_of, who)
     readings = readings_by_person(db, phase.documents, as_of, who)
     frame = quizzes.join(readings, how="outer")

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlite_utils
 
@@ -297,17 +298,20 @@ def people_status(
         if limits
         else "0"
     )
-    return query_frame(
+    found = query_frame(
         db,
         f"""WITH {cte}
         SELECT w.employee_no, w.name, w.role, w.active, w.department,
             k.changed_at IS NULL OR k.changed_at <= :as_of AS current,
             k.quizzes_passed, k.passed_mask, k.documents_read, k.read_mask,
             k.completed_at, k.last_activity_at, {blocked} AS blocked
-        FROM who w LEFT JOIN plan_status k ON k.phase = :phase AND k.employee_no = w.employee_no
-        ORDER BY w.department, w.employee_no""",
+        FROM who w LEFT JOIN plan_status k ON k.phase = :phase AND k.employee_no = w.employee_no""",
         params,
     ).set_index("employee_no")
+    # Sorted here rather than by SQLite (a third of the query's time at 50,000 people):
+    # by department, then 工号 as the people table orders them (ASCII, without case).
+    key = found["department"] + "\x00" + found.index.str.lower()
+    return found.iloc[np.argsort(key.to_numpy(dtype=str), kind="stable")]
 
 
 def status_as_of(

@@ -8,14 +8,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import threading
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
 from base.clock import to_stamp
-from base.store import open_db, write
+from base.store import write
 from office.progress import compute_progress, person_progress
 from quizzes import demo
 from quizzes.accounts import update_person
@@ -37,8 +36,8 @@ from tests.data.office.office_records import (
     STATION,
     WRONG,
     at,
+    burst,
     office_plan,
-    person,
     table_rows,
     take,
 )
@@ -184,39 +183,9 @@ def test_quiz_progress_by_person_equals_the_one_from_the_attempts(bureau, bank):
 
 def test_the_kept_status_equals_the_rebuilt_one_after_a_burst(office_db, bank):
     # 24 people in three departments submit and confirm readings at once, in threads with
-    # their own connections as the app's sessions are; one moves department meanwhile.
+    # their own connections; one moves department meanwhile.
     save_plan(office_db, office_plan(), bank, START - timedelta(days=1), "A1")
-    db_path = office_db.conn.execute("PRAGMA database_list").fetchone()[2]
-    departments = [OFFICE_DEPT, STATION, LAW]
-    for i in range(24):
-        person(office_db, f"E{i:03d}", f"人员{i}", departments[i % 3])
-    barrier = threading.Barrier(25)
-    failures = []
-
-    def someone(i: int) -> None:
-        conn = open_db(db_path)
-        try:
-            who = f"E{i:03d}"
-            barrier.wait()
-            for round_ in range(1 + i % 2):
-                started = START + timedelta(days=i % 4, hours=round_)
-                answers = RIGHT if (i + round_) % 2 else WRONG
-                take(conn, bank, "alpha", who, started, answers["alpha"])
-                confirm_reading(conn, who, DOCUMENTS[i % 2], started + timedelta(minutes=30))
-                take(conn, bank, "beta", who, started, answers["beta"], minutes=5 + 10 * (i % 2))
-        except Exception as error:
-            failures.append((i, error))
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=someone, args=(i,)) for i in range(24)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    update_person(office_db, "E005", "人员5", LAW, Role.STAFF, START + timedelta(days=2))
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    burst(office_db, bank, readings=True)
     assert len(kept(office_db)["plan_status"]) == 24
     assert_kept_equals_rebuilt(office_db)
     plan = get_plan(office_db)
