@@ -282,10 +282,10 @@ def compute_progress(
     """Everyone's progress with a phase as of a moment.
 
     For a phase of the plan in force, one row per person from the kept status
-    (:mod:`quizzes.plan_status`), the rows that changed after the moment read from their
-    records; for any other phase (a plan not saved, or changed since), a pass over the
-    quiz summaries and the readings. The people, their department and exemptions at the
-    moment, and who had run out of attempts, are read at the moment either way.
+    (:mod:`quizzes.plan_status`), the rows that changed after the moment computed from
+    the times kept with them; for any other phase (a plan not saved, or changed since),
+    a pass over the quiz summaries and the readings. The people, their department and
+    exemptions are read at the moment either way.
 
     Args:
         db: the app database (schemas of kb, accounts, attempts and studyplan).

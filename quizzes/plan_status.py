@@ -3,22 +3,25 @@
 The plan's progress of 50,000 people would otherwise be a pass over every person's quiz
 summaries and readings (some 17 rows a person) at every page. Instead, per phase of the
 plan in force and per person with any record for it, one row keeps the person's state as
-of now: how many of the required quizzes and documents they have done and which, when
-they met the last requirement (if all are met), their last activity, and ``changed_at``,
-the latest time among those records.
+of now (``plan_status``): how many of the required quizzes and documents they have done
+and which, when they met the last requirement (if all are met), their last activity, the
+attempts used at each required quiz not passed, and ``changed_at``, the latest time among
+those records; and apart (``plan_status_times``) the times of those records: each
+required quiz's first pass and attempt starts, each document's confirmation.
 
-It is made again from its records (:func:`refresh_plan_status`) inside the write
-transaction of everything it summarises: every attempt started or graded and every
+They are made again from their records (:func:`refresh_plan_status`) inside the write
+transaction of everything they summarise: every attempt started or graded and every
 attempt stored or deleted in bulk (:mod:`quizzes.attempts`, after the per person and quiz
-summary it reads), every reading confirmed, stored or deleted (:mod:`quizzes.readings`),
+summary they read), every reading confirmed, stored or deleted (:mod:`quizzes.readings`),
 and every version of the plan saved or removed (:mod:`quizzes.plan`: the phases whose
-requirements changed are built again). :func:`rebuild_plan_status` makes it from the
+requirements changed are built again). :func:`rebuild_plan_status` makes them from the
 records; ``tests/test_plan_status.py`` checks that the kept rows equal the rebuilt ones.
 
-As of a moment, a row that last changed by then is the state then; the rows that changed
-later are read from their records (:func:`office.progress.compute_progress`). The
-department, the headcount, the exemptions and running out of attempts are read at the
-moment as before, so department moves, exemptions and the bank need nothing here.
+As of a moment (:func:`office.progress.compute_progress`), a row that last changed by
+then is the state then, and running out of attempts is its attempts used against the
+bank's limits; the rows that changed later are computed from their kept times
+(:func:`status_as_of`). The department, the headcount and the exemptions are read at the
+moment as before, so department moves and exemptions need nothing here.
 """
 
 from __future__ import annotations
@@ -251,12 +254,10 @@ def kept_phase(
 ) -> bool:
     """Whether the status of the phase ``name`` with exactly these requirements (in this
     order) is kept: a phase of the plan in force, not one changed since or never saved."""
-    row = db.execute(
-        "SELECT quiz_ids, documents FROM plan_status_phases WHERE phase = ?", [name]
-    ).fetchone()
-    return row is not None and (json.loads(row[0]), json.loads(row[1])) == (
-        list(quiz_ids),
-        list(documents),
+    wanted = (name, list(quiz_ids), list(documents))
+    return any(
+        (phase, json.loads(quizzes), json.loads(docs)) == wanted
+        for phase, quizzes, docs in _kept_phases(db)
     )
 
 
