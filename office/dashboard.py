@@ -18,7 +18,6 @@ Rules decided here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -95,22 +94,20 @@ def _rate(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def _role_label(role: str) -> str:
-    try:
-        return Role(role).label
-    except ValueError:
-        return role
+def _role_labels(roles: pd.Series) -> np.ndarray:
+    labels = {r.value: r.label for r in Role}
+    return np.array([labels.get(r, r) for r in roles.to_numpy(dtype=object)], dtype=object)
 
 
-def _missing_text(progress: Progress, employee_nos: Sequence[str]) -> list[str]:
-    texts: dict[tuple, str] = {}
-    return [
-        texts.get(missing)
-        or texts.setdefault(
-            missing, "、".join(f"{KIND_LABELS[r.kind]}《{r.title}》" for r in missing)
-        )
-        for missing in progress.missing_of(employee_nos)
-    ]
+def _missing_text(progress: Progress, people: pd.DataFrame) -> list[str]:
+    # missing_in returns one tuple per combination of requirements, shared by everyone
+    # with it: each is written out once (keyed by identity, not by hashing its items).
+    missing = progress.missing_in(people)
+    texts = {
+        id(m): "、".join(f"{KIND_LABELS[r.kind]}《{r.title}》" for r in m)
+        for m in {id(m): m for m in missing}.values()
+    }
+    return [texts[id(m)] for m in missing]
 
 
 def _fraction(done: pd.Series, total: int) -> pd.Series:
@@ -255,14 +252,14 @@ def department_people(scope: Scope, department: str) -> pd.DataFrame:
         {
             "工号": people.index.astype(object),
             "姓名": people["name"].to_numpy(dtype=object),
-            "角色": [_role_label(r) for r in people["role"]],
+            "角色": _role_labels(people["role"]),
             "状态": state.to_numpy(dtype=object),
             "已通过测验": _fraction(people["quizzes_passed"], quizzes).to_numpy(dtype=object),
             "已学文件": _fraction(people["documents_read"], documents).to_numpy(dtype=object),
             "完成时间": local_naive(people["completed_at"]).to_numpy(),
             "最后活动": local_naive(people["last_activity_at"]).to_numpy(),
             "受阻": np.where(people["blocked"].to_numpy(), "是", ""),
-            "未完成事项": _missing_text(progress, list(people.index)),
+            "未完成事项": _missing_text(progress, people),
             "免学原因": people["exemption_reason"].fillna("").to_numpy(dtype=object),
         }
     )
@@ -325,12 +322,12 @@ def overdue_list(scope: Scope) -> pd.DataFrame:
             "部门": people["department"].to_numpy(dtype=object),
             "工号": people.index.astype(object),
             "姓名": people["name"].to_numpy(dtype=object),
-            "角色": [_role_label(r) for r in people["role"]],
+            "角色": _role_labels(people["role"]),
             "已通过测验": _fraction(people["quizzes_passed"], quizzes).to_numpy(dtype=object),
             "已学文件": _fraction(people["documents_read"], documents).to_numpy(dtype=object),
             "受阻": np.where(people["blocked"].to_numpy(), "是", ""),
             "最后活动": local_naive(people["last_activity_at"]).to_numpy(),
-            "未完成事项": _missing_text(progress, list(people.index)),
+            "未完成事项": _missing_text(progress, people),
         }
     )
 
@@ -377,9 +374,9 @@ def completions_per_day(scope: Scope) -> pd.DataFrame:
     last = min(the_phase.deadline, as_of).astimezone(LOCAL_TZ).date()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     done = people.loc[people["state"] == "completed", "completed_at"]
-    local_days = local_naive(done).dt.date
-    counts = local_days.map(lambda d: max(d, first)).value_counts()
-    per_day = [int(counts.get(day, 0)) for day in days]
+    local_days = local_naive(done).dt.normalize().clip(lower=pd.Timestamp(first))
+    counts = local_days.value_counts()
+    per_day = [int(counts.get(pd.Timestamp(day), 0)) for day in days]
     cumulative = np.cumsum(per_day) if per_day else np.array([], dtype=int)
 
     def expected(day: date) -> float:

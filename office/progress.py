@@ -2,8 +2,11 @@
 
 The office (创建办) keeps a study plan: per campaign phase, the quizzes to pass and the
 documents to read, with a start and a deadline. Everything else here is derived from
-records (attempts, readings, exemptions, department history), never stored as a count or
-a state, so the figures as of a past moment can be computed again and come out the same.
+records (attempts, readings, exemptions, department history), so the figures as of a past
+moment can be computed again and come out the same. For the plan in force the per person
+status is also kept (:mod:`quizzes.plan_status`), in the write transaction of every record
+it summarises and rebuildable from them: it is read instead of the records, and gives the
+same figures as of any moment (``tests/test_plan_status.py``).
 
 The rules, in one place (the dashboard, exports and notices all follow them):
 
@@ -62,6 +65,7 @@ from quizzes.bank import Bank
 from quizzes.exemptions import Exemption, exemptions_in_force, get_exemption
 from quizzes.people import UnknownAccount, get_person, people_at, people_cte
 from quizzes.plan import Phase, StudyPlan
+from quizzes.plan_status import kept_phase, people_status, status_as_of
 from quizzes.readings import confirmed_readings, readings_by_person
 
 COUNTED_ROLES: tuple[str, ...] = ("staff", "head")
@@ -238,22 +242,26 @@ class Progress:
 
     def missing_of(self, employee_nos: Sequence[str]) -> list[tuple[RequirementKey, ...]]:
         """The requirements each of these people had not met, in one pass."""
-        if not self.requirements:
-            return [() for _ in employee_nos]
-        masks = self.people.loc[list(employee_nos), ["passed_mask", "read_mask"]]
-        # Thousands of people share a handful of combinations: each is decoded once.
-        decoded = {
-            (passed, read): self._unmet(passed, read)
-            for passed, read in set(zip(masks["passed_mask"], masks["read_mask"], strict=True))
-        }
-        return [decoded[key] for key in zip(masks["passed_mask"], masks["read_mask"], strict=True)]
+        return self.missing_in(self.people.loc[list(employee_nos)])
 
-    def _unmet(self, passed: int, read: int) -> tuple[RequirementKey, ...]:
+    def missing_in(self, people: pd.DataFrame) -> list[tuple[RequirementKey, ...]]:
+        """:meth:`missing_of` the rows of :attr:`people` given (a selection of them), in
+        their order; everyone with the same combination shares one tuple."""
+        if not self.requirements:
+            return [() for _ in range(len(people))]
+        pairs = people[["passed_mask", "read_mask"]].to_numpy(dtype=np.int64)
+        if not len(pairs):
+            return []
+        # Thousands of people share a handful of combinations: each is decoded once.
+        combinations, which = np.unique(pairs, axis=0, return_inverse=True)
         quizzes = [r for r in self.requirements if r.kind == "quiz"]
         documents = [r for r in self.requirements if r.kind == "document"]
-        return tuple(r for i, r in enumerate(quizzes) if not int(passed) >> i & 1) + tuple(
-            r for i, r in enumerate(documents) if not int(read) >> i & 1
-        )
+        decoded = [
+            tuple(r for i, r in enumerate(quizzes) if not passed >> i & 1)
+            + tuple(r for i, r in enumerate(documents) if not read >> i & 1)
+            for passed, read in combinations.tolist()
+        ]
+        return [decoded[i] for i in which.reshape(-1).tolist()]
 
 
 def _utc_series(values: pd.Series) -> pd.Series:
@@ -271,8 +279,13 @@ def compute_progress(
     employee_nos: Sequence[str] | None = None,
     counted_only: bool = True,
 ) -> Progress:
-    """Everyone's progress with a phase as of a moment: four SQL queries (people,
-    exemptions, quizzes and readings per person) and one pandas pass over the people.
+    """Everyone's progress with a phase as of a moment.
+
+    For a phase of the plan in force, one row per person from the kept status
+    (:mod:`quizzes.plan_status`), the rows that changed after the moment computed from
+    the times kept with them; for any other phase (a plan not saved, or changed since),
+    a pass over the quiz summaries and the readings. The people, their department and
+    exemptions are read at the moment either way.
 
     Args:
         db: the app database (schemas of kb, accounts, attempts and studyplan).
@@ -289,16 +302,19 @@ def compute_progress(
     """
     the_phase = plan.phase(phase, as_of)
     who = people_cte(as_of, departments, employee_nos, counted_only)
-    people = people_at(db, who).join(exemptions_in_force(db, as_of), how="left")
-    # Unscoped, narrowing the quizzes and readings to the people costs more than it
-    # saves: the join below drops whoever is out of scope.
-    scoped = departments is not None or employee_nos is not None
+    # Unscoped, narrowing the reads to the people costs more than it saves: the join in
+    # _evaluate drops whoever is out of scope.
+    scoped = who if departments is not None or employee_nos is not None else None
     limits = {
         q: bank.quizzes[q].attempts_allowed if q in bank.quizzes else None
         for q in the_phase.quiz_ids
     }
-    quizzes = quiz_progress_by_person(db, limits, as_of, who if scoped else None)
-    readings = readings_by_person(db, the_phase.documents, as_of, who if scoped else None)
+    if kept_phase(db, the_phase.name, the_phase.quiz_ids, the_phase.documents):
+        people, status = _kept_status(db, the_phase, limits, as_of, who)
+    else:
+        people = people_at(db, who)
+        status = _status_from_records(db, the_phase, limits, as_of, scoped)
+    people = people.join(exemptions_in_force(db, as_of), how="left")
 
     def details(nos: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         theirs = people_cte(as_of, employee_nos=nos, counted_only=False)
@@ -307,7 +323,81 @@ def compute_progress(
             confirmed_readings(db, the_phase.documents, as_of, theirs),
         )
 
-    return _evaluate(db, the_phase, bank, as_of, people, quizzes, readings, details)
+    return _evaluate(db, the_phase, bank, as_of, people, status, details)
+
+
+def _status_from_records(
+    db: sqlite_utils.Database,
+    phase: Phase,
+    limits: dict[str, int | None],
+    as_of: datetime,
+    who: tuple[str, dict] | None,
+) -> pd.DataFrame:
+    """Per person with a record by ``as_of``: ``quizzes_passed``, ``passed_mask``,
+    ``documents_read``, ``read_mask``, ``completed_at`` (set only when every requirement
+    was met), ``last_activity_at`` and ``blocked``, from the quiz summaries and the
+    readings."""
+    quizzes = quiz_progress_by_person(db, limits, as_of, who)
+    readings = readings_by_person(db, phase.documents, as_of, who)
+    frame = quizzes.join(readings, how="outer")
+    passed = frame["quizzes_passed"].fillna(0).astype(np.int64)
+    read = frame["documents_read"].fillna(0).astype(np.int64)
+    all_met = (passed == len(phase.quiz_ids)) & (read == len(phase.documents))
+    last_pass, last_read = _text(frame["last_pass_at"]), _text(frame["last_read_at"])
+    return pd.DataFrame(
+        {
+            "quizzes_passed": passed,
+            "passed_mask": frame["passed_mask"].fillna(0).astype(np.int64),
+            "documents_read": read,
+            "read_mask": frame["read_mask"].fillna(0).astype(np.int64),
+            "completed_at": np.where(all_met, _later(last_pass, last_read), ""),
+            "last_activity_at": _later(_text(frame["last_at"]), last_read),
+            "blocked": frame["blocked_quizzes"].fillna(0).to_numpy() > 0,
+        },
+        index=frame.index,
+    )
+
+
+def _kept_status(
+    db: sqlite_utils.Database,
+    phase: Phase,
+    limits: dict[str, int | None],
+    as_of: datetime,
+    who: tuple[str, dict],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The people of ``who`` and :func:`_status_from_records` from the kept status, in
+    one read: its rows that did not change after ``as_of`` as they are, the others from
+    the times kept with them."""
+    kept = people_status(db, phase.name, limits, as_of, who)
+    people = kept[["name", "role", "active", "department"]]
+    current = kept["current"].astype(bool).to_numpy()
+    kept = kept[current]
+    status = pd.DataFrame(
+        {
+            "quizzes_passed": kept["quizzes_passed"].fillna(0).to_numpy(dtype=np.int64),
+            "passed_mask": kept["passed_mask"].fillna(0).to_numpy(dtype=np.int64),
+            "documents_read": kept["documents_read"].fillna(0).to_numpy(dtype=np.int64),
+            "read_mask": kept["read_mask"].fillna(0).to_numpy(dtype=np.int64),
+            "completed_at": _text(kept["completed_at"]),
+            "last_activity_at": _text(kept["last_activity_at"]),
+            "blocked": kept["blocked"].fillna(0).to_numpy() > 0,
+        },
+        index=kept.index,
+    )
+    changed = people.index[~current]
+    if len(changed):
+        status = pd.concat([status, status_as_of(db, phase.name, limits, as_of, list(changed))])
+    return people, status
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    # Times stay stored text (fixed-width UTC, so text order is time order) until a view
+    # shows them: parsing 50,000 of each costs more than the rest of this pass.
+    return values.fillna("").to_numpy(dtype=str)
+
+
+def _later(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(a > b, a, b)
 
 
 def _evaluate(
@@ -316,8 +406,7 @@ def _evaluate(
     bank: Bank,
     as_of: datetime,
     people: pd.DataFrame,
-    quizzes: pd.DataFrame,
-    readings: pd.DataFrame,
+    status: pd.DataFrame,
     details: Callable[[Sequence[str]], tuple[pd.DataFrame, pd.DataFrame]],
 ) -> Progress:
     titles = {d.path: d.title for d in list_documents(db)} if phase.documents else {}
@@ -326,27 +415,16 @@ def _evaluate(
         for q in phase.quiz_ids
     ) + tuple(RequirementKey("document", d, titles.get(d, d)) for d in phase.documents)
     index = people.index
-    quizzes = quizzes.reindex(index)
-    readings = readings.reindex(index)
-
-    # Times stay stored text (fixed-width UTC, so text order is time order) until a view
-    # shows them: parsing 50,000 of each costs more than the rest of this pass.
-    def text(values: pd.Series) -> np.ndarray:
-        return values.fillna("").to_numpy(dtype=str)
-
-    def later(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where(a > b, a, b)
-
-    passed = quizzes["quizzes_passed"].fillna(0).astype(int)
-    read = readings["documents_read"].fillna(0).astype(int)
+    status = status.reindex(index)
+    passed = status["quizzes_passed"].fillna(0).astype(np.int64)
+    read = status["documents_read"].fillna(0).astype(np.int64)
     all_met = ((passed == len(phase.quiz_ids)) & (read == len(phase.documents))).to_numpy()
-    last_read = text(readings["last_read_at"])
     if requirements:
-        completed_at = later(text(quizzes["last_pass_at"]), last_read)
+        completed_at = _text(status["completed_at"])
     else:
         completed_at = np.full(len(index), to_stamp(phase.start))
     completed_at = np.where(all_met, completed_at, "")
-    last_activity = later(text(quizzes["last_at"]), last_read)
+    last_activity = _text(status["last_activity_at"])
     started = last_activity != ""
 
     past_deadline = as_of > phase.deadline
@@ -367,12 +445,12 @@ def _evaluate(
         quizzes_passed=passed,
         documents_read=read,
         passed_all_quizzes=passed == len(phase.quiz_ids),
-        passed_mask=quizzes["passed_mask"].fillna(0).astype(np.int64),
-        read_mask=readings["read_mask"].fillna(0).astype(np.int64),
+        passed_mask=status["passed_mask"].fillna(0).astype(np.int64),
+        read_mask=status["read_mask"].fillna(0).astype(np.int64),
         started=started,
         completed_at=stamps(completed_at),
         state=pd.Series(state, index=index, dtype=object),
-        blocked=(quizzes["blocked_quizzes"].fillna(0) > 0).astype(bool),
+        blocked=status["blocked"].fillna(False).astype(bool),
         last_activity_at=stamps(last_activity),
     )
     return Progress(

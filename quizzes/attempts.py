@@ -40,6 +40,7 @@ from quizzes.attempt_tallies import (
 )
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
+from quizzes.plan_status import refresh_plan_status
 
 GRACE_SECONDS = 10
 """Saves and submissions arriving this long after the deadline still count (network lag)."""
@@ -1010,6 +1011,7 @@ def _refresh_summaries(
     db.execute(f"DELETE FROM quiz_summaries WHERE {people}{quiz}", params)
     select = _summary_select(f"a.{people}{quiz.replace('quiz_id', 'a.quiz_id')}")
     db.execute(f"INSERT INTO quiz_summaries ({_SUMMARY_COLUMNS}) {select}", params)
+    refresh_plan_status(db, employee_nos)
 
 
 def rebuild_summaries(db: sqlite_utils.Database) -> int:
@@ -1099,7 +1101,9 @@ def delete_attempts_of(
     attempts = db.execute(
         f"DELETE FROM attempts WHERE employee_no IN ({people_sql})", params
     ).rowcount
+    people = [r[0] for r in db.execute(people_sql, params)]
     db.execute(f"DELETE FROM quiz_summaries WHERE employee_no IN ({people_sql})", params)
+    refresh_plan_status(db, people)
     return answers, attempts
 
 
@@ -1197,6 +1201,11 @@ def quiz_progress_by_person(
     was first passed, how many are not passed with no attempts left, and the last attempt
     started.
 
+    One pass over the per person and quiz summary, at any moment: a first start and a
+    first pass are fixed times (as of a moment they are theirs if by then, else none),
+    and running out of attempts is the start of the last one allowed. Only the last start
+    by a moment of a summary that changed after it is looked up in its attempts.
+
     Args:
         db: the app database.
         attempts_allowed: the quizzes in order, each with its attempts allowed (None:
@@ -1210,24 +1219,36 @@ def quiz_progress_by_person(
         ``last_pass_at``, ``blocked_quizzes``, ``last_at`` (times as stored text).
     """
     quiz_ids = list(attempts_allowed)
-    with_pairs, params = _pairs_as_of(db, quiz_ids, as_of, who)
-    positions = " ".join(f"WHEN :pq{i} THEN {1 << i}" for i in range(len(quiz_ids)))
-    params.update({f"pq{i}": q for i, q in enumerate(quiz_ids)})
-    bit = f"CASE quiz_id {positions} END" if quiz_ids else "0"
-    limits = [(q, n) for q, n in attempts_allowed.items() if n is not None]
+    cte, params = who if who is not None else ("", {})
+    params = {**params, "as_of": to_stamp(as_of)}
+    quizzes = in_list_sql("q", quiz_ids, params)
+    positions = " ".join(f"WHEN :q{i} THEN {1 << i}" for i in range(len(quiz_ids)))
+    bit = f"CASE s.quiz_id {positions} END" if quiz_ids else "0"
+    limits = [(i, n) for i, n in enumerate(attempts_allowed.values()) if n is not None]
     allowed = "NULL"
     if limits:
-        cases = " ".join(f"WHEN :lq{i} THEN {int(n)}" for i, (_, n) in enumerate(limits))
-        params.update({f"lq{i}": q for i, (q, _) in enumerate(limits)})
-        allowed = f"CASE quiz_id {cases} END"
+        allowed = f"CASE s.quiz_id {' '.join(f'WHEN :q{i} THEN {int(n)}' for i, n in limits)} END"
+    attempts_of = "FROM attempts a WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id"
+    # Out of attempts by the moment: the last attempt allowed was started by then (the
+    # summary's last start when every attempt allowed was used; counted in the attempts
+    # when the bank allows fewer now than were used).
+    exhausted = f"""CASE WHEN s.attempts_used < {allowed} THEN 0
+        WHEN s.attempts_used = {allowed} THEN s.last_started_at <= :as_of
+        ELSE (SELECT COUNT(*) {attempts_of} AND a.started_at <= :as_of) >= {allowed} END"""
+    passed = "COALESCE(s.first_pass_at <= :as_of, 0)"
+    last_start = f"""CASE WHEN s.changed_at <= :as_of THEN s.last_started_at
+        ELSE (SELECT MAX(a.started_at) {attempts_of} AND a.started_at <= :as_of) END"""
+    scoped = "" if who is None else "AND s.employee_no IN (SELECT employee_no FROM who)"
     return query_frame(
         db,
-        f"""{with_pairs}
-        SELECT employee_no, COUNT(first_pass_at) AS quizzes_passed,
-            TOTAL(CASE WHEN first_pass_at IS NOT NULL THEN {bit} END) AS passed_mask,
-            MAX(first_pass_at) AS last_pass_at,
-            TOTAL(first_pass_at IS NULL AND attempts_used >= {allowed}) AS blocked_quizzes,
-            MAX(last_started_at) AS last_at
-        FROM pairs GROUP BY employee_no""",
+        f"""{"WITH " + cte if cte else ""}
+        SELECT s.employee_no, SUM({passed}) AS quizzes_passed,
+            TOTAL(CASE WHEN {passed} THEN {bit} END) AS passed_mask,
+            MAX(CASE WHEN {passed} THEN s.first_pass_at END) AS last_pass_at,
+            TOTAL(NOT {passed} AND COALESCE({exhausted}, 0)) AS blocked_quizzes,
+            MAX({last_start}) AS last_at
+        FROM quiz_summaries s
+        WHERE s.quiz_id IN ({quizzes}) AND s.first_started_at <= :as_of {scoped}
+        GROUP BY s.employee_no""",
         params,
     ).set_index("employee_no")

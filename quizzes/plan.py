@@ -24,6 +24,7 @@ from base.sql import rows
 from base.store import write
 from kb.documents import DocumentInfo, list_documents
 from quizzes.bank import Bank
+from quizzes.plan_status import keep_phases
 
 DEFAULT_PHASE_NAME = "启动阶段·全面学习"
 DEFAULT_STUDY_DAYS = 30
@@ -304,13 +305,24 @@ def _insert_plan(db: sqlite_utils.Database, plan: StudyPlan, now: datetime, by: 
     version = int(cursor.fetchone()[0])
     cursor.close()
     found = rows(db, "SELECT * FROM study_plan_versions WHERE id = ?", [version])
-    return _plan_from_row(found[0])
+    stored = _plan_from_row(found[0])
+    _keep_status(db, stored)
+    return stored
+
+
+def _keep_status(db: sqlite_utils.Database, plan: StudyPlan | None) -> None:
+    # The kept per person status follows the plan in force (quizzes.plan_status).
+    phases = () if plan is None else plan.phases
+    keep_phases(db, [(p.name, p.quiz_ids, p.documents) for p in phases])
 
 
 def delete_plans_saved_by(db: sqlite_utils.Database, author: str) -> int:
     """Delete the plan versions saved by ``author`` (the demo's), inside the caller's write
     transaction; the latest version left is in force again. Returns how many went."""
-    return db.execute("DELETE FROM study_plan_versions WHERE saved_by = ?", [author]).rowcount
+    deleted = db.execute("DELETE FROM study_plan_versions WHERE saved_by = ?", [author]).rowcount
+    if deleted:
+        _keep_status(db, get_plan(db))
+    return deleted
 
 
 def ensure_default_plan(

@@ -19,6 +19,7 @@ from base.sql import in_list_sql, query_frame
 from base.store import write
 from quizzes.people import UnknownAccount, get_person
 from quizzes.plan import StudyPlanError
+from quizzes.plan_status import refresh_plan_status
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def confirm_reading(
             "ON CONFLICT (employee_no, doc_path) DO NOTHING",
             [person.employee_no, doc_path, to_stamp(now)],
         )
+        refresh_plan_status(db, [person.employee_no])
     row = db.execute(
         "SELECT doc_path, confirmed_at FROM readings WHERE employee_no = ? AND doc_path = ?",
         [person.employee_no, doc_path],
@@ -116,17 +118,24 @@ def insert_readings(db: sqlite_utils.Database, readings: Iterable[tuple[str, str
         readings: ``(employee_no, doc_path, confirmed_at)`` rows, the time stored text;
             a confirmation already stored is kept.
     """
+    readings = list(readings)
     db.conn.executemany(
         "INSERT INTO readings (employee_no, doc_path, confirmed_at) VALUES (?, ?, ?) "
         "ON CONFLICT (employee_no, doc_path) DO NOTHING",
-        list(readings),
+        readings,
     )
+    refresh_plan_status(db, [r[0] for r in readings])
 
 
 def delete_readings_of(db: sqlite_utils.Database, people_sql: str, params: Any) -> int:
     """Delete every confirmation of the people ``people_sql`` selects, inside the caller's
     write transaction (removing demo data); returns how many."""
-    return db.execute(f"DELETE FROM readings WHERE employee_no IN ({people_sql})", params).rowcount
+    people = [r[0] for r in db.execute(people_sql, params)]
+    deleted = db.execute(
+        f"DELETE FROM readings WHERE employee_no IN ({people_sql})", params
+    ).rowcount
+    refresh_plan_status(db, people)
+    return deleted
 
 
 def readings_by_person(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from base.store import migrate
+from quizzes.plan_status import create_plan_status
 
 COMPONENT = "studyplan"
 
@@ -89,7 +90,9 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-STEPS = [_create_v1]
+# Step 2: the kept per person status with each phase of the plan in force
+# (quizzes.plan_status), built from the records already stored.
+STEPS = [_create_v1, create_plan_status]
 
 
 def ensure_schema(db: sqlite_utils.Database) -> int:

@@ -5,7 +5,6 @@ computed from the records alone, as of any moment, in any scope and date window.
 from __future__ import annotations
 
 import random
-import threading
 from datetime import timedelta
 
 import pandas as pd
@@ -13,12 +12,10 @@ import pytest
 
 import office.coverage
 import office.statistics
-from base.store import open_db
 from office.coverage import coverage
 from office.scope import Scope
 from office.statistics import question_stats, quiz_stats
 from quizzes import demo
-from quizzes.accounts import update_person
 from quizzes.attempt_stats import answer_tallies, quiz_tallies
 from quizzes.attempt_tallies import (
     SCORE_BANDS,
@@ -28,21 +25,18 @@ from quizzes.attempt_tallies import (
 )
 from quizzes.attempts import ensure_schema as ensure_attempts_schema
 from quizzes.attempts import rebuild_attempt_tallies
-from quizzes.people import Role, people_cte
+from quizzes.people import people_cte
 from tests.data.office.office_records import (
     DEADLINE,
     DOCUMENTS,
     LAW,
     OFFICE_DEPT,
-    RIGHT,
     START,
     STATION,
-    WRONG,
     at,
+    burst,
     office_plan,
-    person,
     table_rows,
-    take,
 )
 
 BANDS = [(low, high) for _, low, high in SCORE_BANDS]
@@ -154,39 +148,8 @@ def test_every_view_from_the_tallies_equals_the_one_from_the_records(bureau, ban
 
 
 def test_the_kept_tallies_equal_the_rebuilt_ones_after_a_burst(office_db, bank):
-    # 24 people in three departments submit at once, in threads with their own
-    # connections as the app's sessions are; some fail, some retry, some let beta's 10
-    # minutes run out (graded as expired), and one moves department during the burst.
-    db_path = office_db.conn.execute("PRAGMA database_list").fetchone()[2]
-    departments = [OFFICE_DEPT, STATION, LAW]
-    for i in range(24):
-        person(office_db, f"E{i:03d}", f"人员{i}", departments[i % 3])
-    barrier = threading.Barrier(25)
-    failures = []
-
-    def someone(i: int) -> None:
-        conn = open_db(db_path)
-        try:
-            who = f"E{i:03d}"
-            barrier.wait()
-            for round_ in range(1 + i % 2):
-                started = START + timedelta(days=i % 4, hours=round_)
-                answers = RIGHT if (i + round_) % 2 else WRONG
-                take(conn, bank, "alpha", who, started, answers["alpha"])
-                take(conn, bank, "beta", who, started, answers["beta"], minutes=5 + 10 * (i % 2))
-        except Exception as error:
-            failures.append((i, error))
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=someone, args=(i,)) for i in range(24)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    update_person(office_db, "E005", "人员5", LAW, Role.STAFF, START + timedelta(days=2))
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    # 24 people submit at once; some fail, some retry, some run out of time, one moves.
+    burst(office_db, bank)
     kept = tallies(office_db)
     assert office_db.execute("SELECT COUNT(*) FROM attempt_marks").fetchone()[0] == 2 * (
         12 + 12 * 2

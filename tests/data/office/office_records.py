@@ -11,6 +11,7 @@ question by question.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,47 @@ def complete(db: sqlite_utils.Database, bank: Bank, employee_no: str, when: date
     read_all(db, employee_no, when - timedelta(hours=2))
     take(db, bank, "alpha", employee_no, when - timedelta(hours=1), RIGHT["alpha"])
     take(db, bank, "beta", employee_no, when - timedelta(minutes=5), RIGHT["beta"])
+
+
+def burst(db: sqlite_utils.Database, bank: Bank, *, readings: bool = False) -> None:
+    """24 people in three departments submit at once, in threads with their own
+    connections as the app's sessions are; some fail, some retry, some let beta's 10
+    minutes run out (graded as expired), with ``readings`` each confirms a document
+    between the two quizzes; and E005 moves department during the burst."""
+    from quizzes.accounts import update_person
+
+    db_path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    departments = [OFFICE_DEPT, STATION, LAW]
+    for i in range(24):
+        person(db, f"E{i:03d}", f"人员{i}", departments[i % 3])
+    barrier = threading.Barrier(25)
+    failures = []
+
+    def someone(i: int) -> None:
+        conn = open_db(db_path)
+        try:
+            who = f"E{i:03d}"
+            barrier.wait()
+            for round_ in range(1 + i % 2):
+                started = START + timedelta(days=i % 4, hours=round_)
+                answers = RIGHT if (i + round_) % 2 else WRONG
+                take(conn, bank, "alpha", who, started, answers["alpha"])
+                if readings:
+                    confirm_reading(conn, who, DOCUMENTS[i % 2], started + timedelta(minutes=30))
+                take(conn, bank, "beta", who, started, answers["beta"], minutes=5 + 10 * (i % 2))
+        except Exception as error:
+            failures.append((i, error))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=someone, args=(i,)) for i in range(24)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    update_person(db, "E005", "人员5", LAW, Role.STAFF, START + timedelta(days=2))
+    for thread in threads:
+        thread.join()
+    assert failures == []
 
 
 def table_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
