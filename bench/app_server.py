@@ -183,12 +183,14 @@ def start_app(
     project: Path = ROOT,
     extra_env: dict[str, str] | None = None,
     workers: int = 1,
+    script: str = "asgi.py",
 ) -> AppServer:
     """Serve ``project``/app.py on a free local port and wait for ``/_stcore/health``.
 
     ``project`` is this checkout unless a benchmark compares a modified copy of it;
     ``extra_env`` adds variables (e.g. ``MALLOC_ARENA_MAX``) to the server's environment;
-    ``workers`` > 1 serves through ui/serve.py's sticky proxy, as ``make run`` does.
+    ``workers`` > 1 serves through ui/serve.py's sticky proxy, as ``make run`` does;
+    ``script`` (one worker) serves another page of the project, as a test does.
     """
     port = free_port()
     if workers > 1:
@@ -200,7 +202,7 @@ def start_app(
             "KB_WORKERS": str(workers),
         }
     else:
-        command = streamlit_command("127.0.0.1", port, extra_args or [])
+        command = streamlit_command("127.0.0.1", port, extra_args or [], script=script)
     with log_path.open("wb") as log:
         try:
             process = subprocess.Popen(

@@ -51,6 +51,35 @@ PASSWORD = "study2026ok"
 PLAN_QUIZ_FILE = SHIPPED_BANK / "plan-basics.yaml"
 
 
+# The text a person sees: text nodes that are rendered, on the page (not a skip link
+# parked off-screen) and not transparent, without Material icon ligatures ("search" drawn
+# as a magnifier), plus the placeholders of empty inputs.
+VISIBLE_TEXT_JS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest('script,style,noscript')) continue;
+    const style = getComputedStyle(el);
+    if (style.fontFamily.includes('Material Symbols') || style.color === 'rgba(0, 0, 0, 0)') continue;
+    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width <= 1 || box.height <= 1 || box.right < 0 || box.bottom < 0) continue;
+    out.push(node.textContent);
+  }
+  for (const input of document.querySelectorAll('input[placeholder], textarea[placeholder]')) {
+    if (!input.value && input.checkVisibility()) out.push(input.placeholder);
+  }
+  return out.join('\\n');
+}"""
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def latin_words(page: Page) -> set[str]:
+    """The Latin words (two letters or more) in the text a person sees on ``page`` now."""
+    return set(LATIN_WORD.findall(page.evaluate(VISIBLE_TEXT_JS)))
+
+
 # -- the app's data and server --------------------------------------------------------------
 
 

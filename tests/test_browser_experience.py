@@ -29,6 +29,7 @@ from tests.browser_support import (
     choose_answer,
     click_when_idle,
     give_answer,
+    latin_words,
     log_in,
     open_in_sidebar,
     open_tab,
@@ -52,27 +53,6 @@ IPHONE_UA = (
     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 )
 
-# The text a person sees: text nodes that are rendered and on the page (not a skip link
-# parked off-screen), without Material icon ligatures ("search" drawn as a magnifier),
-# plus the placeholders of empty inputs.
-VISIBLE_TEXT_JS = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const el = node.parentElement;
-    if (!el || el.closest('script,style,noscript')) continue;
-    if (getComputedStyle(el).fontFamily.includes('Material Symbols')) continue;
-    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
-    const box = el.getBoundingClientRect();
-    if (box.width <= 1 || box.height <= 1 || box.right < 0 || box.bottom < 0) continue;
-    out.push(node.textContent);
-  }
-  for (const input of document.querySelectorAll('input[placeholder], textarea[placeholder]')) {
-    if (!input.value && input.checkVisibility()) out.push(input.placeholder);
-  }
-  return out.join('\\n');
-}"""
-LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 # Latin words that must stay: file formats and the program that converts them, units.
 ALLOWED = {"CSV", "csv", "XLSX", "xlsx", "Excel", "LibreOffice", "MB"}
@@ -91,12 +71,6 @@ ALLOWED |= {
     "tif",
     "tiff",
 }
-# What Streamlit 1.67 draws in English and offers no setting for (README, "All Chinese").
-STREAMLIT_REMAINS = {
-    "yyyy",
-    "mm",
-    "dd",  # st.date_input's placeholder while empty
-}
 # The test server runs lexical-only: the search page says so, naming the setting.
 TEST_SETUP = {"KB", "EMBED", "MODEL", "none"}
 
@@ -104,8 +78,7 @@ TEST_SETUP = {"KB", "EMBED", "MODEL", "none"}
 def english_words(page: Page) -> set[str]:
     """The Latin words in the page's visible text, less what is allowed to stay."""
     wait_for_app_idle(page)
-    words = set(LATIN_WORD.findall(page.evaluate(VISIBLE_TEXT_JS)))
-    return words - ALLOWED - STREAMLIT_REMAINS - TEST_SETUP
+    return latin_words(page) - ALLOWED - TEST_SETUP
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """Chinese in place of the English that Streamlit 1.67 draws itself, with no setting or
 parameter to change it: the file uploader's button ("Upload") and size line ("20MB per
-file"), and the "Press Enter to apply" line under a text input being typed in.
+file"), the "Press Enter to apply" line under a text input being typed in, and an empty
+date input's "yyyy / mm / dd" (drawn as 年 / 月 / 日; its calendar is Chinese already).
 
 One project-owned, constant style sheet (nothing in it comes from a document or a user)
-hides those elements' text and, for the uploader, draws Chinese in its place. It names
+hides those elements' text and, for the uploader and the date, draws Chinese in its place. It names
 Streamlit's own test ids; `tests/test_browser_experience.py` fails on visible English if
 an upgrade renames them.
 """
@@ -26,6 +27,19 @@ _STYLE = """<style>
   opacity: 0.7;
 }}
 [data-testid="InputInstructions"] {{ display: none; }}
+[data-testid="stDateInput"] [data-placeholder="true"] {{
+  color: transparent !important;
+  position: relative;
+}}
+[data-testid="stDateInput"] [data-placeholder="true"]::after {{
+  position: absolute;
+  inset: 0;
+  text-align: center;
+  color: rgba(49, 51, 63, 0.6);
+}}
+[data-testid="stDateInput"] [data-placeholder="true"][data-type="year"]::after {{ content: "年"; }}
+[data-testid="stDateInput"] [data-placeholder="true"][data-type="month"]::after {{ content: "月"; }}
+[data-testid="stDateInput"] [data-placeholder="true"][data-type="day"]::after {{ content: "日"; }}
 </style>"""
 
 

@@ -233,11 +233,15 @@ def free_port() -> int:
 
 
 def streamlit_command(
-    host: str, port: int, options: Sequence[str], allowed_hosts: Sequence[str] = LOCAL_HOSTS
+    host: str,
+    port: int,
+    options: Sequence[str],
+    allowed_hosts: Sequence[str] = LOCAL_HOSTS,
+    script: str = "asgi.py",
 ) -> list[str]:
     """``streamlit run asgi.py`` (the app and its login cookie routes) on ``host``:``port``
     with the extra ``options``, accepting websockets only for the host names
-    ``allowed_hosts`` (``Settings.allowed_hosts``).
+    ``allowed_hosts`` (``Settings.allowed_hosts``); a test serves another ``script``.
 
     Started through ``ui.launch``, so that ``ui.protocol_guard`` is in place before the
     first session (run it from the project folder)."""
@@ -247,7 +251,7 @@ def streamlit_command(
         "-m",
         "ui.launch",
         "run",
-        "asgi.py",
+        script,
         "--server.address",
         host,
         "--server.port",
