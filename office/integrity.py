@@ -80,19 +80,24 @@ def integrity_flags(
         candidates = keyed[people_per_key >= 2]
         sheets = answer_sheets(db, [int(i) for i in candidates["attempt_id"]])
         names = _names(db, as_of, list(candidates["employee_no"].unique()))
+        # Grouped in plain Python: a DataFrame group per key costs more than its rows.
+        by_key: dict[tuple, list[dict]] = {}
+        for detail in candidates.to_dict("records"):
+            by_key.setdefault(tuple(detail[k] for k in key), []).append(detail)
+        questions_of = {sheet: len(json.loads(sheet)) for sheet in set(sheets.values())}
         groups = []
-        for _, group in candidates.groupby(key, sort=False):
+        for group in by_key.values():
             by_sheet: dict[str, list[dict]] = {}
-            for detail in group.to_dict("records"):
+            for detail in group:
                 sheet = sheets[int(detail["attempt_id"])]
-                if len(json.loads(sheet)) >= min_questions:
+                if questions_of[sheet] >= min_questions:
                     by_sheet.setdefault(sheet, []).append(detail)
             for sheet, details in by_sheet.items():
                 if len({d["employee_no"] for d in details}) >= 2:
                     for d in details:
                         d["name"], d["department"] = names.get(d["employee_no"], ("", ""))
                     details.sort(key=lambda d: (d["submitted_at"], d["attempt_id"]))
-                    groups.append((len(json.loads(sheet)), details))
+                    groups.append((questions_of[sheet], details))
         groups.sort(key=lambda g: (g[1][0]["submitted_at"], g[1][0]["attempt_id"]))
         for questions, details in groups:
             group_number += 1

@@ -31,6 +31,7 @@ derived from the records as of its moment.
 from __future__ import annotations
 
 import json
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -131,6 +132,30 @@ def create_tallies(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX attempts_submitted ON attempts (submitted_at)")
     _tally_all(db)
+
+
+def cover_day_tallies(db: sqlite_utils.Database) -> None:
+    """Migration step: the day tallies' index by day holds their counts too.
+
+    A figure up to a recent moment reads the few days after it; through an index without
+    the counts SQLite chose to read the whole table instead (at 50,000 people 630,000
+    rows, 120 MB from disk when the cache is cold)."""
+    db.execute("DROP INDEX question_day_tallies_day")
+    db.execute(
+        "CREATE INDEX question_day_tallies_by_day ON question_day_tallies "
+        "(day, quiz_id, department, question_id, answered, correct)"
+    )
+
+
+def index_attempt_pace(db: sqlite_utils.Database) -> None:
+    """Migration step: the submitted attempts' marks indexed by seconds per question.
+
+    The integrity flags' too-fast attempts are a few thousand of 1.5 million at 50,000
+    people; without it every mark is read (200 MB from disk when the cache is cold)."""
+    db.execute(
+        "CREATE INDEX attempt_marks_pace ON attempt_marks (seconds / questions) "
+        "WHERE status = 'submitted'"
+    )
 
 
 def _tally_all(db: sqlite_utils.Database) -> None:
@@ -393,13 +418,17 @@ class _Read:
             for submitted in self.window.records_sql(self.params)
         ]
 
-    def recounted_cte(self) -> str:
+    def recounted_cte(self, by_department: bool = True) -> str:
         """CTEs ``who`` and ``flagged``: the graded attempts of the recounted people that
         the tallies hold wrongly or not at all: with the department and day tallied under,
         their department at the moment (``now_department``; NULL when not counted), whether
         to take them away from the tallied figures (``taken``: tallied under another
         department, or not counted now) and whether to add them (``added``: counted in
-        scope, in the window, and not already tallied as they should be)."""
+        scope, in the window, and not already tallied as they should be).
+
+        Without ``by_department`` the figure is not split by department, so an attempt
+        both taken away and added back (a move between two departments in scope, the
+        common case) changes nothing and is left out: its answers are never read."""
         misfit = "w.department IS NOT g.department"
         days = self.days.format(t="g")
         return f"""{self.who[0]}, {
@@ -415,7 +444,7 @@ class _Read:
                         AND {self.window.whole_sql(self.params, "g")}
                         AND ({misfit} OR NOT ({days}))) AS added
                 FROM graded g LEFT JOIN who w ON w.employee_no = g.employee_no)
-            WHERE taken OR added)"""
+            WHERE {"taken OR added" if by_department else "taken != added"})"""
 
 
 def answer_counts(
@@ -440,53 +469,113 @@ def answer_counts(
     params = read.params
     department = ", t.department" if by_department else ""
     group = f"t.quiz_id, t.question_id{department}"
+    keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
+    recent = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
+    # The partial days at the ends of the window, from the attempts submitted then.
+    corrections = [
+        f"""SELECT {recent}, COUNT(*), SUM(s.correct)
+        FROM recent g JOIN answers s ON s.attempt_id = g.id
+        WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {recent}"""
+    ]
     if since is None and read.window.days is not None:
-        # Everything up to the last whole day: the totals, less the days after it.
+        # Everything up to the last whole day: the totals, less the days after it. By
+        # department the totals are read as they are (one row per quiz, department and
+        # question already) and summed with the rest below.
         params["after_day"] = read.window.days[1].isoformat()
-        kept = f"""SELECT {group}, SUM(t.answered), SUM(t.correct)
-            FROM question_tallies t WHERE {read.scoped("t")} GROUP BY {group}
-            UNION ALL
-            SELECT {group}, -SUM(t.answered), -SUM(t.correct)
-            FROM question_day_tallies t
+        kept = (
+            f"SELECT {group}, t.answered, t.correct FROM question_tallies t "
+            f"WHERE {read.scoped('t')}"
+            if by_department
+            else f"SELECT {group}, SUM(t.answered), SUM(t.correct) FROM question_tallies t "
+            f"WHERE {read.scoped('t')} GROUP BY {group}"
+        )
+        corrections.append(
+            f"""SELECT {group}, -SUM(t.answered), -SUM(t.correct)
+            -- Named: grouping by the quiz, SQLite would rather read the whole table in
+            -- its key order than the few days after through the index.
+            FROM question_day_tallies t INDEXED BY question_day_tallies_by_day
             WHERE t.day > :after_day AND +t.quiz_id IN ({read.quizzes})
                 AND {read.in_scope("t.department")}
             GROUP BY {group}"""
+        )
     else:
         kept = f"""SELECT {group}, SUM(t.answered), SUM(t.correct)
             FROM question_day_tallies t WHERE {read.tallied("t")} GROUP BY {group}"""
-    recent = group.replace("t.", "g.").replace("g.question_id", "s.question_id")
-    total = "quiz_id, question_id" + (", department" if by_department else "")
-    tallied_under = ", department" if by_department else ""
-    counts_under = ", now_department" if by_department else ""
-    return query_frame(
-        db,
-        f"""WITH {read.recounted_cte()}, {_graded_cte(read.partial(), "recent")},
-        -- Each answer of a recounted person read once: taken away where it was tallied,
-        -- added where it counts at the moment.
-        moved AS MATERIALIZED (
-            SELECT g.quiz_id, s.question_id, g.department, g.now_department,
-                SUM(g.taken) AS taken, SUM(g.taken * s.correct) AS taken_correct,
-                SUM(g.added) AS added, SUM(g.added * s.correct) AS added_correct
-            FROM flagged g JOIN answers s ON s.attempt_id = g.id
-            WHERE s.correct IS NOT NULL
-            GROUP BY g.quiz_id, s.question_id, g.department, g.now_department),
-        parts (quiz_id, question_id{", department" if by_department else ""}, answered, correct)
-        AS (
-            {kept}
-            UNION ALL
-            SELECT {recent}, COUNT(*), SUM(s.correct)
-            FROM recent g JOIN answers s ON s.attempt_id = g.id
-            WHERE s.correct IS NOT NULL AND {read.scoped("g")} GROUP BY {recent}
-            UNION ALL
-            SELECT quiz_id, question_id{tallied_under}, -taken, -taken_correct
-            FROM moved WHERE taken
-            UNION ALL
-            SELECT quiz_id, question_id{counts_under}, added, added_correct
-            FROM moved WHERE added)
-        SELECT {total}, SUM(answered) AS answered, SUM(correct) AS correct
-        FROM parts GROUP BY {total} HAVING SUM(answered) != 0""",
-        params,
-    )
+    columns = ", ".join([*keys, "answered", "correct"])
+    parts = [
+        query_frame(db, f"WITH kept ({columns}) AS ({kept}) SELECT * FROM kept", params),
+        query_frame(
+            db,
+            f"""WITH {_graded_cte(read.partial(), "recent")},
+            parts ({columns}) AS ({" UNION ALL ".join(corrections)})
+            SELECT {", ".join(keys)}, SUM(answered) AS answered, SUM(correct) AS correct
+            FROM parts GROUP BY {", ".join(keys)}""",
+            params,
+        ),
+        _moved_answers(db, read, by_department),
+    ]
+    parts = [part for part in parts if not part.empty]
+    if len(parts) > 1:
+        summed = pd.concat(parts, ignore_index=True)
+        summed = summed.groupby(keys, sort=False, as_index=False)[["answered", "correct"]].sum()
+    else:
+        summed = parts[0] if parts else pd.DataFrame(columns=[*keys, "answered", "correct"])
+    return summed[summed["answered"] != 0].reset_index(drop=True)
+
+
+def _moved_answers(db: sqlite_utils.Database, read: _Read, by_department: bool) -> pd.DataFrame:
+    """The answers of the recounted people's attempts the tallies hold wrongly
+    (:meth:`_Read.recounted_cte`), per question (and department): taken away (negative)
+    where they were tallied, added where they count at the moment.
+
+    Each attempt's questions come as one list (answered, and answered right), counted
+    here: SQLite grouped every answer row by sorting them (some 500,000 at 50,000 people)
+    in twice the time."""
+    # Per quiz and department (or quiz alone), the questions answered and answered right,
+    # counted apart for the attempts taken away and those added.
+    counts: dict[str, defaultdict[tuple, Counter]] = {
+        name: defaultdict(Counter) for name in ("taken", "taken_right", "added", "added_right")
+    }
+    width = 2 if by_department else 1
+    for quiz_id, department, now_department, taken, added, asked, right in db.execute(
+        f"""WITH {read.recounted_cte(by_department)}
+        SELECT g.quiz_id, g.department, g.now_department, g.taken, g.added,
+            (SELECT group_concat(s.question_id) FROM answers s
+             WHERE s.attempt_id = g.id AND s.correct IS NOT NULL),
+            (SELECT group_concat(s.question_id) FROM answers s
+             WHERE s.attempt_id = g.id AND s.correct = 1)
+        FROM flagged g""",
+        read.params,
+    ):
+        if asked is None:
+            continue
+        # Question ids are letters, digits, "-" and "_" (quizzes.bank): never a comma.
+        asked_ids, right_ids = asked.split(","), right.split(",") if right else []
+        for kind, applies, where in (
+            ("taken", taken, department),
+            ("added", added, now_department),
+        ):
+            if applies:
+                key = (quiz_id, where)[:width]
+                counts[kind][key].update(asked_ids)
+                counts[f"{kind}_right"][key].update(right_ids)
+    rows = []
+    for key in sorted(counts["taken"].keys() | counts["added"].keys()):
+        taken, added = counts["taken"].get(key, Counter()), counts["added"].get(key, Counter())
+        taken_right = counts["taken_right"].get(key, Counter())
+        added_right = counts["added_right"].get(key, Counter())
+        for question_id in sorted(taken.keys() | added.keys()):
+            rows.append(
+                (
+                    key[0],
+                    question_id,
+                    *key[1:],
+                    added[question_id] - taken[question_id],
+                    added_right[question_id] - taken_right[question_id],
+                )
+            )
+    keys = ["quiz_id", "question_id"] + (["department"] if by_department else [])
+    return pd.DataFrame(rows, columns=[*keys, "answered", "correct"])
 
 
 def quiz_counts(
@@ -525,7 +614,7 @@ def quiz_counts(
     # split by department).
     recounted = query_frame(
         db,
-        f"""WITH {read.recounted_cte()}
+        f"""WITH {read.recounted_cte(by_department=False)}
         SELECT g.quiz_id, {_quiz_columns("g.added - g.taken")}
         FROM flagged g GROUP BY g.quiz_id""",
         params,

@@ -30,7 +30,14 @@ from base.clock import from_stamp, to_stamp
 from base.sql import in_list_sql, query_frame
 from base.store import migrate, write
 from quizzes.accounts import ensure_schema as ensure_accounts_schema
-from quizzes.attempt_tallies import SCORE_BANDS, create_tallies, rebuild_tallies, tally_attempts
+from quizzes.attempt_tallies import (
+    SCORE_BANDS,
+    cover_day_tallies,
+    create_tallies,
+    index_attempt_pace,
+    rebuild_tallies,
+    tally_attempts,
+)
 from quizzes.bank import CHOICE_TYPES, AnswerKey, Bank, Question, Quiz, Source
 from quizzes.grading import grade_question
 
@@ -322,8 +329,9 @@ def _schema_v2(db: sqlite_utils.Database) -> None:
 
 
 # Step 3: the tallies of the graded attempts (quizzes.attempt_tallies), built from the
-# attempts already stored.
-_MIGRATIONS = (_schema_v1, _schema_v2, create_tallies)
+# attempts already stored. Step 4: their index by day covers the counts. Step 5: the
+# marks by pace.
+_MIGRATIONS = (_schema_v1, _schema_v2, create_tallies, cover_day_tallies, index_attempt_pace)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:

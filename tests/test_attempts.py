@@ -678,7 +678,7 @@ def test_schema_is_created_once(db):
     ensure_schema(db)
     assert db.execute(
         "SELECT version FROM schema_versions WHERE component = 'attempts'"
-    ).fetchone() == (3,)
+    ).fetchone() == (5,)
 
 
 def test_now_must_be_aware(db):
