@@ -7,7 +7,12 @@ shares, then hybrid over a grid of dense weights on both halves (the numbers beh
 weight in kb/search.py: it is chosen on the tuning half only). "before" is the fusion
 shipped before this benchmark: dense weight 0.7, restatements not grouped.
 
-    .venv/bin/python bench/bench_quality.py [--db PATH] [--json]
+With ``--compare-torch`` and the builtin model, every question also runs by dense and
+hybrid search with its query embedded through torch (sentence-transformers, as before
+ONNX Runtime took the queries), and the two are compared: the same top 10, the same
+另见 groups, the same "no good match" flag, and the largest difference of a score.
+
+    .venv/bin/python bench/bench_quality.py [--db PATH] [--json] [--compare-torch]
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from base.settings import Settings  # noqa: E402
 from base.store import open_db  # noqa: E402
-from kb.embedding import load_embedder  # noqa: E402
+from kb.embedding import SentenceTransformerEmbedder, load_embedder  # noqa: E402
 from kb.evaluate import answer_text, evaluate, load_questions, rank_of, score_ranks  # noqa: E402
 from kb.ingest import list_corpus, sync_corpus  # noqa: E402
 from kb.schema import ensure_schema  # noqa: E402
@@ -76,10 +81,33 @@ def sweep(db, questions, embedder, index) -> dict[str, list[float]]:
     return rows
 
 
+def compare_query_paths(db, questions, embedder, through_torch, index) -> tuple[int, int, float]:
+    """Rankings equal with queries through ``embedder`` and ``through_torch``; worst score gap."""
+    same = total = 0
+    worst = 0.0
+    for q in questions:
+        for method in ("dense", "hybrid"):
+            a, b = (
+                search(db, q.text, embedder=e, index=index, method=method)
+                for e in (embedder, through_torch)
+            )
+            total += 1
+            same += [(h.chunk_id, h.also) for h in a.hits] == [
+                (h.chunk_id, h.also) for h in b.hits
+            ] and a.weak == b.weak
+            worst = max(
+                [worst] + [abs(x.score - y.score) for x, y in zip(a.hits, b.hits, strict=True)]
+            )
+    return same, total, worst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="index file to build or reuse")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--compare-torch", action="store_true", help="compare with queries through torch"
+    )
     args = parser.parse_args()
     if not PUBLIC.is_dir():
         sys.exit(f"{PUBLIC} is not present (set KB_PUBLIC_CORPUS)")
@@ -103,6 +131,26 @@ def main() -> None:
                 if embedder is not None and report.answerable:
                     entry["sweep"] = sweep(db, questions, embedder, index)
                 results.append(entry)
+        if args.compare_torch and embedder is not None:
+            plain = load_embedder(status.location, settings.model_cache_dir, 1)
+            assert plain.embedder is not None, plain.message
+            through_torch = SentenceTransformerEmbedder(
+                plain.embedder.model, embedder.model_id, "torch"
+            )
+            questions = [
+                q
+                for name in SETS
+                for half in HALVES
+                for q in load_questions(DATA / f"whole_{name}_{half}.tsv")
+            ]
+            same, total, worst = compare_query_paths(db, questions, embedder, through_torch, index)
+            print(
+                f"queries through torch against {type(embedder).__name__}: {same} of {total}"
+                f" rankings (dense and hybrid, {len(questions)} questions) identical, top 10"
+                f" with 另见 groups and the no-good-match flag; largest score difference"
+                f" {worst:.2g}",
+                file=sys.stderr,
+            )
         db.close()
     if args.json:
         print(json.dumps(results, ensure_ascii=False))

