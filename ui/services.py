@@ -157,7 +157,7 @@ def _start_model_loading() -> Future[ModelStatus]:
     return loading
 
 
-MODEL_LOADING = "语义模型正在加载（服务启动后约需十秒），本次仅使用关键词检索。"
+MODEL_LOADING = "语义模型正在加载（服务启动后需几秒，首次启动约需一分钟），本次仅使用关键词检索。"
 
 
 def get_model_status(wait: bool = True) -> ModelStatus:
