@@ -1014,6 +1014,29 @@ def _refresh_summaries(
     refresh_plan_status(db, employee_nos)
 
 
+def quiz_records_sql(people: str, starts: bool) -> str:
+    """A SELECT of the attempts' records per person and quiz, for another component's
+    query that keeps a summary of them (:mod:`quizzes.plan_status`) inside the write
+    transactions here: columns ``employee_no``, ``quiz_id``, ``first_pass_at``,
+    ``last_started_at``, ``changed_at``, ``attempts_used`` (from ``quiz_summaries``) and
+    ``starts``, every start, space-separated (NULL unless ``starts``).
+
+    Args:
+        people: an SQL list of 工号 the rows are limited to (empty: everyone).
+        starts: whether to gather every start (a subquery per row).
+    """
+    every_start = (
+        "(SELECT group_concat(a.started_at, ' ') FROM attempts a "
+        "WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id)"
+        if starts
+        else "NULL"
+    )
+    scoped = f"WHERE s.employee_no IN ({people})" if people else ""
+    return f"""SELECT s.employee_no, s.quiz_id, s.first_pass_at, s.last_started_at,
+            s.changed_at, s.attempts_used, {every_start} AS starts
+        FROM quiz_summaries s {scoped}"""
+
+
 def rebuild_summaries(db: sqlite_utils.Database) -> int:
     """Make ``quiz_summaries`` again from the attempts, in one write transaction.
 

@@ -92,33 +92,30 @@ def _records_sql(people: str, starts: bool) -> str:
     ``:documents``, JSON lists) and ``done``: per person and requirement its records, a
     quiz's first pass, last start, attempts used (and with ``starts`` every start,
     space-separated), a reading's confirmation; for the people ``people`` selects (an SQL
-    list of 工号; everyone when empty)."""
+    list of 工号; everyone when empty). The records are read through the SQL of the
+    components that own them."""
+    # Imported here: attempts and readings import this module, to keep the status in
+    # their write transactions.
+    from quizzes.attempts import quiz_records_sql
+    from quizzes.readings import reading_records_sql
 
-    def scoped(alias: str) -> str:
-        return f"AND {alias}.employee_no IN ({people})" if people else ""
-
-    every_start = (
-        "(SELECT group_concat(a.started_at, ' ') FROM attempts a "
-        "WHERE a.employee_no = s.employee_no AND a.quiz_id = s.quiz_id)"
-        if starts
-        else "NULL"
-    )
     return f"""WITH required (kind, target, bit) AS (
             SELECT 'quiz', value, 1 << key FROM json_each(:quizzes)
             UNION ALL SELECT 'document', value, 1 << key FROM json_each(:documents)
         ),
         done (employee_no, kind, target, bit, done_at, last_at, changed_at, used, starts) AS (
             SELECT s.employee_no, 'quiz', r.target, r.bit, s.first_pass_at, s.last_started_at,
-                s.changed_at, s.attempts_used, {every_start}
+                s.changed_at, s.attempts_used, s.starts
             -- CROSS JOIN: one pass over the summaries (or the people's rows), each row
             -- matched to its requirement, rather than a pass per required quiz.
-            FROM quiz_summaries s CROSS JOIN required r ON r.target = s.quiz_id
-            WHERE r.kind = 'quiz' {scoped("s")}
+            FROM ({quiz_records_sql(people, starts)}) s
+            CROSS JOIN required r ON r.target = s.quiz_id
+            WHERE r.kind = 'quiz'
             UNION ALL
             SELECT d.employee_no, 'document', r.target, r.bit, d.confirmed_at,
                 d.confirmed_at, d.confirmed_at, NULL, NULL
-            FROM required r JOIN readings d ON d.doc_path = r.target
-            WHERE r.kind = 'document' {scoped("d")}
+            FROM required r JOIN ({reading_records_sql(people)}) d ON d.doc_path = r.target
+            WHERE r.kind = 'document'
         )"""
 
 

@@ -138,6 +138,15 @@ def delete_readings_of(db: sqlite_utils.Database, people_sql: str, params: Any) 
     return deleted
 
 
+def reading_records_sql(people: str) -> str:
+    """A SELECT of the confirmations (``employee_no``, ``doc_path``, ``confirmed_at``),
+    for another component's query that keeps a summary of them (:mod:`quizzes.plan_status`)
+    inside the write transactions here; ``people``: an SQL list of 工号 the rows are
+    limited to (empty: everyone)."""
+    scoped = f"WHERE d.employee_no IN ({people})" if people else ""
+    return f"SELECT d.employee_no, d.doc_path, d.confirmed_at FROM readings d {scoped}"
+
+
 def readings_by_person(
     db: sqlite_utils.Database,
     doc_paths: Sequence[str],
