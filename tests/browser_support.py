@@ -120,6 +120,17 @@ def prepare_data(data_dir: Path) -> Settings:
 
 
 LAPTOP = {"width": 1280, "height": 900}
+# A phone as Streamlit tells one (by user agent), with a phone's screen: browser_tab(**PHONE).
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "user_agent": IPHONE_UA,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 @contextmanager

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from base.settings import SHIPPED_BANK
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,
-    WAIT_MS,
+    PHONE,
     AppServer,
     answer_widget,
     bordered,
@@ -48,10 +47,6 @@ pytestmark = [
 HEAD_NO, STAFF_NO, FRESH_NO = "3001", "1001", "1002"
 TIMED_QUIZ_FILE = SHIPPED_BANK / "ethics-values.yaml"
 PAGES = ["政策检索", "文件阅读", "学习测验", "错题练习", "我的进度", "参与情况", "管理", "我的账号"]
-IPHONE_UA = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
-)
 
 
 # Latin words that must stay: file formats and the program that converts them, units.
@@ -88,13 +83,6 @@ def bureau_server(tmp_path_factory) -> Iterator[AppServer]:
     server = start_app(folder / "data", folder / "streamlit.log")
     yield server
     server.stop()
-
-
-def _context_page(browser: Browser, **options: Any) -> Page:
-    context = browser.new_context(locale="zh-CN", **options)
-    context.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    return context.new_page()
 
 
 @pytest.fixture
@@ -201,14 +189,7 @@ def test_a_timed_quiz_counts_down_and_the_review_uses_the_letters_shown(
 
 
 def test_at_phone_width_the_sidebar_closes_after_choosing_a_page(browser, bureau_server, tmp_path):
-    page = _context_page(
-        browser,
-        viewport={"width": 390, "height": 844},
-        user_agent=IPHONE_UA,
-        is_mobile=True,
-        has_touch=True,
-    )
-    try:
+    with browser_tab(browser, bureau_server, tmp_path, **PHONE) as page:
         page.goto(bureau_server.url)
         expect(page.get_by_label("工号", exact=True)).to_be_visible()
         wait_for_app_idle(page)
@@ -231,5 +212,3 @@ def test_at_phone_width_the_sidebar_closes_after_choosing_a_page(browser, bureau
         expect(first_button).to_be_in_viewport()
         wait_for_app_idle(page)
         page.screenshot(path=tmp_path / "phone-quizzes.png")
-    finally:
-        page.context.close()

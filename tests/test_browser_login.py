@@ -19,7 +19,6 @@ from playwright.sync_api import Page, expect
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,
-    WAIT_MS,
     AppServer,
     answer_widget,
     bordered,
@@ -167,12 +166,8 @@ def test_at_phone_width_with_the_sidebar_closed_the_login_survives_a_reload(
     browser, proxied_server, tmp_path
 ):
     # The cookie's image sits in the sidebar, which a phone shows closed.
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    try:
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    with browser_tab(browser, proxied_server, tmp_path, **phone) as page:
         page.goto(proxied_server.url)
         expect(page.get_by_label("工号", exact=True)).to_be_visible()
         wait_for_app_idle(page)
@@ -186,6 +181,3 @@ def test_at_phone_width_with_the_sidebar_closed_the_login_survives_a_reload(
         wait_for_app_idle(page)
         expect(page.get_by_role("heading", name="政策检索", exact=True)).to_be_visible()
         expect(page.get_by_role("button", name="登录", exact=True)).to_have_count(0)
-    finally:
-        page.screenshot(path=tmp_path / "last-view.png")
-        context.close()

@@ -34,7 +34,7 @@ from quizzes.studyplan import ensure_schema as ensure_studyplan_schema
 from tests.browser_support import (
     CHROMIUM,
     PASSWORD,
-    WAIT_MS,
+    PHONE,
     AppServer,
     browser_tab,
     chart_bars,
@@ -221,10 +221,6 @@ PARTICIPATION_HEADERS = [
     "受阻",
     "免学",
 ]
-IPHONE_UA = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
-)
 
 
 def _headers_drawn(frame) -> list[str]:
@@ -236,20 +232,9 @@ def test_the_department_tables_fit_a_laptop_and_scroll_on_a_phone(browser, burea
     server, _ = bureau_server
     for name, options in (
         ("laptop", {"viewport": {"width": 1366, "height": 768}}),
-        (
-            "phone",
-            {
-                "viewport": {"width": 390, "height": 844},
-                "user_agent": IPHONE_UA,
-                "is_mobile": True,
-                "has_touch": True,
-            },
-        ),
+        ("phone", PHONE),
     ):
-        context = browser.new_context(locale="zh-CN", **options)
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        try:
+        with browser_tab(browser, server, tmp_path, **options) as page:
             page.goto(f"{server.url}/dashboard")
             log_in_here = page.get_by_label("工号", exact=True)
             expect(log_in_here).to_be_visible()
@@ -281,8 +266,6 @@ def test_the_department_tables_fit_a_laptop_and_scroll_on_a_phone(browser, burea
                 # The table scrolls sideways inside the screen; what says whether a
                 # department is behind is in its first columns, in view.
                 assert _headers_drawn(progress)[:3] == PROGRESS_HEADERS[:3]
-        finally:
-            context.close()
 
 
 def test_a_frozen_notice_downloads_as_it_was_frozen(page, bureau_server, tmp_path):

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from base.store import open_db
 from kb.ingest import sync_corpus
 from tests.browser_support import (
     CHROMIUM,
-    WAIT_MS,
     AppServer,
+    browser_tab,
     log_in,
     prepare_data,
     start_app,
@@ -50,11 +50,8 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
     server.stop()
 
 
-def test_addresses_in_a_document_are_not_links_and_bidi_is_neutral(browser, app_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    page: Page = context.new_page()
-    try:
+def test_addresses_in_a_document_are_not_links_and_bidi_is_neutral(browser, app_server, tmp_path):
+    with browser_tab(browser, app_server, tmp_path) as page:
         page.goto(f"{app_server.url}/reader?doc=通知.md")
         wait_for_app_idle(page)
         log_in(page)
@@ -66,7 +63,5 @@ def test_addresses_in_a_document_are_not_links_and_bidi_is_neutral(browser, app_
             for a in page.locator("[data-testid='stMarkdownContainer'] a").all()
         ]
         shown = body.inner_text()
-    finally:
-        context.close()
     assert [href for href in links if "evil" in (href or "")] == []
     assert "\u202e" not in shown and "invoicetxt.exe" in shown
